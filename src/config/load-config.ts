@@ -1,0 +1,60 @@
+/**
+ * Loading and validating configuration: YAML or JSON, `${ENV}` substitution, schema defaults, every
+ * problem reported at once as `key.path[1]: reason`, then the result deep-frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { configSchema, type GatewayConfig } from './schema.js';
+import { substituteEnv, type Env } from './substitute-env.js';
+
+/** Read, substitute, validate and freeze a config file. Throws `ConfigError` listing every problem. */
+export function loadConfigFile(file: string, env: Env = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read file: ${(err as Error).message}`], file);
+  }
+  let doc: unknown;
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    throw new ConfigError([`cannot parse ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`], file);
+  }
+  return resolveConfig(doc ?? {}, env, file);
+}
+
+/** Validate an already-parsed config document (tests, the demo, embedding users). */
+export function resolveConfig(doc: unknown, env: Env = process.env, source?: string): GatewayConfig {
+  const issues: string[] = [];
+  const substituted = substituteEnv(doc, env, issues);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) issues.push(...result.error.issues.flatMap(formatIssue));
+  if (issues.length > 0 || !result.success) throw new ConfigError(issues, source);
+  return deepFreeze(result.data);
+}
+
+/** `['regions', 1, 'endpoints', 0, 'url']` → `regions[1].endpoints[0].url`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys')
+    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'is required';
+  return [`${formatPath(issue.path)}: ${message}`];
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (obj && typeof obj === 'object' && !Object.isFrozen(obj)) {
+    Object.freeze(obj);
+    for (const v of Object.values(obj)) deepFreeze(v);
+  }
+  return obj;
+}

@@ -1,0 +1,34 @@
+/**
+ * A printable copy of a resolved config with secrets masked: the admin token, endpoint header values
+ * (API keys) and passwords inside URLs.
+ */
+import type { GatewayConfig } from './schema.js';
+
+const MASK = '****';
+
+export function maskSecrets(cfg: GatewayConfig): unknown {
+  return {
+    ...cfg,
+    admin: { ...cfg.admin, token: cfg.admin.token === undefined ? undefined : MASK },
+    state: { ...cfg.state, redis: { ...cfg.state.redis, url: maskUrl(cfg.state.redis.url) } },
+    regions: cfg.regions.map((r) => ({
+      ...r,
+      endpoints: r.endpoints.map((e) => ({
+        ...e,
+        url: maskUrl(e.url),
+        headers: Object.fromEntries(Object.keys(e.headers).map((k) => [k, MASK])),
+      })),
+    })),
+  };
+}
+
+function maskUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = MASK;
+    if (u.username && u.password === '') u.username = MASK;
+    return u.toString();
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The configuration schema: every key, its default and its rule. Unknown keys are rejected; errors
+ * name the key path (see `load-config.ts`). Key names here are a stable contract (benches and external
+ * checks write them).
+ */
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+const DURATION_HINT = 'must be a duration: milliseconds as a number, or a string such as "250ms", "2s", "1m"';
+
+/** A duration in milliseconds, given as a number or a string with a unit. */
+const duration = (def: number) =>
+  z
+    .union([z.number(), z.string()], { error: DURATION_HINT })
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(def);
+
+/** A whole number, also accepted as a numeric string (values often come from `${ENV}`). */
+const int = (min: number, max: number, what = 'a whole number') =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z
+      .number({ error: `must be ${what}` })
+      .int({ error: `must be ${what}` })
+      .min(min, { error: `must be at least ${min}` })
+      .max(max, { error: `must be at most ${max}` }),
+  );
+
+const port = int(0, 65535, 'a port number (0-65535)');
+const host = z.string({ error: 'must be a host name or IP address' }).min(1, { error: 'must not be empty' });
+const path = z.string({ error: 'must be a path' }).regex(/^\//, { error: 'must start with "/"' });
+
+const httpUrl = z.string({ error: 'must be an http(s) URL' }).refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an http(s) URL' },
+);
+
+const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).regex(/^rediss?:\/\//, {
+  error: 'must be a redis:// or rediss:// URL',
+});
+
+const name = z
+  .string({ error: 'must be a name' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' });
+
+const endpointSchema = z.strictObject({
+  /** Stable id shown in `x-regiongate-endpoint`; defaults to `<region>-<index>`. */
+  id: name.optional(),
+  url: httpUrl,
+  weight: int(1, 1_000_000).default(1),
+  models: z.array(z.string().min(1), { error: 'must be a list of model names' }).min(1).default(['*']),
+  headers: z.record(z.string(), z.string({ error: 'must be a string' })).default({}),
+  /** Upstream connections kept per endpoint (0 = unlimited). */
+  connections: int(0, 100_000).default(0),
+});
+
+const regionSchema = z.strictObject({
+  name,
+  provider: z.string().min(1).default('unknown'),
+  priority: int(0, 1000).default(0),
+  endpoints: z.array(endpointSchema, { error: 'must be a list of endpoints' }).min(1, {
+    error: 'must list at least one endpoint',
+  }),
+});
+
+export const configSchema = z
+  .strictObject({
+    /** This gateway's id in the fleet; defaults to host name and pid. */
+    gatewayId: z.string().min(1).optional(),
+    listen: z
+      .strictObject({
+        host: host.default('0.0.0.0'),
+        port: port.default(8080),
+        healthzPath: path.default('/healthz'),
+        readyzPath: path.default('/readyz'),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        host: host.default('127.0.0.1'),
+        /** 0 binds an ephemeral port; `enabled: false` turns the admin listener off. */
+        port: port.default(9090),
+        enabled: z.boolean().default(true),
+        token: z.string().optional(),
+      })
+      .prefault({}),
+    state: z
+      .strictObject({
+        store: z.enum(['memory', 'redis'], { error: 'must be "memory" or "redis"' }).default('memory'),
+        redis: z
+          .strictObject({
+            url: redisUrl.default('redis://127.0.0.1:6379'),
+            keyPrefix: z.string().default('regiongate:'),
+            sentinels: z.array(z.strictObject({ host, port })).optional(),
+            sentinelName: z.string().optional(),
+            cluster: z.array(z.strictObject({ host, port })).optional(),
+            commandTimeout: duration(250),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    health: z
+      .strictObject({
+        interval: duration(1000),
+        timeout: duration(500),
+        path: path.default('/health'),
+        jitter: z.number().min(0).max(1).default(0.1),
+        healthyThreshold: int(1, 100).default(2),
+        unhealthyThreshold: int(1, 100).default(2),
+        expectedStatus: z.array(int(100, 599)).default([200]),
+      })
+      .prefault({}),
+    timeouts: z
+      .strictObject({
+        /** Upstream TCP/TLS connect. */
+        connect: duration(2000),
+        /** From request sent to the upstream's response headers. */
+        firstByte: duration(30_000),
+        /** Longest silence between upstream body chunks. */
+        idle: duration(30_000),
+        /** Total deadline of one client request, all attempts included. */
+        request: duration(300_000),
+        /** A client must send its headers within this (408 after). */
+        clientHeaders: duration(10_000),
+        /** A client must send its whole request (headers and body) within this (408 after). */
+        clientRequest: duration(60_000),
+        /** Idle keep-alive sockets to clients; above a typical load balancer's 60 s. */
+        keepAlive: duration(65_000),
+        /** On SIGTERM, how long in-flight requests and streams may take to finish. */
+        drain: duration(30_000),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        bodyBytes: int(0, 1 << 30).default(10 * 1024 * 1024),
+        headerBytes: int(1024, 1 << 20).default(16 * 1024),
+      })
+      .prefault({}),
+    retry: z
+      .strictObject({
+        attempts: int(1, 10).default(3),
+        statuses: z.array(int(400, 599)).default([429, 502, 503, 504]),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+      })
+      .prefault({}),
+    regions: z.array(regionSchema, { error: 'must be a list of regions' }).min(1, {
+      error: 'must list at least one region',
+    }),
+  })
+  .superRefine((cfg, ctx) => {
+    const regionNames = new Set<string>();
+    const endpointIds = new Set<string>();
+    cfg.regions.forEach((r, ri) => {
+      if (regionNames.has(r.name))
+        ctx.addIssue({ code: 'custom', path: ['regions', ri, 'name'], message: `duplicate region name "${r.name}"` });
+      regionNames.add(r.name);
+      r.endpoints.forEach((e, ei) => {
+        const id = e.id ?? `${r.name}-${ei}`;
+        if (endpointIds.has(id))
+          ctx.addIssue({ code: 'custom', path: ['regions', ri, 'endpoints', ei, 'id'], message: `duplicate endpoint id "${id}"` });
+        endpointIds.add(id);
+      });
+    });
+    if (cfg.state.store === 'redis' && cfg.state.redis.sentinels && !cfg.state.redis.sentinelName)
+      ctx.addIssue({ code: 'custom', path: ['state', 'redis', 'sentinelName'], message: 'is required with sentinels' });
+  });
+
+/** The input a config file may contain (before defaults). */
+export type GatewayConfigInput = z.input<typeof configSchema>;
+/** The resolved, validated configuration (deep-frozen by `loadConfig`). */
+export type GatewayConfig = z.output<typeof configSchema>;
+export type RegionConfig = GatewayConfig['regions'][number];
+export type EndpointConfig = RegionConfig['endpoints'][number];

@@ -1,0 +1,47 @@
+/**
+ * An endpoint: one regional model server the gateway can forward to, built once from config. Parsed
+ * parts (origin, base path, header pairs, model set) are precomputed so the request path does no work.
+ */
+import type { EndpointConfig, RegionConfig } from '../config/schema.js';
+
+export interface Endpoint {
+  /** Stable id, safe to show to clients (`x-regiongate-endpoint`); never the URL, which may hold secrets. */
+  readonly id: string;
+  readonly region: string;
+  readonly provider: string;
+  /** Lower is preferred. */
+  readonly priority: number;
+  readonly weight: number;
+  /** `scheme://host:port`, the key of the endpoint's connection pool. */
+  readonly origin: string;
+  /** The URL's path without a trailing slash ('' for '/'), prefixed to every forwarded path. */
+  readonly basePath: string;
+  /** Served models; `undefined` means any (`"*"`). */
+  readonly models: ReadonlySet<string> | undefined;
+  /** Extra headers sent upstream, names lower-cased. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly connections: number;
+}
+
+/** Build an endpoint from its config entry; `index` is its position within the region. */
+export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index: number): Endpoint {
+  const url = new URL(cfg.url);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  return Object.freeze({
+    id: cfg.id ?? `${region.name}-${index}`,
+    region: region.name,
+    provider: region.provider,
+    priority: region.priority,
+    weight: cfg.weight,
+    origin: url.origin,
+    basePath,
+    models: cfg.models.includes('*') ? undefined : new Set(cfg.models),
+    headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
+    connections: cfg.connections,
+  });
+}
+
+/** Whether `endpoint` serves `model` (requests without a model go anywhere). */
+export function servesModel(endpoint: Endpoint, model: string | undefined): boolean {
+  return model === undefined || endpoint.models === undefined || endpoint.models.has(model);
+}
