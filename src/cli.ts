@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * The `regiongate` command: start | demo | sim | check-config. Config errors exit 2; a signal drains
+ * gracefully and exits 0.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfigFile, maskSecrets } from './config/index.js';
+import { createGateway, type RunningGateway } from './create-gateway.js';
+import { ConfigError } from './errors.js';
+import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
+
+const USAGE = `Usage: regiongate <command> [options]
+
+Commands:
+  start --config FILE        run the gateway (also REGIONGATE_CONFIG=FILE)
+  demo [--port N]            three simulated regions and the gateway on 127.0.0.1:8080 (no Redis)
+  sim [--port N] [--control-port N]
+                             serve the demo's simulated regions on ports N, N+1, N+2 (default 9101)
+                             and their fault-control API (default 9100)
+  check-config FILE          validate FILE and print the resolved config, secrets masked
+  help                       this text
+`;
+
+const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
+
+/** Run the CLI with `argv` (without node and script); resolves with the exit code for one-shot commands. */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: [...rest],
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      'control-port': { type: 'string' },
+    },
+  });
+  switch (command) {
+    case 'start': {
+      const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
+      if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
+      const gw = createGateway(loadConfigFile(file));
+      await gw.listen();
+      process.stderr.write(`regiongate listening on ${gw.url}\n`);
+      handleSignals(gw);
+      return undefined;
+    }
+    case 'demo':
+      await runDemo(values.port);
+      return undefined;
+    case 'sim':
+      await runSim(Number(values.port ?? 9101), Number(values['control-port'] ?? 9100));
+      return undefined;
+    case 'check-config': {
+      const file = positionals[0] ?? values.config;
+      if (!file) throw new ConfigError(['check-config needs a FILE']);
+      process.stdout.write(`${JSON.stringify(maskSecrets(loadConfigFile(file)), null, 2)}\n`);
+      process.stderr.write(`${file}: ok\n`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 64;
+  }
+}
+
+/** The demo: simulators on free ports, the gateway from config/demo.yaml pointed at them. */
+export async function runDemo(port?: string): Promise<{ fleet: SimFleet; gateway: RunningGateway }> {
+  const fleet = await startSimFleet(DEMO_REGIONS);
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const sim of fleet.simulators) env[`DEMO_${sim.name.toUpperCase().replace(/-/g, '_')}_URL`] = sim.url;
+  if (port !== undefined) env.PORT = port;
+  let gateway: RunningGateway;
+  try {
+    gateway = createGateway(loadConfigFile(DEMO_CONFIG, env));
+    await gateway.listen();
+  } catch (err) {
+    await fleet.close();
+    throw err;
+  }
+  const url = gateway.url;
+  const chat = (stream: boolean): string =>
+    `curl -s${stream ? 'N' : ''} ${url}/v1/chat/completions -H 'content-type: application/json' ` +
+    `-d '{"model":"gpt-4o-mini","stream":${stream},"messages":[{"role":"user","content":"Hello"}]}'`;
+  process.stdout.write(
+    `regiongate demo: gateway on ${url}, regions ${fleet.simulators.map((s) => `${s.name}=${s.url}`).join(' ')}\n` +
+      `\n  # a chat completion\n  ${chat(false)} -i\n` +
+      `\n  # the same, streamed (SSE)\n  ${chat(true)}\n` +
+      `\n  # take us-east-1 down, then back up (sim control API)\n` +
+      `  curl -s -X POST ${fleet.control.url}/regions/us-east-1/fault -d '{"mode":"down"}'\n` +
+      `  curl -s -X DELETE ${fleet.control.url}/regions/us-east-1/fault\n\nCtrl-C drains and stops.\n`,
+  );
+  handleSignals(gateway, fleet);
+  return { fleet, gateway };
+}
+
+async function runSim(port: number, controlPort: number): Promise<void> {
+  const fleet = await startSimFleet(
+    DEMO_REGIONS.map((r, i) => ({ ...r, port: port + i })),
+    { controlPort },
+  );
+  for (const s of fleet.simulators) process.stdout.write(`sim ${s.name} on ${s.url}\n`);
+  process.stdout.write(`sim control on ${fleet.control.url}\n`);
+  handleSignals(undefined, fleet);
+}
+
+function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet): void {
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: draining\n`);
+    void (async () => {
+      await gateway?.close();
+      await fleet?.close();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain || process.argv[1]?.endsWith('/regiongate')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== undefined) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`regiongate: ${(err as Error).stack ?? String(err)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

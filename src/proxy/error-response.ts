@@ -1,0 +1,38 @@
+/**
+ * Gateway-made error responses: OpenAI-style JSON body, the same `x-regiongate-*` headers as proxied
+ * responses, and nothing at all once response headers have been sent (then the only honest signal is
+ * an abnormal end).
+ */
+import type { ServerResponse } from 'node:http';
+import type { GatewayError } from '../errors.js';
+
+export interface ErrorContext {
+  readonly requestId?: string;
+  readonly region?: string;
+  readonly endpoint?: string;
+  readonly attempts: number;
+  /** Close the client connection after the answer (e.g. an unread request body). */
+  readonly close?: boolean;
+}
+
+export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorContext): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy(err);
+    return;
+  }
+  const body = JSON.stringify(err.toJSON());
+  const headers: string[] = [
+    'content-type', 'application/json',
+    'content-length', String(Buffer.byteLength(body)),
+    'x-regiongate-attempts', String(ctx.attempts),
+    'x-regiongate-error', err.code,
+  ];
+  if (ctx.requestId) headers.push('x-request-id', ctx.requestId);
+  if (ctx.region) headers.push('x-regiongate-region', ctx.region);
+  if (ctx.endpoint) headers.push('x-regiongate-endpoint', ctx.endpoint);
+  if (err.code === 'RG_ERR_RETRY_BUDGET' || err.code === 'RG_ERR_NO_ENDPOINT' || err.code === 'RG_ERR_DRAINING')
+    headers.push('retry-after', '1');
+  if (ctx.close) headers.push('connection', 'close');
+  res.writeHead(err.statusCode, headers);
+  res.end(body);
+}

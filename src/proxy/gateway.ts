@@ -1,0 +1,178 @@
+/**
+ * The gateway's HTTP listener: limits on clients, `/healthz` and `/readyz` for load balancers, an
+ * `Exchange` per proxied request, upgrades through http-proxy, and a graceful drain.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import type { AttemptObserver } from '../health/attempt-outcome.js';
+import type { Picker } from '../routing/picker.js';
+import { silentLogger, type Logger } from '../telemetry/logger.js';
+import { onClientError } from './client-errors.js';
+import { sendError } from './error-response.js';
+import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import { UpstreamPools } from './upstream-pools.js';
+import { UpgradeProxy } from './upgrade.js';
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  readonly picker: Picker;
+  readonly observer?: AttemptObserver;
+  readonly retryGate?: RetryGate;
+  readonly logger?: Logger;
+}
+
+export class Gateway {
+  readonly server: Server;
+  readonly #config: GatewayConfig;
+  readonly #picker: Picker;
+  readonly #pools: UpstreamPools;
+  readonly #upgrades: UpgradeProxy;
+  readonly #deps: ExchangeDeps;
+  readonly #inflight = new Set<Exchange>();
+  readonly #log: Logger;
+  #draining = false;
+  #drained: (() => void) | undefined;
+
+  constructor(opts: GatewayOptions) {
+    const cfg = opts.config;
+    this.#config = cfg;
+    this.#picker = opts.picker;
+    this.#log = opts.logger ?? silentLogger;
+    this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
+    this.#upgrades = new UpgradeProxy(opts.picker);
+    this.#deps = {
+      pools: this.#pools,
+      picker: opts.picker,
+      observer: opts.observer,
+      retryGate: opts.retryGate,
+      options: {
+        connectTimeout: cfg.timeouts.connect,
+        firstByteTimeout: cfg.timeouts.firstByte,
+        idleTimeout: cfg.timeouts.idle,
+        requestTimeout: cfg.timeouts.request,
+        attempts: cfg.retry.attempts,
+        retryStatuses: new Set(cfg.retry.statuses),
+        bodyLimit: cfg.limits.bodyBytes,
+      },
+      onDone: this.#onExchangeDone,
+    };
+    const t = cfg.timeouts;
+    this.server = createServer(
+      {
+        maxHeaderSize: cfg.limits.headerBytes,
+        headersTimeout: t.clientHeaders,
+        requestTimeout: t.clientRequest,
+        keepAliveTimeout: t.keepAlive,
+        // Node sweeps for slow clients on this interval: a tenth of the shortest limit keeps them precise.
+        connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.min(t.clientHeaders, t.clientRequest) / 10)),
+        noDelay: true,
+      },
+      this.#onRequest,
+    );
+    this.server.on('clientError', onClientError);
+    this.server.on('upgrade', this.#onUpgrade);
+  }
+
+  /** Listen on the configured host and port (port 0 picks a free one). */
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.#config.listen.port, this.#config.listen.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** The listener's base URL (after `listen`). */
+  get url(): string {
+    const a = this.server.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const pathEnd = url.indexOf('?');
+    const path = pathEnd === -1 ? url : url.slice(0, pathEnd);
+    if (path === this.#config.listen.healthzPath) return this.#probeAnswer(res, !this.#draining, this.#draining ? 'draining' : 'ok');
+    if (path === this.#config.listen.readyzPath) {
+      const ready = !this.#draining && this.#picker.routable();
+      return this.#probeAnswer(res, ready, this.#draining ? 'draining' : ready ? 'ready' : 'no routable endpoint');
+    }
+    if (this.#draining) res.shouldKeepAlive = false;
+    if (url[0] !== '/') {
+      return sendError(res, new GatewayError('RG_ERR_BAD_REQUEST', { message: 'request target must be an origin-form path' }), { attempts: 0, close: true });
+    }
+    const exchange = new Exchange(req, res, this.#deps);
+    this.#inflight.add(exchange);
+    exchange.run();
+  };
+
+  #probeAnswer(res: ServerResponse, ok: boolean, status: string): void {
+    const body = `{"status":"${status}"}`;
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(body);
+  }
+
+  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    if (this.#draining) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    this.#upgrades.handle(req, socket, head);
+  };
+
+  readonly #onExchangeDone = (exchange: Exchange): void => {
+    this.#inflight.delete(exchange);
+    if (this.#draining) {
+      this.server.closeIdleConnections();
+      if (this.#inflight.size === 0) this.#drained?.();
+    }
+  };
+
+  /**
+   * Graceful drain: readiness and liveness fail first, the listener stops accepting, idle keep-alive
+   * sockets close, in-flight requests and streams finish until `deadlineMs`, then everything is cut
+   * and the upstream pools close.
+   */
+  async drain(deadlineMs = this.#config.timeouts.drain): Promise<void> {
+    if (!this.#draining) {
+      this.#draining = true;
+      this.#log.info('gateway.draining', { inflight: this.#inflight.size, deadlineMs });
+    }
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.#inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#drained = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.#inflight.size > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight.size });
+    this.server.closeAllConnections();
+    this.#upgrades.close();
+    await closed;
+    await this.#pools.close();
+  }
+
+  /** Close now, cutting whatever is in flight. */
+  async close(): Promise<void> {
+    await this.drain(0);
+  }
+}
