@@ -24,7 +24,7 @@ export interface RunningGateway {
   /** Base URL of the main listener (after `listen`). */
   readonly url: string;
   /** Graceful drain, then close every pool, timer, probe and store. */
-  close(deadlineMs?: number): Promise<void>;
+  close(deadlineMs?: number, delayMs?: number): Promise<void>;
 }
 
 /** Build a gateway from a resolved config. Nothing listens until `listen()`. */
@@ -43,8 +43,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     get url() {
       return gateway.url;
     },
-    close(deadlineMs?: number) {
-      closing ??= gateway.drain(deadlineMs);
+    close(deadlineMs?: number, delayMs?: number) {
+      closing ??= gateway.drain(deadlineMs, delayMs);
       return closing;
     },
   };

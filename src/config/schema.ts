@@ -142,6 +142,8 @@ export const configSchema = z
         keepAlive: duration(65_000),
         /** On SIGTERM, how long in-flight requests and streams may take to finish. */
         drain: duration(30_000),
+        /** On SIGTERM, how long readiness fails while the gateway still accepts, before the listener closes. */
+        drainDelay: duration(0),
       })
       .prefault({}),
     limits: z

@@ -171,12 +171,15 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onBroken(_attempt: Attempt, failure: MappedFailure): void {
-    if (this.#eventStream && !this.res.destroyed) {
-      // Tell an SSE client why the stream stopped, then cut it: never a clean end that looks complete.
-      this.res.write(`event: error\ndata: ${JSON.stringify(failure.error.toJSON())}\n\n`);
-    }
-    this.res.destroy(failure.error);
+    const res = this.res;
     this.#finish();
+    if (!this.#eventStream || res.destroyed) return void res.destroy(failure.error);
+    // Tell an SSE client why the stream stopped, then cut it: never a clean end that looks complete.
+    const cut = setTimeout(() => res.destroy(failure.error), 1000);
+    res.write(`event: error\ndata: ${JSON.stringify(failure.error.toJSON())}\n\n`, () => {
+      clearTimeout(cut);
+      res.destroy(failure.error);
+    });
   }
 
   report(outcome: AttemptOutcome): void {

@@ -34,6 +34,7 @@ export class Gateway {
   readonly #inflight = new Set<Exchange>();
   readonly #log: Logger;
   #draining = false;
+  #url = '';
   #drained: (() => void) | undefined;
 
   constructor(opts: GatewayOptions) {
@@ -85,14 +86,15 @@ export class Gateway {
         resolve();
       });
     });
-    return this.server.address() as AddressInfo;
+    const a = this.server.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+    this.#url = `http://${host}:${a.port}`;
+    return a;
   }
 
   /** The listener's base URL (after `listen`). */
   get url(): string {
-    const a = this.server.address() as AddressInfo;
-    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
-    return `http://${host}:${a.port}`;
+    return this.#url;
   }
 
   get draining(): boolean {
@@ -145,14 +147,16 @@ export class Gateway {
   };
 
   /**
-   * Graceful drain: readiness and liveness fail first, the listener stops accepting, idle keep-alive
+   * Graceful drain: readiness and liveness fail first (for `delayMs`, still serving), then the listener stops accepting, idle keep-alive
    * sockets close, in-flight requests and streams finish until `deadlineMs`, then everything is cut
    * and the upstream pools close.
    */
-  async drain(deadlineMs = this.#config.timeouts.drain): Promise<void> {
+  async drain(deadlineMs = this.#config.timeouts.drain, delayMs = this.#config.timeouts.drainDelay): Promise<void> {
     if (!this.#draining) {
       this.#draining = true;
-      this.#log.info('gateway.draining', { inflight: this.#inflight.size, deadlineMs });
+      this.#log.info('gateway.draining', { inflight: this.#inflight.size, deadlineMs, delayMs });
+      // Keep serving while load balancers notice the failing readiness and stop sending.
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
@@ -173,6 +177,6 @@ export class Gateway {
 
   /** Close now, cutting whatever is in flight. */
   async close(): Promise<void> {
-    await this.drain(0);
+    await this.drain(0, 0);
   }
 }

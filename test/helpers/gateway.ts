@@ -1,0 +1,82 @@
+/**
+ * Test helpers: a gateway on 127.0.0.1:0 over real upstreams (simulators or plain node:http servers),
+ * closed in teardown.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolveConfig } from '../../src/config/index.js';
+import type { GatewayConfigInput } from '../../src/config/index.js';
+import { createGateway, type RunningGateway } from '../../src/create-gateway.js';
+import { RegionSimulator, type RegionSimulatorOptions } from '../../src/sim/index.js';
+
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface RegionSpec {
+  name: string;
+  url: string;
+  priority?: number;
+  models?: string[];
+  headers?: Record<string, string>;
+}
+
+/** Start a gateway over `regions` with config `overrides` (listen port 0, admin off, logs silent). */
+export async function startGateway(
+  t: Teardown,
+  regions: RegionSpec[],
+  overrides: Partial<GatewayConfigInput> = {},
+): Promise<RunningGateway> {
+  const config = resolveConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { enabled: false },
+      log: { level: 'silent' },
+      ...overrides,
+      regions: regions.map((r) => ({
+        name: r.name,
+        priority: r.priority ?? 0,
+        endpoints: [{ url: r.url, models: r.models ?? ['*'], headers: r.headers ?? {} }],
+      })),
+    },
+    {},
+  );
+  const gw = createGateway(config);
+  await gw.listen();
+  t.teardown(() => gw.close(0, 0));
+  return gw;
+}
+
+/** Start a simulated region, closed in teardown. */
+export async function startSim(t: Teardown, opts: RegionSimulatorOptions): Promise<RegionSimulator> {
+  const sim = new RegionSimulator(opts);
+  await sim.start();
+  t.teardown(() => sim.close());
+  return sim;
+}
+
+/** A plain node:http upstream with a handler of the test's own, closed in teardown. */
+export async function startUpstream(
+  t: Teardown,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A URL on which nothing listens (a port bound and released). */
+export async function refusedUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
