@@ -154,8 +154,40 @@ export const configSchema = z
       .prefault({}),
     retry: z
       .strictObject({
+        /** Total attempts per request, the first included. */
         attempts: int(1, 10).default(3),
+        /** Upstream answers retried on another endpoint (before any byte reaches the client). */
         statuses: z.array(int(400, 599)).default([429, 502, 503, 504]),
+        /** Retry POST and other non-idempotent requests too (inference is side-effect free). */
+        nonIdempotent: z.boolean().default(true),
+        budget: z
+          .strictObject({
+            /** Retries may add at most this percentage of requests over `ttl`... */
+            percent: z.number().min(0).max(100).default(20),
+            ttl: duration(10_000),
+            /** ...plus this floor, so a burst caught by one region's death all get their retry. */
+            minRetriesPerSec: z.number().min(0).default(10),
+          })
+          .prefault({}),
+        hedge: z
+          .strictObject({
+            /** Start a second attempt in another region if no first byte arrived by then; unset = off. */
+            after: duration(0).optional(),
+            maxHedges: int(1, 3).default(1),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    routing: z
+      .strictObject({
+        /** Envoy's overprovisioning factor: a tier keeps all traffic until its health × this falls below 100%. */
+        overprovisioningFactor: z.number().min(1).max(10).default(1.4),
+        /** Ignore health in a tier whose healthy share falls below this (0 = off). */
+        panicThreshold: z.number().min(0).max(1).default(0),
+        /** Data residency: requests for matching models may go only to these regions. */
+        rules: z
+          .array(z.strictObject({ model: z.string().min(1).optional(), regions: z.array(name).min(1) }))
+          .default([]),
       })
       .prefault({}),
     log: z
@@ -181,6 +213,12 @@ export const configSchema = z
         endpointIds.add(id);
       });
     });
+    cfg.routing.rules.forEach((rule, i) =>
+      rule.regions.forEach((r, j) => {
+        if (!regionNames.has(r))
+          ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'regions', j], message: `unknown region "${r}"` });
+      }),
+    );
     if (cfg.state.store === 'redis' && cfg.state.redis.sentinels && !cfg.state.redis.sentinelName)
       ctx.addIssue({ code: 'custom', path: ['state', 'redis', 'sentinelName'], message: 'is required with sentinels' });
   });

@@ -9,6 +9,7 @@ import { GatewayError } from '../errors.js';
 import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { PickRequest, Picker } from '../routing/picker.js';
+import { isRetryable, type RetryPolicy } from '../routing/retry-policy.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
 import { sendError } from './error-response.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
@@ -23,8 +24,11 @@ export interface ExchangeOptions {
   /** Total deadline from the buffered request to the end of the answer's headers, all attempts included. */
   readonly requestTimeout: number;
   readonly attempts: number;
-  readonly retryStatuses: ReadonlySet<number>;
+  readonly retryPolicy: RetryPolicy;
   readonly bodyLimit: number;
+  /** Start a hedge attempt in another region when no answer came within this many ms (0 = off). */
+  readonly hedgeAfter: number;
+  readonly maxHedges: number;
 }
 
 /** Gate on retries (the retry budget); a retry after a failure that never reached an upstream is free. */
@@ -43,6 +47,9 @@ export interface ExchangeDeps {
   readonly onDone: (exchange: Exchange) => void;
 }
 
+const HEDGE_LOST = new GatewayError('RG_ERR_UPSTREAM', { message: 'another attempt answered first' });
+const CLIENT_GONE = new GatewayError('RG_ERR_UPSTREAM', { message: 'client disconnected' });
+
 export class Exchange implements AttemptOwner, PickRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -54,8 +61,14 @@ export class Exchange implements AttemptOwner, PickRequest {
   #chunks: Buffer[] = [];
   #bodyBytes = 0;
   #body: Buffer | null = null;
-  #attempt: Attempt | undefined;
+  /** Attempts still running: one, or more while hedging. */
+  #live: Attempt[] = [];
+  #winner: Attempt | undefined;
+  #last: Attempt | undefined;
   #deadline: NodeJS.Timeout | undefined;
+  #hedgeTimer: NodeJS.Timeout | undefined;
+  #hedges = 0;
+  #retryDenied = false;
   #eventStream = false;
   #done = false;
 
@@ -118,7 +131,8 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     this.tried.push(endpoint);
     const attempt = new Attempt(this, endpoint);
-    this.#attempt = attempt;
+    this.#live.push(attempt);
+    this.#last = attempt;
     this.#deps.observer?.attemptStarted(endpoint);
     const req = this.req;
     const headers = upstreamHeaders(
@@ -131,17 +145,37 @@ export class Exchange implements AttemptOwner, PickRequest {
       { origin: endpoint.origin, path: endpoint.basePath + (req.url ?? '/'), method: req.method ?? 'GET', headers, body: this.#body, blocking: true },
       attempt,
     );
+    const opts = this.#deps.options;
+    if (opts.hedgeAfter > 0 && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)
+      this.#hedgeTimer = setTimeout(this.#onHedge, opts.hedgeAfter);
   }
 
+  /** No answer yet from the live attempt: race a second one in another region; the first answer wins. */
+  readonly #onHedge = (): void => {
+    this.#hedgeTimer = undefined;
+    if (this.#done || this.#winner !== undefined || this.tried.length >= this.#deps.options.attempts) return;
+    const next = this.#deps.picker.pick(this);
+    if (next === undefined || (this.#deps.retryGate && !this.#deps.retryGate.tryWithdraw(false))) return;
+    this.#hedges++;
+    this.#launch(next);
+  };
+
   onResponse(attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): boolean {
-    if (this.#deps.options.retryStatuses.has(status)) {
+    if (this.#winner !== undefined || this.#done) return false;
+    if (isRetryable({ kind: 'status', status }, this, this.#deps.options.retryPolicy)) {
+      if (this.#live.length > 1) {
+        // Another attempt (a hedge) is still running: let it answer instead.
+        this.#drop(attempt);
+        return false;
+      }
       const next = this.#nextEndpoint(false);
       if (next !== undefined) {
+        this.#drop(attempt);
         queueMicrotask(() => this.#launch(next));
         return false;
       }
     }
-    this.#clearDeadline();
+    this.#commit(attempt);
     const out = downstreamHeaders(headers);
     const ep = attempt.endpoint;
     out.push('x-regiongate-region', ep.region, 'x-regiongate-endpoint', ep.id, 'x-regiongate-attempts', String(this.tried.length), 'x-request-id', this.requestId);
@@ -154,6 +188,19 @@ export class Exchange implements AttemptOwner, PickRequest {
     return true;
   }
 
+  /** `attempt` answers the client: stop the clock on retries and hedges, cancel the losers. */
+  #commit(attempt: Attempt): void {
+    this.#winner = attempt;
+    this.#clearTimers();
+    for (const other of this.#live) if (other !== attempt) other.cancel(HEDGE_LOST);
+    this.#live.length = 0;
+  }
+
+  #drop(attempt: Attempt): void {
+    const i = this.#live.indexOf(attempt);
+    if (i !== -1) this.#live.splice(i, 1);
+  }
+
   onData(_attempt: Attempt, chunk: Buffer): boolean {
     return this.res.write(chunk);
   }
@@ -163,11 +210,24 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#finish();
   }
 
-  onFailure(_attempt: Attempt, failure: MappedFailure): void {
-    if (this.#done) return;
-    const next = this.#nextEndpoint(failure.error.beforeUpstream);
-    if (next !== undefined) return this.#launch(next);
+  onFailure(attempt: Attempt, failure: MappedFailure): void {
+    this.#drop(attempt);
+    if (this.#done || this.#winner !== undefined) return;
+    if (this.#live.length > 0) return; // a hedge is still running and may yet answer
+    if (isRetryable({ kind: 'local_origin', failure: failure.failure }, this, this.#deps.options.retryPolicy)) {
+      const next = this.#nextEndpoint(failure.error.beforeUpstream);
+      if (next !== undefined) return this.#launch(next);
+    }
     this.#fail(this.#retryDenied ? new GatewayError('RG_ERR_RETRY_BUDGET', { cause: failure.error }) : failure.error);
+  }
+
+  /** For the retry policy: the request method, and whether a response byte reached the client. */
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  get responseStarted(): boolean {
+    return this.#winner !== undefined;
   }
 
   onBroken(_attempt: Attempt, failure: MappedFailure): void {
@@ -186,8 +246,6 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#deps.observer?.attemptEnded(outcome);
   }
 
-  #retryDenied = false;
-
   /** The endpoint for a retry, or undefined when attempts, deadline, budget or candidates are exhausted. */
   #nextEndpoint(free: boolean): Endpoint | undefined {
     if (this.tried.length >= this.#deps.options.attempts || this.#deadline === undefined || this.#done) return undefined;
@@ -201,42 +259,52 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   readonly #onDrain = (): void => {
-    this.#attempt?.resume();
+    this.#winner?.resume();
   };
 
   readonly #onDeadline = (): void => {
     this.#deadline = undefined;
     if (this.#done) return;
     const err = new GatewayError('RG_ERR_REQUEST_TIMEOUT');
-    this.#attempt?.cancel(err);
+    this.#cancelLive(err);
     this.#fail(err);
   };
 
   readonly #onClientClose = (): void => {
     if (this.#done || this.res.writableFinished) return;
     // The client went away: abort the upstream request so the endpoint stops generating tokens.
-    this.#attempt?.cancel(new GatewayError('RG_ERR_UPSTREAM', { message: 'client disconnected' }));
+    this.#cancelLive(CLIENT_GONE);
+    this.#winner?.cancel(CLIENT_GONE);
     this.#finish();
   };
 
   #fail(err: GatewayError, close = false): void {
     if (this.#done) return;
-    const last = this.#attempt?.endpoint;
+    const last = this.#last?.endpoint;
     sendError(this.res, err, { requestId: this.requestId, region: last?.region, endpoint: last?.id, attempts: this.tried.length, close });
     this.#finish();
   }
 
-  #clearDeadline(): void {
+  #cancelLive(reason: GatewayError): void {
+    for (const a of this.#live) a.cancel(reason);
+    this.#live.length = 0;
+  }
+
+  #clearTimers(): void {
     if (this.#deadline !== undefined) {
       clearTimeout(this.#deadline);
       this.#deadline = undefined;
+    }
+    if (this.#hedgeTimer !== undefined) {
+      clearTimeout(this.#hedgeTimer);
+      this.#hedgeTimer = undefined;
     }
   }
 
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#clearDeadline();
+    this.#clearTimers();
     this.#deps.onDone(this);
   }
 }

@@ -55,8 +55,10 @@ export class Gateway {
         idleTimeout: cfg.timeouts.idle,
         requestTimeout: cfg.timeouts.request,
         attempts: cfg.retry.attempts,
-        retryStatuses: new Set(cfg.retry.statuses),
+        retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent },
         bodyLimit: cfg.limits.bodyBytes,
+        hedgeAfter: cfg.retry.hedge.after ?? 0,
+        maxHedges: cfg.retry.hedge.maxHedges,
       },
       onDone: this.#onExchangeDone,
     };
