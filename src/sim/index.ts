@@ -14,7 +14,7 @@ export {
   type FaultMode,
   type FaultParseResult,
 } from './fault.js';
-export { SimControl, describeRegion, type SimControlOptions } from './sim-control.js';
+export { SimControl, describeRegion, type RegionDescription, type SimControlOptions } from './sim-control.js';
 export { DEMO_REGIONS, startSimFleet, type SimFleet, type SimFleetOptions } from './sim-fleet.js';
 export { SSE_ECHO_PATH, type EchoBody } from './sim-routes.js';
 export { EMBEDDING_DIMS, WILDCARD_MODEL_ID, answerText, type OpenAiErrorBody } from './openai-payloads.js';

@@ -62,7 +62,6 @@ export class RegionSimulator {
     this.#server = createServer({ noDelay: true }, (req, res) => this.#onRequest(req, res));
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
-    this.#server.on('clientError', (_err, socket: Duplex) => socket.destroy());
     this.#sockets.track(this.#server);
   }
 
@@ -75,6 +74,10 @@ export class RegionSimulator {
     if (this.#closed) throw new Error(`simulator ${this.name} is closed`);
     if (this.#started) return this.url;
     this.#port = await listen(this.#server, this.#port, this.host);
+    if (this.#closed) {
+      await closeServer(this.#server, this.#sockets);
+      throw new Error(`simulator ${this.name} was closed while starting`);
+    }
     this.#started = true;
     await this.#sync();
     return this.url;
@@ -99,11 +102,15 @@ export class RegionSimulator {
   }
 
   /**
-   * Switch the fault (validated; throws `TypeError` on bad input). Resolves once the listener matches it:
+   * Switch the fault (validated; rejects with a `TypeError` on bad input). Resolves once the listener matches it:
    * stopped under `down`, listening again on the same port otherwise.
    */
   setFault(fault: Fault): Promise<void> {
-    this.#fault = toFault(fault);
+    try {
+      this.#fault = toFault(fault);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#sync();
   }
 

@@ -11,10 +11,10 @@
  * Errors answer `{ error: { message, code } }` with 400, 404 or 405.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { NO_FAULT, parseFault } from './fault.js';
+import { NO_FAULT, parseFault, type Fault } from './fault.js';
 import { baseUrl, closeServer, listen, SocketTracker } from './listener.js';
-import type { RegionSimulator } from './region-simulator.js';
-import { readBody } from './sim-exchange.js';
+import type { RegionSimulator, SimStats } from './region-simulator.js';
+import { readBody, type SimProfile } from './sim-exchange.js';
 
 export interface SimControlOptions {
   /** Default `127.0.0.1`. */
@@ -24,7 +24,18 @@ export interface SimControlOptions {
 }
 
 /** How the control server describes one region. */
-export function describeRegion(sim: RegionSimulator): object {
+export interface RegionDescription {
+  name: string;
+  provider: string | null;
+  url: string;
+  listening: boolean;
+  fault: Readonly<Fault>;
+  profile: SimProfile;
+  stats: SimStats;
+}
+
+/** Describe one region for `GET /regions`. */
+export function describeRegion(sim: RegionSimulator): RegionDescription {
   return {
     name: sim.name,
     provider: sim.provider ?? null,
@@ -62,7 +73,12 @@ export class SimControl {
   /** Listen; resolves the base URL. */
   async start(): Promise<string> {
     if (this.#closing) throw new Error('sim control is closed');
-    if (!this.#server.listening) this.#port = await listen(this.#server, this.#port, this.host);
+    if (this.#server.listening) return this.url;
+    this.#port = await listen(this.#server, this.#port, this.host);
+    if (this.#closing) {
+      await closeServer(this.#server, this.#sockets);
+      throw new Error('sim control was closed while starting');
+    }
     return this.url;
   }
 

@@ -54,14 +54,12 @@ export function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promis
 }
 
 /**
- * Close the connection under an exchange without a TCP reset, once the bytes already written have left
- * the socket's buffer, so the client sees them and then a premature end.
+ * Close the connection under an exchange without a TCP reset: FIN once the bytes already written are
+ * flushed, then destroy, so the client sees them and then a premature end.
  */
 export function cutConnection(ex: SimExchange): void {
   const socket = ex.req.socket;
-  if (socket.destroyed) return;
-  if (socket.writableLength === 0) socket.destroy();
-  else socket.once('drain', () => socket.destroy());
+  if (!socket.destroyed) socket.destroySoon();
 }
 
 /** Reset the connection (RST) before any response byte: the client sees ECONNRESET. */
