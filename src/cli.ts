@@ -27,15 +27,14 @@ const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url
 /** Run the CLI with `argv` (without node and script); resolves with the exit code for one-shot commands. */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: [...rest],
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      port: { type: 'string', short: 'p' },
-      'control-port': { type: 'string' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseCommandLine(rest);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
   switch (command) {
     case 'start': {
       const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
@@ -69,6 +68,18 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 64;
   }
+}
+
+function parseCommandLine(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      'control-port': { type: 'string' },
+    },
+  });
 }
 
 /** The demo: simulators on free ports, the gateway from config/demo.yaml pointed at them. */

@@ -31,7 +31,11 @@ export function resolveConfig(doc: unknown, env: Env = process.env, source?: str
   const issues: string[] = [];
   const substituted = substituteEnv(doc, env, issues);
   const result = configSchema.safeParse(substituted);
-  if (!result.success) issues.push(...result.error.issues.flatMap(formatIssue));
+  if (!result.success) {
+    // A key whose variable is missing already has its error: the schema's complaint about it is noise.
+    const unset = new Set(issues.map((i) => i.slice(0, i.indexOf(': '))));
+    for (const line of result.error.issues.flatMap(formatIssue)) if (!unset.has(line.slice(0, line.indexOf(': ')))) issues.push(line);
+  }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, source);
   return deepFreeze(result.data);
 }

@@ -33,6 +33,20 @@ const int = (min: number, max: number, what = 'a whole number') =>
       .max(max, { error: `must be at most ${max}` }),
   );
 
+/** A number, also accepted as a numeric string. */
+const num = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
+    z
+      .number({ error: 'must be a number' })
+      .min(min, { error: `must be at least ${min}` })
+      .max(max, { error: `must be at most ${max}` }),
+  );
+
+/** A boolean, also accepted as "true"/"false" (from `${ENV}`). */
+const bool = () =>
+  z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }));
+
 const port = int(0, 65535, 'a port number (0-65535)');
 const host = z.string({ error: 'must be a host name or IP address' }).min(1, { error: 'must not be empty' });
 const path = z.string({ error: 'must be a path' }).regex(/^\//, { error: 'must start with "/"' });
@@ -94,7 +108,7 @@ export const configSchema = z
         host: host.default('127.0.0.1'),
         /** 0 binds an ephemeral port; `enabled: false` turns the admin listener off. */
         port: port.default(9090),
-        enabled: z.boolean().default(true),
+        enabled: bool().default(true),
         token: z.string().optional(),
       })
       .prefault({}),
@@ -118,7 +132,7 @@ export const configSchema = z
         interval: duration(1000),
         timeout: duration(500),
         path: path.default('/health'),
-        jitter: z.number().min(0).max(1).default(0.1),
+        jitter: num(0, 1).default(0.1),
         healthyThreshold: int(1, 100).default(2),
         unhealthyThreshold: int(1, 100).default(2),
         expectedStatus: z.array(int(100, 599)).default([200]),
@@ -159,14 +173,14 @@ export const configSchema = z
         /** Upstream answers retried on another endpoint (before any byte reaches the client). */
         statuses: z.array(int(400, 599)).default([429, 502, 503, 504]),
         /** Retry POST and other non-idempotent requests too (inference is side-effect free). */
-        nonIdempotent: z.boolean().default(true),
+        nonIdempotent: bool().default(true),
         budget: z
           .strictObject({
             /** Retries may add at most this percentage of requests over `ttl`... */
-            percent: z.number().min(0).max(100).default(20),
+            percent: num(0, 100).default(20),
             ttl: duration(10_000),
             /** ...plus this floor, so a burst caught by one region's death all get their retry. */
-            minRetriesPerSec: z.number().min(0).default(10),
+            minRetriesPerSec: num(0, 1e6).default(10),
           })
           .prefault({}),
         hedge: z
@@ -181,9 +195,9 @@ export const configSchema = z
     routing: z
       .strictObject({
         /** Envoy's overprovisioning factor: a tier keeps all traffic until its health × this falls below 100%. */
-        overprovisioningFactor: z.number().min(1).max(10).default(1.4),
+        overprovisioningFactor: num(1, 10).default(1.4),
         /** Ignore health in a tier whose healthy share falls below this (0 = off). */
-        panicThreshold: z.number().min(0).max(1).default(0),
+        panicThreshold: num(0, 1).default(0),
         /** Data residency: requests for matching models may go only to these regions. */
         rules: z
           .array(z.strictObject({ model: z.string().min(1).optional(), regions: z.array(name).min(1) }))

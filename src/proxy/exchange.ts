@@ -21,7 +21,7 @@ export interface ExchangeOptions {
   readonly connectTimeout: number;
   readonly firstByteTimeout: number;
   readonly idleTimeout: number;
-  /** Total deadline from the buffered request to the end of the answer's headers, all attempts included. */
+  /** Total deadline from the buffered request to the end of the answer, all attempts included. */
   readonly requestTimeout: number;
   readonly attempts: number;
   readonly retryPolicy: RetryPolicy;
@@ -191,7 +191,10 @@ export class Exchange implements AttemptOwner, PickRequest {
   /** `attempt` answers the client: stop the clock on retries and hedges, cancel the losers. */
   #commit(attempt: Attempt): void {
     this.#winner = attempt;
-    this.#clearTimers();
+    if (this.#hedgeTimer !== undefined) {
+      clearTimeout(this.#hedgeTimer);
+      this.#hedgeTimer = undefined;
+    }
     for (const other of this.#live) if (other !== attempt) other.cancel(HEDGE_LOST);
     this.#live.length = 0;
   }
@@ -248,7 +251,7 @@ export class Exchange implements AttemptOwner, PickRequest {
 
   /** The endpoint for a retry, or undefined when attempts, deadline, budget or candidates are exhausted. */
   #nextEndpoint(free: boolean): Endpoint | undefined {
-    if (this.tried.length >= this.#deps.options.attempts || this.#deadline === undefined || this.#done) return undefined;
+    if (this.tried.length >= this.#deps.options.attempts || this.#deadline === undefined || this.#done || this.#winner) return undefined;
     const next = this.#deps.picker.pick(this);
     if (next === undefined) return undefined;
     if (this.#deps.retryGate && !this.#deps.retryGate.tryWithdraw(free)) {
@@ -267,6 +270,12 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     const err = new GatewayError('RG_ERR_REQUEST_TIMEOUT');
     this.#cancelLive(err);
+    if (this.#winner !== undefined) {
+      // Past the deadline mid-answer: cut it, never a clean end that looks complete.
+      this.#winner.cancel(err);
+      this.res.destroy(err);
+      return this.#finish();
+    }
     this.#fail(err);
   };
 

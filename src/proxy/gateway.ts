@@ -134,7 +134,12 @@ export class Gateway {
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     if (this.#draining) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      // A new long-lived tunnel would outlive the drain: refuse it, the client reconnects elsewhere.
+      const body = JSON.stringify(new GatewayError('RG_ERR_DRAINING').toJSON());
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+          `x-regiongate-error: RG_ERR_DRAINING\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     this.#upgrades.handle(req, socket, head);

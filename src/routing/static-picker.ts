@@ -21,7 +21,8 @@ export class StaticPicker implements Picker {
   }
 
   pick(req: PickRequest): Endpoint | undefined {
-    const turn = this.#turn++;
+    // Only a request's first attempt advances the turn, so a retry doesn't skip a healthy endpoint.
+    const turn = req.tried.length === 0 ? this.#turn++ : this.#turn - 1;
     for (const tier of this.#tiers) {
       for (let i = 0; i < tier.length; i++) {
         const e = tier[(turn + i) % tier.length];

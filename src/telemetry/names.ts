@@ -1,0 +1,26 @@
+/**
+ * One table of every metric and log-event name (like undici's `diagnostics.js`), so dashboards, alerts
+ * and tests refer to the same strings.
+ */
+export const METRIC = {
+  requests: 'regiongate_requests_total',
+  attempts: 'regiongate_attempts_total',
+  retries: 'regiongate_retries_total',
+  gatewayErrors: 'regiongate_gateway_errors_total',
+  transitions: 'regiongate_health_transitions_total',
+  inflight: 'regiongate_inflight_requests',
+  endpointState: 'regiongate_endpoint_state',
+  endpointLatency: 'regiongate_endpoint_ttfb_ewma_ms',
+  storeConnected: 'regiongate_state_store_connected',
+  storeEvents: 'regiongate_state_store_events_total',
+} as const;
+
+export const LOG_EVENT = {
+  listening: 'gateway.listening',
+  draining: 'gateway.draining',
+  drainDeadline: 'gateway.drain_deadline',
+  transition: 'health.transition',
+  storeDegraded: 'state.degraded',
+  storeRecovered: 'state.recovered',
+  adminAction: 'admin.action',
+} as const;

@@ -1,0 +1,233 @@
+// The `regiongate` command as a child process, run from the TypeScript source through tap's loader
+// (`process.execArgv`): check-config exit codes and output, help, unknown commands, and the demo end to
+// end (real requests through it, then a SIGTERM drain that exits 0).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { Agent, request } from 'undici';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'src/cli.ts');
+
+/** What the helpers need of a test. */
+interface Tap {
+  teardown(fn: () => unknown): void;
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The child's environment: ours without the variables the configs below read, plus `env`. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['PORT', 'LISTEN_HOST', 'ADMIN_PORT', 'REGIONGATE_CONFIG', 'RG_CLI_TEST_KEY', 'RG_CLI_TEST_UNSET']) delete out[k];
+  return { ...out, ...env };
+}
+
+/** Start `regiongate ...args` from src/cli.ts; killed in teardown if still running. */
+function start(tt: Tap, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [...process.execArgv, CLI, ...args], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  tt.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/** Run a one-shot command to completion (killed after `timeoutMs`). */
+function run(tt: Tap, args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Run> {
+  const child = start(tt, args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function tempDir(tt: Tap): string {
+  const dir = mkdtempSync(join(tmpdir(), 'regiongate-cli-'));
+  tt.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('check-config: a bad config exits 2 and names every key path and reason', async (t) => {
+  const file = join(tempDir(t), 'bad.yaml');
+  writeFileSync(
+    file,
+    [
+      'listen:',
+      '  port: 99999',
+      'colour: blue',
+      'timeouts:',
+      '  connect: soon',
+      'regions:',
+      '  - name: us-east-1',
+      '    endpoints:',
+      '      - url: http://127.0.0.1:9101',
+      '        headers:',
+      '          authorization: Bearer ${RG_CLI_TEST_UNSET}',
+      '  - name: eu-west-1',
+      '    endpoints:',
+      '      - url: not-a-url',
+      '',
+    ].join('\n'),
+  );
+  const r = await run(t, ['check-config', file]);
+  t.equal(r.code, 2, 'exit code 2');
+  t.equal(r.stdout, '', 'nothing on stdout');
+  t.match(r.stderr, `invalid config ${file}:`);
+  for (const line of [
+    'listen.port: must be at most 65535',
+    'colour: unknown key',
+    'timeouts.connect: must be a duration',
+    'regions[0].endpoints[0].headers.authorization: environment variable RG_CLI_TEST_UNSET is not set',
+    'regions[1].endpoints[0].url: must be an http(s) URL',
+  ])
+    t.ok(r.stderr.includes(line), line);
+  t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+t.test('check-config: a missing file exits 2', async (t) => {
+  const missing = await run(t, ['check-config', join(tempDir(t), 'nope.yaml')]);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /cannot read file/);
+});
+
+t.test('check-config: a good config exits 0 and prints the resolved JSON with secrets masked', async (t) => {
+  const file = join(tempDir(t), 'good.yaml');
+  writeFileSync(
+    file,
+    [
+      'admin:',
+      '  token: admin-t0ken-value',
+      'state:',
+      '  store: redis',
+      '  redis:',
+      '    url: redis://:redis-pa55word@redis.internal:6379',
+      'timeouts:',
+      '  connect: 750ms',
+      'regions:',
+      '  - name: us-east-1',
+      '    provider: aws',
+      '    endpoints:',
+      '      - url: https://vllm.internal:8000',
+      '        headers:',
+      '          authorization: Bearer ${RG_CLI_TEST_KEY}',
+      '',
+    ].join('\n'),
+  );
+  const r = await run(t, ['check-config', file], { RG_CLI_TEST_KEY: 'sk-from-env-123' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, `${file}: ok`);
+  const printed = JSON.parse(r.stdout) as {
+    admin: { token: string };
+    state: { redis: { url: string } };
+    timeouts: { connect: number; keepAlive: number };
+    regions: { endpoints: { headers: Record<string, string> }[] }[];
+  };
+  t.equal(printed.timeouts.connect, 750, 'durations resolved');
+  t.equal(printed.timeouts.keepAlive, 65_000, 'defaults filled in');
+  t.equal(printed.admin.token, '****');
+  t.equal(printed.regions[0].endpoints[0].headers.authorization, '****');
+  t.equal(printed.state.redis.url, 'redis://:****@redis.internal:6379');
+  for (const secret of ['admin-t0ken-value', 'redis-pa55word', 'sk-from-env-123'])
+    t.notOk(r.stdout.includes(secret) || r.stderr.includes(secret), `${secret} is printed nowhere`);
+});
+
+t.test('help exits 0; an unknown command exits 64', async (t) => {
+  const help = await run(t, ['help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /^Usage: regiongate <command>/);
+  for (const cmd of ['start', 'demo', 'sim', 'check-config']) t.match(help.stdout, `  ${cmd}`);
+
+  const unknown = await run(t, ['frobnicate']);
+  t.equal(unknown.code, 64);
+  t.match(unknown.stderr, 'unknown command "frobnicate"');
+  t.match(unknown.stderr, 'Usage: regiongate');
+});
+
+t.test('demo: real requests through it, then SIGTERM drains and exits 0', async (t) => {
+  const child = start(t, ['demo', '--port', '0'], { ADMIN_PORT: '0' });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no gateway URL within 20 s; stdout: ${stdout} stderr: ${stderr}`)), 20_000);
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited (${code}) before printing its URL; stderr: ${stderr}`));
+    });
+  });
+  t.notMatch(url, /:8080$/, '--port 0 picks a free port');
+  t.match(stdout, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/, 'prints a curl line');
+  t.match(stdout, /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/regions\/us-east-1\/fault -d '\{"mode":"down"\}'/, 'prints the fault line');
+
+  const agent = new Agent({ keepAliveTimeout: 1000 });
+  t.teardown(() => agent.destroy());
+  const chat = (stream: boolean) =>
+    request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: 'Hello' }] }),
+    });
+  const demoRegions = ['us-east-1', 'europe-west4', 'frankfurt'];
+
+  const whole = await chat(false);
+  t.equal(whole.statusCode, 200);
+  t.ok(demoRegions.includes(String(whole.headers['x-regiongate-region'])), `answered by ${String(whole.headers['x-regiongate-region'])}`);
+  t.ok(whole.headers['x-regiongate-endpoint'], 'x-regiongate-endpoint');
+  t.equal(whole.headers['x-regiongate-attempts'], '1');
+  t.ok(whole.headers['x-request-id'], 'x-request-id');
+  const completion = (await whole.body.json()) as { object: string; choices: { message: { content: string } }[] };
+  t.equal(completion.object, 'chat.completion');
+  t.match(completion.choices[0].message.content, /^Hello from /);
+
+  const streamed = await chat(true);
+  t.equal(streamed.statusCode, 200);
+  t.match(String(streamed.headers['content-type']), /^text\/event-stream/);
+  t.ok(demoRegions.includes(String(streamed.headers['x-regiongate-region'])), 'x-regiongate-region on the stream');
+  const text = await streamed.body.text();
+  t.match(text, /^data: \{.*"chat\.completion\.chunk"/, 'OpenAI-style chunks');
+  t.ok(text.trimEnd().endsWith('data: [DONE]'), 'the stream ends with data: [DONE]');
+
+  const ready = await request(`${url}/readyz`, { dispatcher: agent });
+  t.equal(ready.statusCode, 200);
+  t.same(await ready.body.json(), { status: 'ready' });
+
+  await agent.close();
+  child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
+  const result = await Promise.race([exited, timeout]);
+  t.not(result, 'timeout', 'exits within 10 s of SIGTERM');
+  if (result !== 'timeout') t.same(result, { code: 0, signal: null }, 'exit code 0 after the drain');
+  t.match(stderr, 'SIGTERM: draining');
+});
