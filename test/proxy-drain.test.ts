@@ -16,7 +16,7 @@ t.test('healthz and readyz answer while serving', async (t) => {
 });
 
 t.test('graceful drain: readiness fails first, an in-flight stream finishes, then the listener closes', async (t) => {
-  const sim = await startSim(t, { name: 'r', tokens: 12, tokenIntervalMs: 40 });
+  const sim = await startSim(t, { name: 'r', tokens: 30, tokenIntervalMs: 50 });
   const gw = await startGateway(t, [{ name: 'r', url: sim.url }]);
   const url = gw.url;
   const res = await request(`${url}/v1/chat/completions`, {

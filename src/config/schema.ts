@@ -4,6 +4,7 @@
  * checks write them).
  */
 import { z } from 'zod';
+import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
 import { parseDuration } from '../util/duration.js';
 
 const DURATION_HINT = 'must be a duration: milliseconds as a number, or a string such as "250ms", "2s", "1m"';
@@ -129,13 +130,70 @@ export const configSchema = z
       .prefault({}),
     health: z
       .strictObject({
-        interval: duration(1000),
-        timeout: duration(500),
-        path: path.default('/health'),
-        jitter: num(0, 1).default(0.1),
-        healthyThreshold: int(1, 100).default(2),
-        unhealthyThreshold: int(1, 100).default(2),
-        expectedStatus: z.array(int(100, 599)).default([200]),
+        /** Active probes on (passive detection works without them). */
+        probes: bool().default(H.probes),
+        interval: duration(H.interval).refine((v) => v >= 100, { error: 'must be at least 100ms' }),
+        timeout: duration(H.timeout),
+        path: path.default(H.path),
+        jitter: num(0, 1).default(H.jitter),
+        healthyThreshold: int(1, 100).default(H.healthyThreshold),
+        unhealthyThreshold: int(1, 100).default(H.unhealthyThreshold),
+        expectedStatus: z.array(int(100, 599)).default([...H.expectedStatus]),
+        outlier: z
+          .strictObject({
+            consecutive5xx: int(1, 1000).default(H.outlier.consecutive5xx),
+            consecutiveLocalOriginFailures: int(1, 1000).default(H.outlier.consecutiveLocalOriginFailures),
+            consecutiveConnectRefused: int(1, 1000).default(H.outlier.consecutiveConnectRefused),
+            failurePercentageThreshold: num(0, 100).default(H.outlier.failurePercentageThreshold),
+            failurePercentageRequestVolume: int(1, 1_000_000).default(H.outlier.failurePercentageRequestVolume),
+            failurePercentageWindow: duration(H.outlier.failurePercentageWindow),
+            baseEjectionTime: duration(H.outlier.baseEjectionTime),
+            maxEjectionTime: duration(H.outlier.maxEjectionTime),
+            ejectionJitter: num(0, 1).default(H.outlier.ejectionJitter),
+            backoffDecay: duration(H.outlier.backoffDecay),
+          })
+          .prefault({}),
+        probation: z
+          .strictObject({
+            window: duration(H.probation.window),
+            minWeight: num(0, 1).default(H.probation.minWeight),
+            maxConcurrent: int(1, 100_000).default(H.probation.maxConcurrent),
+          })
+          .prefault({}),
+        breaker: z
+          .strictObject({
+            volumeThreshold: int(1, 1_000_000).default(H.breaker.volumeThreshold),
+            errorThresholdPercentage: num(1, 100).default(H.breaker.errorThresholdPercentage),
+            resetTimeout: duration(H.breaker.resetTimeout),
+            window: duration(H.breaker.window),
+            buckets: int(1, 1000).default(H.breaker.buckets),
+          })
+          .prefault({}),
+        latency: z
+          .strictObject({
+            decay: duration(H.latency.decay),
+            /** Estimate for an endpoint without samples: "median" of the measured ones, or a duration. */
+            initial: z
+              .union([z.literal('median'), z.number(), z.string()])
+              .transform((v, ctx) => {
+                if (v === 'median') return v;
+                const ms = parseDuration(v);
+                if (ms === undefined) {
+                  ctx.addIssue({ code: 'custom', message: `must be "median" or a duration` });
+                  return z.NEVER;
+                }
+                return ms;
+              })
+              .default(H.latency.initial),
+          })
+          .prefault({}),
+        rateLimit: z
+          .strictObject({
+            /** Clamp on how long a 429's Retry-After keeps an endpoint skipped. */
+            min: duration(H.rateLimit.min),
+            max: duration(H.rateLimit.max),
+          })
+          .prefault({}),
       })
       .prefault({}),
     timeouts: z

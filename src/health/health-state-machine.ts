@@ -1,0 +1,160 @@
+/**
+ * Drives every endpoint's health layers (`endpoint-state.ts`) on the injected clock: applies each
+ * change (ejection with backoff, rate limit, drain, probe verdict, breaker state, a peer's report),
+ * keeps at most one timer per endpoint (its next expiry), and emits a `HealthTransition` whenever a
+ * state changes. No I/O; `close()` clears every timer.
+ */
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Endpoint } from '../registry/endpoint.js';
+import type { BreakerState } from './endpoint-breaker.js';
+import * as rules from './endpoint-state.js';
+import type { HealthOptions } from './health-options.js';
+import type { TransitionCause, TransitionEmitter } from './health-transition.js';
+import { ejectionTime } from './outlier-detector.js';
+
+export interface HealthStateMachineInit {
+  readonly endpoints: readonly Endpoint[];
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly options: HealthOptions;
+  readonly emitter: TransitionEmitter;
+  /** Called on every ejection (the tracker resets the outlier counters). */
+  readonly onEject?: (endpoint: Endpoint) => void;
+}
+
+export class HealthStateMachine {
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #options: HealthOptions;
+  readonly #emitter: TransitionEmitter;
+  readonly #onEject: ((endpoint: Endpoint) => void) | undefined;
+  readonly #records = new Map<string, rules.EndpointHealth>();
+  #closed = false;
+
+  constructor(init: HealthStateMachineInit) {
+    this.#clock = init.clock;
+    this.#random = init.random;
+    this.#options = init.options;
+    this.#emitter = init.emitter;
+    this.#onEject = init.onEject;
+    const now = init.clock.now();
+    for (const endpoint of init.endpoints) {
+      const h: rules.EndpointHealth = rules.createEndpointHealth(endpoint, now, () => this.#onTimer(h));
+      this.#records.set(endpoint.id, h);
+    }
+  }
+
+  /** The record of endpoint `id` (O(1)); undefined when unknown. */
+  get(id: string): rules.EndpointHealth | undefined {
+    return this.#records.get(id);
+  }
+
+  /**
+   * Eject until `until` (epoch ms) when given, else for the next backed-off ejection time: the
+   * ejection count first forgets one ejection per `backoffDecay` spent healthy.
+   */
+  eject(h: rules.EndpointHealth, cause: TransitionCause, until?: number): void {
+    const now = this.#clock.now();
+    if (until === undefined) {
+      const o = this.#options.outlier;
+      if (h.state === 'healthy') h.ejections = Math.max(0, h.ejections - Math.floor((now - h.healthySince) / o.backoffDecay));
+      h.ejections++;
+      until = now + ejectionTime(o, h.ejections, this.#random);
+    }
+    if (until <= now || this.#closed) return;
+    h.ejectedUntil = Math.max(h.ejectedUntil, until);
+    h.ejectCause = cause;
+    h.probationSince = -1;
+    this.#onEject?.(h.endpoint);
+    this.#update(h, cause);
+  }
+
+  /** End a timed ejection now (an open breaker or failing probes still hold the endpoint). */
+  uneject(h: rules.EndpointHealth, cause: TransitionCause): void {
+    h.ejectedUntil = 0;
+    this.#update(h, cause);
+  }
+
+  /** Skip the endpoint for Retry-After, clamped to `rateLimit.min..max`; never shortens a skip. */
+  rateLimit(h: rules.EndpointHealth, retryAfterMs: number): void {
+    const { min, max } = this.#options.rateLimit;
+    const until = this.#clock.now() + Math.min(max, Math.max(min, retryAfterMs));
+    if (until > h.rateLimitedUntil) [h.rateLimitedUntil, h.rateLimitCause] = [until, 'rate_limited'];
+    this.#update(h, 'rate_limited');
+  }
+
+  /** Drained until `undrain` (a local drain outlasts any peer's drain expiry). */
+  drain(h: rules.EndpointHealth, cause: TransitionCause): void {
+    h.drainedUntil = Number.POSITIVE_INFINITY;
+    h.drainCause = cause;
+    this.#update(h, cause);
+  }
+
+  /** Lift any drain, local or remote. */
+  undrain(h: rules.EndpointHealth): void {
+    h.drainedUntil = 0;
+    this.#update(h, 'undrained');
+  }
+
+  /** Apply a peer's report (cause `remote`); false if the endpoint is unknown or the report expired. */
+  applyRemote(report: rules.RemoteHealthReport): boolean {
+    const h = this.#records.get(report.endpointId);
+    if (!h || this.#closed) return false;
+    const now = this.#clock.now();
+    if (report.state === 'ejected') {
+      if (report.until <= now) return false;
+      this.eject(h, 'remote', report.until);
+    } else {
+      if (!rules.applyRemoteLayer(h, report, now)) return false;
+      this.#update(h, 'remote');
+    }
+    return true;
+  }
+
+  /** The active probes' verdict flipped. */
+  probeVerdict(h: rules.EndpointHealth, up: boolean): void {
+    h.probeDown = !up;
+    this.#update(h, up ? 'probe_recovered' : 'probe_failed');
+  }
+
+  /** The endpoint's breaker changed state. */
+  breakerState(h: rules.EndpointHealth, state: BreakerState): void {
+    h.breakerOpen = state === 'open';
+    if (h.breakerOpen) h.breakerOpenedAt = this.#clock.now();
+    this.#update(h, state === 'open' ? 'breaker_open' : state === 'half_open' ? 'breaker_half_open' : 'recovered');
+  }
+
+  /** Clear every timer; later changes are ignored. */
+  close(): void {
+    this.#closed = true;
+    for (const h of this.#records.values()) {
+      this.#clock.clearTimeout(h.timer);
+      h.timer = undefined;
+    }
+  }
+
+  #onTimer(h: rules.EndpointHealth): void {
+    h.timer = undefined;
+    h.timerDue = Number.POSITIVE_INFINITY;
+    this.#update(h, h.state === 'drained' ? 'undrained' : 'recovered');
+  }
+
+  /** Re-evaluate after a layer changed; emit the transition if any; re-arm the endpoint's one timer. */
+  #update(h: rules.EndpointHealth, cause: TransitionCause): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const window = this.#options.probation.window;
+    const transition = rules.evaluate(h, now, cause, window, this.#options.breaker.resetTimeout);
+    if (transition) this.#emitter.emit(transition);
+    const due = rules.nextDeadline(h, window);
+    if (due === h.timerDue) return;
+    this.#clock.clearTimeout(h.timer);
+    h.timer = undefined;
+    h.timerDue = due;
+    if (Number.isFinite(due)) {
+      h.timer = this.#clock.setTimeout(h.onTimer, Math.max(0, due - now));
+      h.timer.unref();
+    }
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The health facade: per-endpoint state built from active probes, passive outlier detection, one
+ * opossum breaker per endpoint, 429s, drains and reports from other gateways (layers and rules in
+ * `endpoint-state.ts`), plus peak-EWMA latency. The data path reports attempts through the
+ * `AttemptObserver` methods; the router reads `isRoutable`, `weightFactor`, `score`, `inflight`,
+ * `recoveryIn` and `state`, which are O(1), allocation-free and do no I/O.
+ *
+ * Probation is a bounded trickle in two parts: `isRoutable` admits an endpoint in probation only while
+ * it has fewer than `probation.maxConcurrent` attempts in flight (deterministic, so `/readyz` does not
+ * flicker), and `weightFactor` ramps its share from `probation.minWeight` to 1, which the picker
+ * applies to the endpoint's weight (`routing/health-picker.ts`). The ramp is not applied twice.
+ *
+ * Every state change is a `HealthTransition` (see `health-transition.ts`), heard through
+ * `onTransition`. State changes are driven by `HealthStateMachine`; timers run on the injected clock
+ * and `close()` clears them all; opossum's own reset timer is the one real timer (`endpoint-breaker.ts`).
+ */
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Endpoint } from '../registry/endpoint.js';
+import type { AttemptObserver, AttemptOutcome, LocalOriginFailure } from './attempt-outcome.js';
+import { BucketRotator, EndpointBreaker, type BreakerState } from './endpoint-breaker.js';
+import { inProbation, recoveryIn, weightFactor, type EndpointHealth, type RemoteHealthReport } from './endpoint-state.js';
+import { resolveHealthOptions, type HealthOptions, type HealthOptionsInput } from './health-options.js';
+import { TransitionEmitter, type HealthState, type TransitionCause, type TransitionListener } from './health-transition.js';
+import { createHttpProbe, type HttpProbe, type ProbeFn } from './http-probe.js';
+import { snapshotEndpoint, type EndpointHealthSnapshot } from './health-snapshot.js';
+import { HealthStateMachine } from './health-state-machine.js';
+import { LatencyTracker } from './latency-tracker.js';
+import { OutlierDetector } from './outlier-detector.js';
+import { Prober } from './prober.js';
+
+export interface HealthTrackerInit {
+  readonly endpoints: readonly Endpoint[];
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly options?: HealthOptionsInput;
+  /** Replaces the undici probe (tests, custom checks). */
+  readonly probe?: ProbeFn;
+}
+
+export type { EndpointHealthSnapshot } from './health-snapshot.js';
+export type { RemoteHealthReport } from './endpoint-state.js';
+
+/** Local-origin failures whose elapsed time is a lower bound of the time to first byte. */
+const TTFB_BOUND: ReadonlySet<LocalOriginFailure> = new Set<LocalOriginFailure>(['connect_timeout', 'first_byte_timeout']);
+
+export class HealthTracker implements AttemptObserver {
+  readonly options: HealthOptions;
+  readonly #endpoints: readonly Endpoint[];
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #probe: ProbeFn | undefined;
+  readonly #emitter = new TransitionEmitter();
+  readonly #machine: HealthStateMachine;
+  readonly #breakers = new Map<string, EndpointBreaker>();
+  readonly #latency: LatencyTracker;
+  readonly #detector: OutlierDetector;
+  readonly #rotator: BucketRotator;
+  #prober: Prober | undefined;
+  #httpProbe: HttpProbe | undefined;
+  #closed = false;
+
+  constructor(init: HealthTrackerInit) {
+    const o = (this.options = resolveHealthOptions(init.options));
+    const { endpoints, clock, random } = init;
+    this.#endpoints = endpoints;
+    this.#clock = clock;
+    this.#random = random;
+    this.#probe = init.probe;
+    this.#latency = new LatencyTracker(endpoints, clock, o.latency);
+    this.#detector = new OutlierDetector(o.outlier, clock);
+    const onEject = (e: Endpoint): void => this.#detector.reset(e);
+    this.#machine = new HealthStateMachine({ endpoints, clock, random, options: o, emitter: this.#emitter, onEject });
+    this.#rotator = new BucketRotator(clock, o.breaker);
+    for (const endpoint of endpoints) {
+      const onStateChange = (s: BreakerState): void => this.#with(endpoint, (h) => this.#machine.breakerState(h, s));
+      this.#breakers.set(endpoint.id, new EndpointBreaker({ endpoint, options: o.breaker, rotator: this.#rotator, onStateChange }));
+    }
+  }
+
+  /** Hear every transition; returns the unsubscribe function. */
+  onTransition(listener: TransitionListener): () => void {
+    return this.#emitter.on(listener);
+  }
+
+  /** Healthy, or in probation with room under `probation.maxConcurrent`. Unknown endpoints: false. */
+  isRoutable(endpoint: Endpoint): boolean {
+    const h = this.#machine.get(endpoint.id);
+    if (!h || h.state === 'healthy') return h !== undefined;
+    return h.state === 'probation' && this.#latency.inflight(endpoint) < this.options.probation.maxConcurrent;
+  }
+
+  /** 1 when healthy, the probation ramp (minWeight..1) in probation, 0 otherwise. */
+  weightFactor(endpoint: Endpoint): number {
+    const h = this.#machine.get(endpoint.id);
+    const p = this.options.probation;
+    return h ? weightFactor(h, this.#clock.now(), p.window, p.minWeight) : 0;
+  }
+
+  /** Peak-EWMA time to first byte × (in flight + 1); lower is better. */
+  score(endpoint: Endpoint): number {
+    return this.#latency.score(endpoint);
+  }
+
+  inflight(endpoint: Endpoint): number {
+    return this.#latency.inflight(endpoint);
+  }
+
+  /** Milliseconds until routable again (0 if routable now, +Infinity for a local drain). */
+  recoveryIn(endpoint: Endpoint): number {
+    const h = this.#machine.get(endpoint.id);
+    const o = this.options;
+    return h ? recoveryIn(h, this.#clock.now(), o.breaker.resetTimeout, o.interval * o.healthyThreshold) : Number.POSITIVE_INFINITY;
+  }
+
+  state(endpoint: Endpoint): HealthState | undefined {
+    return this.#machine.get(endpoint.id)?.state;
+  }
+
+  attemptStarted(endpoint: Endpoint): void {
+    this.#latency.attemptStarted(endpoint);
+  }
+
+  attemptEnded(outcome: AttemptOutcome): void {
+    const e = outcome.endpoint;
+    const h = this.#machine.get(e.id);
+    if (!h || this.#closed) return;
+    switch (outcome.kind) {
+      case 'success':
+        this.#latency.attemptEnded(e, outcome.ttfbMs);
+        if (h.state !== 'ejected') this.#detector.record(outcome);
+        this.#breakers.get(e.id)?.record(true);
+        return;
+      case 'upstream_5xx':
+        this.#latency.attemptEnded(e); // a fast error must not make the endpoint look fast
+        this.#failed(h, outcome);
+        return;
+      case 'local_origin':
+        this.#latency.attemptEnded(e, TTFB_BOUND.has(outcome.failure) ? outcome.elapsedMs : undefined);
+        this.#failed(h, outcome);
+        return;
+      case 'rate_limited': // skipped for Retry-After; neither a failure nor a latency sample
+        this.#latency.attemptEnded(e);
+        this.#machine.rateLimit(h, outcome.retryAfterMs);
+        return;
+      case 'cancelled':
+        this.#latency.attemptEnded(e);
+        return;
+    }
+  }
+
+  /** Take the endpoint out of rotation until `undrain` (in-flight attempts finish). */
+  drain(endpoint: Endpoint, cause: TransitionCause = 'drained'): void {
+    this.#with(endpoint, (h) => this.#machine.drain(h, cause));
+  }
+
+  undrain(endpoint: Endpoint): void {
+    this.#with(endpoint, (h) => this.#machine.undrain(h));
+  }
+
+  /**
+   * Eject the endpoint: until `untilMs` (epoch ms, `Clock.now()` base) when given, else for the next
+   * backed-off ejection time. When it ends the endpoint enters probation.
+   */
+  eject(endpoint: Endpoint, cause: TransitionCause = 'operator', untilMs?: number): void {
+    this.#with(endpoint, (h) => this.#machine.eject(h, cause, untilMs));
+  }
+
+  /** End a timed ejection now (an open breaker or failing probes still hold the endpoint). */
+  uneject(endpoint: Endpoint, cause: TransitionCause = 'operator'): void {
+    this.#with(endpoint, (h) => this.#machine.uneject(h, cause));
+  }
+
+  /** Apply a state reported by another gateway (cause `remote`); false if unknown or already expired. */
+  applyRemote(report: RemoteHealthReport): boolean {
+    return this.#machine.applyRemote(report);
+  }
+
+  /** A plain, JSON-able view of every endpoint, for the admin API. */
+  snapshot(): EndpointHealthSnapshot[] {
+    const parts = { options: this.options, latency: this.#latency, detector: this.#detector, prober: this.#prober, now: this.#clock.now() };
+    return this.#endpoints.map((e) =>
+      snapshotEndpoint(e, this.#machine.get(e.id) as EndpointHealth, { ...parts, breaker: this.#breakers.get(e.id) }),
+    );
+  }
+
+  /** Start active probes (unless `probes: false`). */
+  start(): void {
+    if (this.#closed || this.#prober || !this.options.probes) return;
+    const probe = this.#probe ?? (this.#httpProbe = createHttpProbe({ path: this.options.path, connectTimeout: this.options.timeout })).probe;
+    const onChange = (e: Endpoint, up: boolean): void => this.#with(e, (h) => this.#machine.probeVerdict(h, up));
+    this.#prober = new Prober({ endpoints: this.#endpoints, clock: this.#clock, random: this.#random, options: this.options, probe, onChange });
+    this.#prober.start();
+  }
+
+  /** Stop every timer, probe and breaker; resolves once the probe agent's sockets are closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#prober?.close();
+    this.#machine.close();
+    for (const b of this.#breakers.values()) b.close();
+    this.#rotator.close();
+    this.#emitter.clear();
+    await this.#httpProbe?.close();
+  }
+
+  #with(endpoint: Endpoint, fn: (h: EndpointHealth) => void): void {
+    const h = this.#machine.get(endpoint.id);
+    if (h && !this.#closed) fn(h);
+  }
+
+  /** An endpoint failure: re-eject from probation, else let the outlier detector judge; then the breaker. */
+  #failed(h: EndpointHealth, outcome: AttemptOutcome): void {
+    if (inProbation(h)) this.#machine.eject(h, 'probation_failed');
+    else if (h.state !== 'ejected') {
+      const cause = this.#detector.record(outcome);
+      if (cause) this.#machine.eject(h, cause);
+    }
+    this.#breakers.get(h.endpoint.id)?.record(false);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The real probe: an HTTP GET to `endpoint.origin + endpoint.basePath + path` through one small undici
+ * `Agent` shared by every endpoint (a pool of at most two connections per origin, kept alive between
+ * probes). The endpoint's configured headers go along (they often carry the upstream's credentials).
+ * The caller owns the timeout and aborts through `signal`; the response body is discarded.
+ */
+import { Agent, request } from 'undici';
+import type { Endpoint } from '../registry/endpoint.js';
+
+/** Probes one endpoint; resolves with the HTTP status, rejects on a transport error or abort. */
+export type ProbeFn = (endpoint: Endpoint, signal: AbortSignal) => Promise<number>;
+
+export interface HttpProbe {
+  readonly probe: ProbeFn;
+  /** Close the agent and its sockets. */
+  close(): Promise<void>;
+}
+
+export interface HttpProbeOptions {
+  /** Probed path (starts with "/"). */
+  readonly path: string;
+  /** TCP/TLS connect timeout; the prober's own timeout usually fires first. */
+  readonly connectTimeout?: number;
+}
+
+const USER_AGENT = 'regiongate-health/1';
+
+/** Create the undici-backed probe function and the agent it owns. */
+export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
+  const agent = new Agent({
+    connections: 2,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+    connect: { timeout: options.connectTimeout ?? 2000 },
+  });
+  const headersByEndpoint = new WeakMap<Endpoint, Record<string, string>>();
+
+  function headersFor(endpoint: Endpoint): Record<string, string> {
+    let h = headersByEndpoint.get(endpoint);
+    if (!h) {
+      h = { 'user-agent': USER_AGENT, ...Object.fromEntries(endpoint.headers) };
+      headersByEndpoint.set(endpoint, h);
+    }
+    return h;
+  }
+
+  async function httpProbe(endpoint: Endpoint, signal: AbortSignal): Promise<number> {
+    const res = await request(endpoint.origin + endpoint.basePath + options.path, {
+      method: 'GET',
+      dispatcher: agent,
+      headers: headersFor(endpoint),
+      signal,
+    });
+    await res.body.dump({ limit: 64 * 1024, signal });
+    return res.statusCode;
+  }
+
+  return {
+    probe: httpProbe,
+    close: () => agent.close(),
+  };
+}

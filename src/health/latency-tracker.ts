@@ -1,0 +1,121 @@
+/**
+ * Peak-EWMA latency and in-flight counts per endpoint (Finagle's / linkerd's load metric). A sample above
+ * the estimate replaces it at once (the peak); a sample below pulls it down with weight
+ * `1 - exp(-elapsed / decay)`, elapsed being the time since the previous sample. The load score is
+ * `estimate × (inflight + 1)`, lower is better.
+ *
+ * Two additions for a gateway whose endpoints can sit idle: an endpoint without samples starts at a
+ * neutral estimate (the median of measured endpoints, or a fixed value) so a new endpoint is not herded
+ * to; and an idle estimate drifts back to that neutral value with the same time constant, so an
+ * endpoint that was slow once is retried eventually instead of being starved for ever. (Finagle and
+ * tower drift towards 0 instead, which would herd every request to an idle endpoint while its first
+ * slow answer is pending.) Reads are O(1) and allocation-free.
+ */
+import type { Clock } from '../util/clock.js';
+import type { Endpoint } from '../registry/endpoint.js';
+import type { LatencyOptions } from './health-options.js';
+
+/** The neutral estimate when no endpoint has a sample yet and `initial` is `'median'`. */
+export const FALLBACK_LATENCY_MS = 100;
+
+interface LatencyEntry {
+  /** Stored estimate (ms), as of `stamp`. */
+  cost: number;
+  /** `Clock.monotonic()` of the last sample. */
+  stamp: number;
+  samples: number;
+  inflight: number;
+}
+
+export class LatencyTracker {
+  readonly #clock: Clock;
+  readonly #decay: number;
+  readonly #initial: number | 'median';
+  readonly #entries = new Map<string, LatencyEntry>();
+  /** Scratch space for the median, sized once. */
+  readonly #scratch: Float64Array;
+  #neutral: number;
+
+  constructor(endpoints: readonly Endpoint[], clock: Clock, options: LatencyOptions) {
+    this.#clock = clock;
+    this.#decay = Math.max(1, options.decay);
+    this.#initial = options.initial;
+    this.#neutral = typeof options.initial === 'number' ? options.initial : FALLBACK_LATENCY_MS;
+    for (const e of endpoints) this.#entries.set(e.id, { cost: 0, stamp: 0, samples: 0, inflight: 0 });
+    this.#scratch = new Float64Array(this.#entries.size);
+  }
+
+  /** An attempt to `endpoint` started. */
+  attemptStarted(endpoint: Endpoint): void {
+    const e = this.#entries.get(endpoint.id);
+    if (e) e.inflight++;
+  }
+
+  /** An attempt ended; `ttfbMs`, when given, is recorded as a latency sample. */
+  attemptEnded(endpoint: Endpoint, ttfbMs?: number): void {
+    const e = this.#entries.get(endpoint.id);
+    if (!e) return;
+    if (e.inflight > 0) e.inflight--;
+    if (ttfbMs !== undefined) this.#observe(e, ttfbMs);
+  }
+
+  /** Record a time-to-first-byte sample without touching the in-flight count. */
+  observe(endpoint: Endpoint, ttfbMs: number): void {
+    const e = this.#entries.get(endpoint.id);
+    if (e) this.#observe(e, ttfbMs);
+  }
+
+  /** The current estimate in ms (neutral for an endpoint without samples). */
+  ewma(endpoint: Endpoint): number {
+    const e = this.#entries.get(endpoint.id);
+    return e ? this.#estimate(e) : Number.POSITIVE_INFINITY;
+  }
+
+  inflight(endpoint: Endpoint): number {
+    return this.#entries.get(endpoint.id)?.inflight ?? 0;
+  }
+
+  samples(endpoint: Endpoint): number {
+    return this.#entries.get(endpoint.id)?.samples ?? 0;
+  }
+
+  /** `ewma × (inflight + 1)`; lower is better. Unknown endpoints score +Infinity. */
+  score(endpoint: Endpoint): number {
+    const e = this.#entries.get(endpoint.id);
+    return e ? this.#estimate(e) * (e.inflight + 1) : Number.POSITIVE_INFINITY;
+  }
+
+  /** The estimate given to endpoints without samples. */
+  neutral(): number {
+    return this.#neutral;
+  }
+
+  #estimate(e: LatencyEntry): number {
+    if (e.samples === 0) return this.#neutral;
+    const w = Math.exp(-Math.max(0, this.#clock.monotonic() - e.stamp) / this.#decay);
+    return e.cost * w + this.#neutral * (1 - w);
+  }
+
+  #observe(e: LatencyEntry, sample: number): void {
+    if (!(sample >= 0) || !Number.isFinite(sample)) return;
+    const now = this.#clock.monotonic();
+    if (e.samples === 0 || sample > e.cost) {
+      e.cost = sample;
+    } else {
+      const w = Math.exp(-Math.max(0, now - e.stamp) / this.#decay);
+      e.cost = e.cost * w + sample * (1 - w);
+    }
+    e.stamp = now;
+    e.samples++;
+    if (this.#initial === 'median') this.#neutral = this.#median();
+  }
+
+  /** Median of the stored estimates of measured endpoints (not on the read path). */
+  #median(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) if (e.samples > 0) this.#scratch[n++] = e.cost;
+    if (n === 0) return FALLBACK_LATENCY_MS;
+    const sorted = this.#scratch.subarray(0, n).sort();
+    return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+}

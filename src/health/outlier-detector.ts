@@ -1,0 +1,157 @@
+/**
+ * Passive outlier detection, after Envoy's `outlier_detection` with `split_external_local_origin_errors`:
+ * local-origin failures (connect refused, reset, timeouts: we never got an answer) and upstream failures
+ * (a 5xx answer) are counted separately.
+ *
+ * - `consecutiveConnectRefused` (default 1) / `consecutiveLocalOriginFailures` (default 2) local-origin
+ *   failures in a row eject; any answer from the endpoint resets that count.
+ * - `consecutive5xx` (default 3) 5xx answers in a row eject; a non-5xx answer resets that count, a
+ *   local-origin failure leaves it alone.
+ * - Optionally, a failure percentage over a sliding window (10 buckets, lazily rotated on the injected
+ *   clock, no timer) ejects once the window holds `failurePercentageRequestVolume` attempts.
+ *
+ * The detector only judges; the health tracker ejects, and calls `reset()` when it does. 429s and
+ * cancelled attempts say nothing of the endpoint and are not recorded.
+ */
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Endpoint } from '../registry/endpoint.js';
+import type { AttemptOutcome } from './attempt-outcome.js';
+import type { OutlierOptions } from './health-options.js';
+
+/** The causes the detector can return. */
+export type OutlierCause = 'consecutive_5xx' | 'consecutive_local_origin' | 'failure_rate';
+
+const WINDOW_BUCKETS = 10;
+
+interface OutlierCounters {
+  consecutiveLocalOrigin: number;
+  consecutive5xx: number;
+  /** Per bucket: [successes, failures]. */
+  readonly window: Int32Array;
+  /** Absolute index (monotonic / bucket width) of the newest bucket. */
+  head: number;
+}
+
+/** What `counters()` reports, for snapshots. */
+export interface OutlierCounts {
+  readonly consecutiveLocalOrigin: number;
+  readonly consecutive5xx: number;
+  readonly windowSuccesses: number;
+  readonly windowFailures: number;
+}
+
+/** See `OutlierDetector.ejectionTime`. */
+export function ejectionTime(o: OutlierOptions, timesEjected: number, random: Random): number {
+  const d = Math.min(o.baseEjectionTime * Math.max(1, timesEjected), o.maxEjectionTime);
+  return d * (1 - o.ejectionJitter * random());
+}
+
+export class OutlierDetector {
+  readonly #options: OutlierOptions;
+  readonly #clock: Clock;
+  readonly #bucketWidth: number;
+  readonly #counters = new Map<string, OutlierCounters>();
+
+  constructor(options: OutlierOptions, clock: Clock) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#bucketWidth = Math.max(1, options.failurePercentageWindow / WINDOW_BUCKETS);
+  }
+
+  /** Record one finished attempt; returns a cause when the endpoint should be ejected now. */
+  record(outcome: AttemptOutcome): OutlierCause | undefined {
+    if (outcome.kind === 'cancelled' || outcome.kind === 'rate_limited') return undefined;
+    const c = this.#get(outcome.endpoint);
+    const o = this.#options;
+    let verdict: OutlierCause | undefined;
+    if (outcome.kind === 'local_origin') {
+      c.consecutiveLocalOrigin++;
+      const limit = outcome.failure === 'connect_refused' ? o.consecutiveConnectRefused : o.consecutiveLocalOriginFailures;
+      if (c.consecutiveLocalOrigin >= limit) verdict = 'consecutive_local_origin';
+    } else {
+      // The endpoint answered: the connection side is fine.
+      c.consecutiveLocalOrigin = 0;
+      if (outcome.kind === 'upstream_5xx') {
+        if (++c.consecutive5xx >= o.consecutive5xx) verdict = 'consecutive_5xx';
+      } else {
+        c.consecutive5xx = 0;
+      }
+    }
+    if (o.failurePercentageThreshold > 0 && this.#countWindow(c, outcome.kind !== 'success') && verdict === undefined) {
+      verdict = 'failure_rate';
+    }
+    return verdict;
+  }
+
+  /** Forget an endpoint's counts (after it was ejected, so probation starts clean). */
+  reset(endpoint: Endpoint): void {
+    const c = this.#counters.get(endpoint.id);
+    if (!c) return;
+    c.consecutiveLocalOrigin = 0;
+    c.consecutive5xx = 0;
+    c.window.fill(0);
+  }
+
+  counters(endpoint: Endpoint): OutlierCounts {
+    const c = this.#counters.get(endpoint.id);
+    if (!c) return { consecutiveLocalOrigin: 0, consecutive5xx: 0, windowSuccesses: 0, windowFailures: 0 };
+    this.#advance(c);
+    let s = 0;
+    let f = 0;
+    for (let i = 0; i < WINDOW_BUCKETS; i++) {
+      s += c.window[2 * i];
+      f += c.window[2 * i + 1];
+    }
+    return { consecutiveLocalOrigin: c.consecutiveLocalOrigin, consecutive5xx: c.consecutive5xx, windowSuccesses: s, windowFailures: f };
+  }
+
+  /**
+   * How long the `timesEjected`-th ejection lasts: `baseEjectionTime × timesEjected`, capped at
+   * `maxEjectionTime`, then shortened by a random fraction up to `ejectionJitter`. The result lies in
+   * `[(1 - ejectionJitter) × d, d]` with `d = min(base × n, max)`, so it never exceeds the cap.
+   */
+  ejectionTime(timesEjected: number, random: Random): number {
+    return ejectionTime(this.#options, timesEjected, random);
+  }
+
+  #get(endpoint: Endpoint): OutlierCounters {
+    let c = this.#counters.get(endpoint.id);
+    if (!c) {
+      c = { consecutiveLocalOrigin: 0, consecutive5xx: 0, window: new Int32Array(2 * WINDOW_BUCKETS), head: this.#index() };
+      this.#counters.set(endpoint.id, c);
+    }
+    return c;
+  }
+
+  #index(): number {
+    return Math.floor(this.#clock.monotonic() / this.#bucketWidth);
+  }
+
+  /** Zero the buckets that fell out of the window since the last update. */
+  #advance(c: OutlierCounters): void {
+    const now = this.#index();
+    const steps = Math.min(now - c.head, WINDOW_BUCKETS);
+    for (let i = 1; i <= steps; i++) {
+      const b = (c.head + i) % WINDOW_BUCKETS;
+      c.window[2 * b] = 0;
+      c.window[2 * b + 1] = 0;
+    }
+    if (now > c.head) c.head = now;
+  }
+
+  /** Count one attempt in the window; true when the failure percentage now calls for ejection. */
+  #countWindow(c: OutlierCounters, failed: boolean): boolean {
+    this.#advance(c);
+    c.window[2 * (c.head % WINDOW_BUCKETS) + (failed ? 1 : 0)]++;
+    if (!failed) return false;
+    let s = 0;
+    let f = 0;
+    for (let i = 0; i < WINDOW_BUCKETS; i++) {
+      s += c.window[2 * i];
+      f += c.window[2 * i + 1];
+    }
+    const o = this.#options;
+    return s + f >= o.failurePercentageRequestVolume && (f * 100) / (s + f) >= o.failurePercentageThreshold;
+  }
+}
