@@ -10,6 +10,7 @@ import { Gateway } from './proxy/gateway.js';
 import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
+import { servedModels } from './routing/served-models.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { LOG_EVENT } from './telemetry/names.js';
 import { systemClock, type Clock } from './util/clock.js';
@@ -53,11 +54,13 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     options: {
       overprovisioningFactor: config.routing.overprovisioningFactor,
       panicThreshold: config.routing.panicThreshold,
+      scoreTolerance: config.routing.scoreTolerance,
       routeRules: config.routing.rules,
     },
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
-  const gateway = new Gateway({ config, picker, observer: health, retryGate: retryBudget, logger });
+  const models = (): string[] | undefined => servedModels(registry.endpoints, health);
+  const gateway = new Gateway({ config, picker, observer: health, retryGate: retryBudget, logger, models });
   let closing: Promise<void> | undefined;
   return {
     config,

@@ -256,6 +256,8 @@ export const configSchema = z
         overprovisioningFactor: num(1, 10).default(1.4),
         /** Ignore health in a tier whose healthy share falls below this (0 = off). */
         panicThreshold: num(0, 1).default(0),
+        /** Latency scores within this ratio count as equal in power-of-two-choices (weights decide). */
+        scoreTolerance: num(0, 10).default(0.2),
         /** Data residency: requests for matching models may go only to these regions. */
         rules: z
           .array(z.strictObject({ model: z.string().min(1).optional(), regions: z.array(name).min(1) }))

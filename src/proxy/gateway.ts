@@ -22,6 +22,8 @@ export interface GatewayOptions {
   readonly observer?: AttemptObserver;
   readonly retryGate?: RetryGate;
   readonly logger?: Logger;
+  /** The models servable now, answered locally on `GET /v1/models`; undefined = ask an endpoint. */
+  readonly models?: () => string[] | undefined;
 }
 
 export class Gateway {
@@ -33,6 +35,7 @@ export class Gateway {
   readonly #deps: ExchangeDeps;
   readonly #inflight = new Set<Exchange>();
   readonly #log: Logger;
+  readonly #models: (() => string[] | undefined) | undefined;
   #draining = false;
   #url = '';
   #drained: (() => void) | undefined;
@@ -42,6 +45,7 @@ export class Gateway {
     this.#config = cfg;
     this.#picker = opts.picker;
     this.#log = opts.logger ?? silentLogger;
+    this.#models = opts.models;
     this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
     this.#upgrades = new UpgradeProxy(opts.picker);
     this.#deps = {
@@ -117,6 +121,7 @@ export class Gateway {
       return this.#probeAnswer(res, ready, this.#draining ? 'draining' : ready ? 'ready' : 'no routable endpoint');
     }
     if (this.#draining) res.shouldKeepAlive = false;
+    if (path === '/v1/models' && req.method === 'GET' && this.#answerModels(res)) return;
     if (url[0] !== '/') {
       return sendError(res, new GatewayError('RG_ERR_BAD_REQUEST', { message: 'request target must be an origin-form path' }), { attempts: 0, close: true });
     }
@@ -124,6 +129,16 @@ export class Gateway {
     this.#inflight.add(exchange);
     exchange.run();
   };
+
+  /** `GET /v1/models` as the union over healthy regions, when every endpoint lists its models. */
+  #answerModels(res: ServerResponse): boolean {
+    const models = this.#models?.();
+    if (models === undefined) return false;
+    const body = JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'regiongate' })) });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-regiongate-attempts': '0' });
+    res.end(body);
+    return true;
+  }
 
   #probeAnswer(res: ServerResponse, ok: boolean, status: string): void {
     const body = `{"status":"${status}"}`;

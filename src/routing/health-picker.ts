@@ -9,7 +9,7 @@
  *    Healthy weight = weight × `weightFactor` of routable endpoints, so a tier of endpoints in probation
  *    counts for the capacity it takes, not for its full configured weight.
  * 3. Within the tier, power of two choices: two distinct endpoints drawn at random by weight ×
- *    `weightFactor`, the one with the lower `score` wins. A sudden fast endpoint wins only the pairs it is
+ *    `weightFactor`, the one with the clearly lower `score` wins (within `scoreTolerance`, the first draw). A sudden fast endpoint wins only the pairs it is
  *    drawn into, so it ramps up instead of taking everything at once (no herding).
  * 4. Panic: when no untried candidate is routable at all, health is ignored and the untried candidate
  *    expected to recover soonest (`recoveryIn`) is returned; a retry gets the next soonest. Failing open
@@ -34,6 +34,11 @@ export interface HealthAwarePickerOptions {
   readonly panicThreshold?: number;
   /** Data-residency rules (default none). */
   readonly routeRules?: readonly RouteRule[];
+  /**
+   * Scores within this ratio count as equal and the weighted draw decides (default 0.2). Without it, two
+   * endpoints a millisecond apart would split 100/0, and a recovered endpoint would get all or nothing.
+   */
+  readonly scoreTolerance?: number;
 }
 
 export type HealthAwarePickerInit = (
@@ -63,6 +68,7 @@ export class HealthAwarePicker implements Picker {
   readonly #random: Random;
   readonly #rules: readonly CompiledRouteRule[];
   readonly #load: PriorityLoad;
+  readonly #tolerance: number;
   // Scratch, reused by every pick.
   readonly #ruleHits: CompiledRouteRule[] = [];
   #ruleHitCount = 0;
@@ -73,6 +79,7 @@ export class HealthAwarePicker implements Picker {
 
   constructor(init: HealthAwarePickerInit) {
     const source = 'registry' in init ? init.registry.endpoints : init.endpoints;
+    this.#tolerance = 1 + (init.options?.scoreTolerance ?? 0.2);
     this.#endpoints = [...source].sort((a, b) => a.priority - b.priority);
     const starts = [0];
     for (let i = 1; i < this.#endpoints.length; i++) {
@@ -162,14 +169,14 @@ export class HealthAwarePicker implements Picker {
     return true;
   }
 
-  /** Two distinct weighted draws among the first `n` scratch candidates; the lower score wins (ties: first). */
+  /** Two distinct weighted draws among the first `n` scratch candidates; the clearly lower score wins, else the first. */
   #powerOfTwoChoices(n: number, total: number): Endpoint {
     const first = this.#weightedDraw(n, total, -1);
     if (n === 1) return this.#endpoints[this.#candidates[first]];
     const second = this.#weightedDraw(n, total - this.#weights[first], first);
     const a = this.#endpoints[this.#candidates[first]];
     const b = this.#endpoints[this.#candidates[second]];
-    return this.#health.score(b) < this.#health.score(a) ? b : a;
+    return this.#health.score(b) * this.#tolerance < this.#health.score(a) ? b : a;
   }
 
   /** Index (into the scratch candidates) of a draw by weight, never `skip`. */

@@ -1,0 +1,61 @@
+/**
+ * Chooses the store from config: `state.store: memory` (default; one gateway) or `redis` (a fleet).
+ * Timings not yet in the config schema come as `tuning` with defaults.
+ */
+import type { GatewayConfig } from '../config/schema.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { FleetEvent } from './fleet-event.js';
+import { MemoryStore, type MemoryBus } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+import type { StateStore } from './state-store.js';
+
+export type StateConfig = GatewayConfig['state'];
+
+/** Optional timings (each maps to a proposed config key; see the state module's notes). */
+export interface StateTuning {
+  readonly refreshIntervalMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly heartbeatTimeoutMs?: number;
+  readonly startTimeoutMs?: number;
+  readonly maxInFlight?: number;
+  readonly maxReconnectDelayMs?: number;
+}
+
+export interface StateStoreDeps {
+  readonly gatewayId: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** This gateway's active events (see `StateStoreOptions.localEvents`). */
+  readonly localEvents: () => readonly FleetEvent[];
+  /** For `memory`: share a bus between in-process gateways (tests, the demo). */
+  readonly bus?: MemoryBus;
+  readonly tuning?: StateTuning;
+}
+
+/** A new, not yet started store for `cfg` (`state` of the gateway config). */
+export function createStateStore(cfg: StateConfig, deps: StateStoreDeps): StateStore {
+  const t = deps.tuning ?? {};
+  const base = {
+    gatewayId: deps.gatewayId,
+    clock: deps.clock,
+    localEvents: deps.localEvents,
+    ...(t.refreshIntervalMs !== undefined && { refreshIntervalMs: t.refreshIntervalMs }),
+  };
+  if (cfg.store === 'memory') return new MemoryStore({ ...base, ...(deps.bus && { bus: deps.bus }) });
+  const r = cfg.redis;
+  return new RedisStore({
+    ...base,
+    ...t,
+    random: deps.random,
+    redis: {
+      url: r.url,
+      keyPrefix: r.keyPrefix,
+      commandTimeout: r.commandTimeout,
+      ...(r.sentinels && { sentinels: r.sentinels }),
+      ...(r.sentinelName !== undefined && { sentinelName: r.sentinelName }),
+      ...(r.cluster && { cluster: r.cluster }),
+    },
+  });
+}

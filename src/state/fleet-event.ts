@@ -1,0 +1,127 @@
+/**
+ * The message gateways exchange about endpoints: a `FleetEvent` (wire version 1), its validation and
+ * the record it belongs to. Every byte that comes from Redis or another gateway goes through
+ * `parseFleetEvent`: malformed input is rejected, never thrown on, and the result holds only known keys.
+ */
+import type { Clock } from '../util/clock.js';
+
+export const FLEET_EVENT_TYPES = [
+  'ejected',
+  'recovered',
+  'breaker_open',
+  'breaker_closed',
+  'rate_limited',
+  'drained',
+  'undrained',
+  'drill',
+] as const;
+
+export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
+
+/** One health transition or operator action, as published to the fleet. */
+export interface FleetEvent {
+  readonly v: 1;
+  readonly type: FleetEventType;
+  /** The gateway that observed or received it. */
+  readonly gatewayId: string;
+  readonly endpointId: string;
+  /** Why (e.g. `consecutive_5xx`, `connect_refused`, `operator`). */
+  readonly cause: string;
+  /** When it happened, epoch milliseconds of the publishing gateway. */
+  readonly at: number;
+  /** Epoch milliseconds after which peers forget it unless it is renewed. */
+  readonly expiresAt: number;
+  /** Per-gateway sequence number: orders events of one gateway that share `at`. */
+  readonly seq: number;
+}
+
+/**
+ * The record an event sets or clears. A gateway holds at most one event per (endpoint, class): a later
+ * `recovered` replaces its `ejected`, a later `breaker_closed` its `breaker_open`.
+ */
+export type EventClass = 'ejection' | 'breaker' | 'rate' | 'drain' | 'drill';
+
+const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
+  ejected: 'ejection',
+  recovered: 'ejection',
+  breaker_open: 'breaker',
+  breaker_closed: 'breaker',
+  rate_limited: 'rate',
+  drained: 'drain',
+  undrained: 'drain',
+  drill: 'drill',
+};
+
+const TYPES: ReadonlySet<string> = new Set(FLEET_EVENT_TYPES);
+
+/** Longest accepted message; anything bigger is malformed (and cheap to refuse). */
+export const MAX_EVENT_BYTES = 4096;
+const MAX_ID = 256;
+const MAX_CAUSE = 1024;
+
+export function eventClass(type: FleetEventType): EventClass {
+  return CLASS_OF[type];
+}
+
+/** The record key of an event: one per (endpoint, gateway, class); also the snapshot hash field. */
+export function recordKey(event: Pick<FleetEvent, 'endpointId' | 'gatewayId' | 'type'>): string {
+  return JSON.stringify([event.endpointId, event.gatewayId, CLASS_OF[event.type]]);
+}
+
+/** Whether `a` is at least as recent as `b` (same gateway: ordered by `at`, then `seq`). */
+export function isAtLeastAsRecent(a: FleetEvent, b: FleetEvent): boolean {
+  return a.at > b.at || (a.at === b.at && a.seq >= b.seq);
+}
+
+const isId = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_ID;
+const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+/** Validate a decoded value; returns a fresh object with only the known keys, or undefined. */
+export function toFleetEvent(value: unknown): FleetEvent | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  if (o.v !== 1 || typeof o.type !== 'string' || !TYPES.has(o.type)) return undefined;
+  if (!isId(o.gatewayId) || !isId(o.endpointId)) return undefined;
+  if (typeof o.cause !== 'string' || o.cause.length > MAX_CAUSE) return undefined;
+  if (!isTime(o.at) || !isTime(o.expiresAt)) return undefined;
+  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return undefined;
+  return {
+    v: 1,
+    type: o.type as FleetEventType,
+    gatewayId: o.gatewayId,
+    endpointId: o.endpointId,
+    cause: o.cause,
+    at: o.at,
+    expiresAt: o.expiresAt,
+    seq: o.seq,
+  };
+}
+
+/** Parse one wire message (a JSON text, as a string or Buffer); undefined when malformed. */
+export function parseFleetEvent(raw: unknown): FleetEvent | undefined {
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : raw;
+  if (typeof text !== 'string' || text.length > MAX_EVENT_BYTES) return undefined;
+  try {
+    return toFleetEvent(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds this gateway's events with its id, the clock's time and a growing sequence number. */
+export class FleetEventSource {
+  readonly gatewayId: string;
+  readonly #clock: Clock;
+  #seq = 0;
+
+  constructor(gatewayId: string, clock: Clock) {
+    this.gatewayId = gatewayId;
+    this.#clock = clock;
+  }
+
+  /** A new event that peers forget `ttlMs` from now unless it is renewed. */
+  create(type: FleetEventType, endpointId: string, cause: string, ttlMs: number): FleetEvent {
+    const at = this.#clock.now();
+    return { v: 1, type, gatewayId: this.gatewayId, endpointId, cause, at, expiresAt: at + ttlMs, seq: ++this.#seq };
+  }
+}

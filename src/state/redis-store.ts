@@ -1,0 +1,272 @@
+/**
+ * The Redis-backed store (ioredis): a publisher connection for commands (PUBLISH, snapshot refresh) and
+ * a subscriber connection for the events channel `prefix + 'events'` and this gateway's heartbeat
+ * channel. Redis being down, paused or failing over never blocks or fails a caller: commands are not
+ * queued while disconnected, time out after `commandTimeout`, and are capped in flight; the store
+ * reports `degraded`, reconnects with capped jittered back-off, resubscribes, and resyncs from the
+ * snapshot, which every gateway rewrites on a fixed interval (so messages Redis dropped are healed).
+ */
+import type { TimerHandle } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import { CommandGate } from './command-gate.js';
+import { EventInbox } from './event-inbox.js';
+import { recordKey, toFleetEvent, type FleetEvent } from './fleet-event.js';
+import { HeartbeatMonitor } from './heartbeat.js';
+import { createRedisClient, endClient, type RedisClient, type RedisConnectionConfig } from './redis-clients.js';
+import { REFRESH_SCRIPT, refreshArgs } from './snapshot.js';
+import {
+  DEFAULT_REFRESH_INTERVAL_MS,
+  errorText,
+  snapshotKeyTtlMs,
+  type EventListener,
+  type SnapshotListener,
+  type StateStore,
+  type StateStoreOptions,
+  type StateStoreStatus,
+} from './state-store.js';
+
+export interface RedisStoreOptions extends StateStoreOptions {
+  readonly redis: RedisConnectionConfig;
+  readonly random: Random;
+  readonly connectTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Own heartbeat missing this long → subscriber reconnected; no reply this long → publisher too. */
+  readonly heartbeatTimeoutMs?: number;
+  /** How long `start()` waits for the first snapshot before going on degraded. */
+  readonly startTimeoutMs?: number;
+  /** Commands awaiting a reply above which publishes are dropped. */
+  readonly maxInFlight?: number;
+  readonly maxReconnectDelayMs?: number;
+}
+
+export class RedisStore implements StateStore {
+  readonly kind = 'redis' as const;
+  readonly #o: RedisStoreOptions;
+  readonly #pub: RedisClient;
+  readonly #sub: RedisClient;
+  readonly #inbox: EventInbox;
+  readonly #hb: HeartbeatMonitor;
+  readonly #gate: CommandGate;
+  readonly #channel: string;
+  readonly #hbChannel: string;
+  readonly #key: string;
+  #timer: TimerHandle | undefined;
+  #started = false;
+  #closed = false;
+  #subscribed = false;
+  #syncFailed = true;
+  #refreshing: Promise<readonly FleetEvent[] | undefined> | undefined;
+  #again = false;
+  #published = 0;
+  #dropped = 0;
+  #lastError: string | undefined;
+  #lastSyncAt: number | undefined;
+  #firstSync: () => void = () => {};
+  /** An error was recorded since the store was last healthy: keep that root cause, not its echoes. */
+  #incident = false;
+
+  constructor(opts: RedisStoreOptions) {
+    this.#o = opts;
+    const prefix = opts.redis.keyPrefix;
+    this.#channel = `${prefix}events`;
+    this.#hbChannel = `${prefix}heartbeat:${opts.gatewayId}`;
+    this.#key = `${prefix}snapshot`;
+    const clientOpts = {
+      random: opts.random,
+      gatewayId: opts.gatewayId,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 1000,
+      ...(opts.maxReconnectDelayMs !== undefined && { maxReconnectDelayMs: opts.maxReconnectDelayMs }),
+    };
+    this.#pub = createRedisClient(opts.redis, 'publisher', clientOpts);
+    this.#sub = createRedisClient(opts.redis, 'subscriber', clientOpts);
+    this.#inbox = new EventInbox(opts.gatewayId, (err) => this.#error(`listener: ${errorText(err)}`));
+    this.#hb = new HeartbeatMonitor({
+      clock: opts.clock,
+      intervalMs: opts.heartbeatIntervalMs ?? 1000,
+      timeoutMs: opts.heartbeatTimeoutMs ?? 3000,
+      send: () => this.#sendHeartbeat(),
+      onSilent: () => {
+        this.#error('heartbeat: own heartbeat not received; reconnecting subscriber');
+        if (this.#sub.status === 'ready') this.#sub.disconnect(true);
+      },
+    });
+    this.#gate = new CommandGate({
+      clock: opts.clock,
+      maxInFlight: opts.maxInFlight ?? 1024,
+      stallMs: opts.heartbeatTimeoutMs ?? 3000,
+      onError: (text) => this.#error(text),
+      onStall: () => {
+        if (this.#pub.status === 'ready') this.#pub.disconnect(true);
+      },
+    });
+    for (const [client, role] of [
+      [this.#pub, 'publisher'],
+      [this.#sub, 'subscriber'],
+    ] as const) {
+      client.on('error', (err: unknown) => this.#error(`${role}: ${errorText(err)}`));
+      client.on('close', () => {
+        if (role === 'subscriber') this.#subscribed = false;
+        if (!this.#closed) this.#error(`${role}: connection closed`);
+      });
+    }
+    this.#pub.on('ready', () => {
+      this.#gate.answered();
+      void this.refresh();
+    });
+    this.#sub.on('ready', () => this.#subscribe());
+    this.#sub.on('message', (channel: string, message: string) => {
+      if (channel === this.#hbChannel) this.#hb.heard();
+      else if (channel === this.#channel) this.#inbox.message(message);
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    const first = new Promise<void>((resolve) => (this.#firstSync = resolve));
+    this.#pub.connect().catch(() => {}); // failures surface as 'error' events; reconnects continue
+    this.#sub.connect().catch(() => {});
+    this.#hb.start();
+    const every = this.#o.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+    this.#timer = this.#o.clock.setInterval(() => {
+      if (!this.#refreshing) void this.refresh();
+    }, every);
+    this.#timer.unref();
+    let timeout: TimerHandle | undefined;
+    await Promise.race([
+      first,
+      new Promise<void>((resolve) => (timeout = this.#o.clock.setTimeout(resolve, this.#o.startTimeoutMs ?? 2000))),
+    ]);
+    this.#o.clock.clearTimeout(timeout);
+  }
+
+  publish(event: FleetEvent): void {
+    const valid = toFleetEvent(event);
+    if (!valid || valid.gatewayId !== this.#o.gatewayId) {
+      this.#dropped++;
+      this.#error('publish: invalid event or foreign gatewayId');
+      return;
+    }
+    if (this.#closed || this.#pub.status !== 'ready' || this.#gate.full()) {
+      this.#dropped++;
+      return;
+    }
+    const raw = JSON.stringify(valid);
+    // Same connection, so Redis records the snapshot field before subscribers see the message.
+    this.#gate.send('publish', this.#pub.hset(this.#key, recordKey(valid), raw));
+    this.#gate.send('publish', this.#pub.publish(this.#channel, raw), (ok) => (ok ? this.#published++ : this.#dropped++));
+  }
+
+  onEvent(fn: EventListener): () => void {
+    return this.#inbox.onEvent(fn);
+  }
+
+  onSnapshot(fn: SnapshotListener): () => void {
+    return this.#inbox.onSnapshot(fn);
+  }
+
+  /** Coalesced: a call during a refresh runs one more right after it (a reconnect must resync). */
+  refresh(): Promise<readonly FleetEvent[] | undefined> {
+    if (this.#refreshing) {
+      this.#again = true;
+      return this.#refreshing;
+    }
+    const run = async (): Promise<readonly FleetEvent[] | undefined> => {
+      let result: readonly FleetEvent[] | undefined;
+      do {
+        this.#again = false;
+        result = await this.#refreshOnce();
+      } while (this.#again && !this.#closed);
+      return result;
+    };
+    this.#refreshing = run().finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  status(): StateStoreStatus {
+    const connected = !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
+    return {
+      store: 'redis',
+      connected,
+      degraded: !connected || this.#syncFailed || this.#hb.silent(),
+      ...(this.#lastError !== undefined && { lastError: this.#lastError }),
+      published: this.#published,
+      received: this.#inbox.received,
+      dropped: this.#dropped,
+      malformed: this.#inbox.malformed,
+      ...(this.#lastSyncAt !== undefined && { lastSyncAt: this.#lastSyncAt }),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#o.clock.clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#hb.close();
+    this.#inbox.clear();
+    this.#firstSync();
+    await Promise.all([endClient(this.#pub, this.#o.clock), endClient(this.#sub, this.#o.clock)]);
+  }
+
+  async #refreshOnce(): Promise<readonly FleetEvent[] | undefined> {
+    if (this.#closed || this.#pub.status !== 'ready') {
+      this.#syncFailed = true;
+      return undefined;
+    }
+    let local: readonly FleetEvent[];
+    try {
+      local = this.#o.localEvents().filter((e) => e.gatewayId === this.#o.gatewayId);
+    } catch (err) {
+      this.#error(`localEvents: ${errorText(err)}`);
+      return undefined;
+    }
+    const since = this.#o.clock.now();
+    const ttl = snapshotKeyTtlMs(this.#o.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS);
+    const subscribedBefore = this.#subscribed;
+    let reply: unknown;
+    try {
+      const args = refreshArgs(local, since, this.#o.gatewayId, ttl);
+      reply = await this.#gate.run('refresh', this.#pub.eval(REFRESH_SCRIPT, 1, this.#key, ...args));
+    } catch {
+      this.#syncFailed = true; // recorded by the gate
+      return undefined;
+    }
+    if (this.#closed) return undefined;
+    if (!Array.isArray(reply)) {
+      this.#syncFailed = true;
+      this.#error('refresh: unexpected snapshot reply');
+      return undefined;
+    }
+    this.#syncFailed = false;
+    this.#lastSyncAt = since;
+    if (this.status().connected && !this.#hb.silent()) this.#incident = false;
+    const events = this.#inbox.snapshot(reply, since);
+    if (subscribedBefore) this.#firstSync();
+    return events;
+  }
+
+  #subscribe(): void {
+    this.#sub.subscribe(this.#channel, this.#hbChannel).then(
+      () => {
+        if (this.#closed) return;
+        this.#subscribed = true;
+        this.#hb.reset();
+        void this.refresh(); // resync: messages published while we were away are in the snapshot
+      },
+      (err: unknown) => (this.#error(`subscribe: ${errorText(err)}`)),
+    );
+  }
+
+  #sendHeartbeat(): boolean {
+    if (this.#closed || this.#pub.status !== 'ready') return false;
+    this.#gate.send('heartbeat', this.#pub.publish(this.#hbChannel, String(this.#o.clock.now())));
+    return true;
+  }
+
+  #error(text: string): void {
+    if (this.#incident) return;
+    this.#incident = true;
+    this.#lastError = text;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The `StateStore` contract shared by `MemoryStore` and `RedisStore` (one contract test runs on both,
+ * `test/state-contract.ts`). A store moves `FleetEvent`s between gateways: pub/sub for speed, plus a
+ * snapshot that every gateway rewrites and reads on a fixed interval, which heals lost messages and
+ * lets a newcomer start with the fleet's current state. A store never blocks or fails the caller
+ * because its backend is slow or down: it reports `degraded` and keeps reconnecting.
+ */
+import type { Clock } from '../util/clock.js';
+import type { FleetEvent } from './fleet-event.js';
+
+export type StoreKind = 'memory' | 'redis';
+
+/** What the admin API shows about the store. */
+export interface StateStoreStatus {
+  readonly store: StoreKind;
+  /** The store can publish and receive right now. */
+  readonly connected: boolean;
+  /** Not connected, heartbeats missing, or the last snapshot refresh failed. */
+  readonly degraded: boolean;
+  /** The first error of the latest incident: its root cause, not the echoes that follow it. */
+  readonly lastError?: string;
+  /** Events accepted by the backend. */
+  readonly published: number;
+  /** Remote events delivered to listeners (own events are not counted). */
+  readonly received: number;
+  /** Events not published: backend down, too many in flight, invalid, or failed. */
+  readonly dropped: number;
+  /** Incoming messages or snapshot entries rejected by validation. */
+  readonly malformed: number;
+  /** Epoch ms of the last successful snapshot refresh. */
+  readonly lastSyncAt?: number;
+}
+
+export type EventListener = (event: FleetEvent) => void;
+
+/**
+ * Receives every successful snapshot load: the remote events currently in the snapshot (expired ones
+ * pruned) and `since`, the clock's epoch ms when the load was requested. State received before `since`
+ * and absent from `events` is gone from the fleet (see `FleetView.applySnapshot`).
+ */
+export type SnapshotListener = (events: readonly FleetEvent[], since: number) => void;
+
+export interface StateStore {
+  readonly kind: StoreKind;
+  /** Connect (or attach) and load the snapshot once. Never rejects because the backend is down. */
+  start(): Promise<void>;
+  /**
+   * Send one of this gateway's events to the fleet and record it in the snapshot. Fire-and-forget:
+   * returns at once, never throws, never queues without bound; a failure only counts as dropped.
+   */
+  publish(event: FleetEvent): void;
+  /** Listen to remote events (events from this gateway are never delivered). Returns an unsubscribe. */
+  onEvent(fn: EventListener): () => void;
+  /** Listen to snapshot loads (each refresh, reconnect and start). Returns an unsubscribe. */
+  onSnapshot(fn: SnapshotListener): () => void;
+  /**
+   * Rewrite this gateway's active events into the snapshot, prune expired entries and load the rest
+   * (the same work the refresh interval does). Resolves the remote events, or undefined when the
+   * backend cannot be reached. Never rejects.
+   */
+  refresh(): Promise<readonly FleetEvent[] | undefined>;
+  status(): StateStoreStatus;
+  /** Close every connection and timer. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What every store is built with. */
+export interface StateStoreOptions {
+  readonly gatewayId: string;
+  readonly clock: Clock;
+  /**
+   * Every event this gateway currently asserts (active ejections, open breakers, rate limits, drains,
+   * drills), rewritten into the snapshot on each refresh. The gateway's other snapshot entries are
+   * deleted then, so an event this returns no more disappears from the fleet within one interval.
+   */
+  readonly localEvents: () => readonly FleetEvent[];
+  /** Fixed snapshot refresh interval (constant work, whether or not anything changed). */
+  readonly refreshIntervalMs?: number;
+}
+
+export const DEFAULT_REFRESH_INTERVAL_MS = 2000;
+
+/** Snapshot key lifetime: the whole hash vanishes if no gateway refreshes it for this long. */
+export function snapshotKeyTtlMs(refreshIntervalMs: number): number {
+  return Math.max(60_000, refreshIntervalMs * 10);
+}
+
+/** A listener that throws must not break the store or other listeners; its error is kept for status. */
+export function callSafely<A extends unknown[]>(fn: (...args: A) => void, args: A, onError: (err: unknown) => void): void {
+  try {
+    fn(...args);
+  } catch (err) {
+    onError(err);
+  }
+}
+
+/** A short text for `status().lastError`. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
