@@ -7,3 +7,6 @@ export { GatewayError, ConfigError, ERROR_CODES, type ErrorCode } from './errors
 export { Registry, type Endpoint, type Region } from './registry/index.js';
 export type { Picker, PickRequest } from './routing/picker.js';
 export { RegionSimulator, SimControl, startSimFleet, DEMO_REGIONS } from './sim/index.js';
+export { CHANNEL, type AttemptStartMessage } from './telemetry/diagnostics.js';
+export { HealthTracker } from './health/index.js';
+export { HealthAwarePicker, RetryBudget } from './routing/index.js';

@@ -69,7 +69,10 @@ export class HealthTracker implements AttemptObserver {
     this.#probe = init.probe;
     this.#latency = new LatencyTracker(endpoints, clock, o.latency);
     this.#detector = new OutlierDetector(o.outlier, clock);
-    const onEject = (e: Endpoint): void => this.#detector.reset(e);
+    const onEject = (e: Endpoint): void => {
+      this.#detector.reset(e);
+      this.#latency.forget(e);
+    };
     this.#machine = new HealthStateMachine({ endpoints, clock, random, options: o, emitter: this.#emitter, onEject });
     this.#rotator = new BucketRotator(clock, o.breaker);
     for (const endpoint of endpoints) {

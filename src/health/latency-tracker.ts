@@ -65,6 +65,18 @@ export class LatencyTracker {
     if (e) this.#observe(e, ttfbMs);
   }
 
+  /**
+   * Drop an endpoint's samples (on ejection): they describe the endpoint while broken, and a peak from a
+   * hang would otherwise keep it starved for many decay periods after it recovers.
+   */
+  forget(endpoint: Endpoint): void {
+    const e = this.#entries.get(endpoint.id);
+    if (!e || e.samples === 0) return;
+    e.samples = 0;
+    e.cost = 0;
+    if (this.#initial === 'median') this.#neutral = this.#median();
+  }
+
   /** The current estimate in ms (neutral for an endpoint without samples). */
   ewma(endpoint: Endpoint): number {
     const e = this.#entries.get(endpoint.id);

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.js';
+import { attemptStartChannel, type AttemptStartMessage } from '../telemetry/diagnostics.js';
 import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { PickRequest, Picker } from '../routing/picker.js';
@@ -134,6 +135,10 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#live.push(attempt);
     this.#last = attempt;
     this.#deps.observer?.attemptStarted(endpoint);
+    if (attemptStartChannel.hasSubscribers) {
+      const msg: AttemptStartMessage = { endpoint, attempt: this.tried.length, requestId: this.requestId, hedge: this.#live.length > 1 };
+      attemptStartChannel.publish(msg);
+    }
     const req = this.req;
     const headers = upstreamHeaders(
       req.rawHeaders,
