@@ -88,6 +88,8 @@ export async function runDemo(port?: string): Promise<{ fleet: SimFleet; gateway
   const env: Record<string, string | undefined> = { ...process.env };
   for (const sim of fleet.simulators) env[`DEMO_${sim.name.toUpperCase().replace(/-/g, '_')}_URL`] = sim.url;
   if (port !== undefined) env.PORT = port;
+  // An ephemeral gateway port asks for an ephemeral admin port too (tests, several demos at once).
+  if (port === '0') env.ADMIN_PORT ??= '0';
   let gateway: RunningGateway;
   try {
     gateway = createGateway(loadConfigFile(DEMO_CONFIG, env));
@@ -102,6 +104,7 @@ export async function runDemo(port?: string): Promise<{ fleet: SimFleet; gateway
     `-d '{"model":"gpt-4o-mini","stream":${stream},"messages":[{"role":"user","content":"Hello"}]}'`;
   process.stdout.write(
     `regiongate demo: gateway on ${url}, regions ${fleet.simulators.map((s) => `${s.name}=${s.url}`).join(' ')}\n` +
+      (gateway.admin ? `  dashboard ${gateway.admin.url}/  metrics ${gateway.admin.url}/metrics  state ${gateway.admin.url}/admin/state\n` : '') +
       `\n  # a chat completion\n  ${chat(false)} -i\n` +
       `\n  # the same, streamed (SSE)\n  ${chat(true)}\n` +
       `\n  # take us-east-1 down, then back up (sim control API)\n` +

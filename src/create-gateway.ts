@@ -3,15 +3,19 @@
  * receive what they need; nothing reaches out.
  */
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
 import type { GatewayConfig } from './config/schema.js';
 import { HealthTracker } from './health/health-tracker.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
+import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
 import { servedModels } from './routing/served-models.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
+import { GatewayMetrics, fanOut } from './telemetry/gateway-metrics.js';
 import { LOG_EVENT } from './telemetry/names.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
@@ -31,6 +35,10 @@ export interface RunningGateway {
   readonly picker: HealthAwarePicker;
   readonly retryBudget: RetryBudget;
   readonly gateway: Gateway;
+  readonly metrics: GatewayMetrics;
+  readonly gatewayId: string;
+  /** The admin API (undefined when `admin.enabled` is false). */
+  readonly admin: AdminServer | undefined;
   /** Start probes and listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /** Base URL of the main listener (after `listen`). */
@@ -59,8 +67,40 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
+  const gatewayId = config.gatewayId ?? `${hostname()}-${process.pid}`;
   const models = (): string[] | undefined => servedModels(registry.endpoints, health);
-  const gateway = new Gateway({ config, picker, observer: health, retryGate: retryBudget, logger, models });
+  let gateway: Gateway | undefined;
+  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0);
+  health.onTransition((t) => metrics.transition(t));
+  gateway = new Gateway({
+    config,
+    picker,
+    observer: fanOut(health, metrics),
+    retryGate: retryBudget,
+    logger,
+    models,
+    onRequestEnd: (status, code) => metrics.requestEnded(status, code),
+  });
+  const gw = gateway;
+  const target: AdminTarget = {
+    state: () => ({
+      gatewayId,
+      draining: gw.draining,
+      inflight: gw.inflight,
+      store: { store: 'memory', connected: true, degraded: false },
+      retryBudget: retryBudget.balance(),
+      endpoints: health.snapshot(),
+    }),
+    metrics: () => metrics.registry.render(),
+    act: (action, scope, name) => {
+      const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
+      if (endpoints === undefined || endpoints.length === 0) return undefined;
+      for (const e of endpoints) applyAction(health, action, e);
+      logger.info(LOG_EVENT.adminAction, { action, scope, name });
+      return endpoints.map((e) => e.id);
+    },
+  };
+  const admin = config.admin.enabled ? new AdminServer(target, config.admin.token) : undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -68,19 +108,39 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     health,
     picker,
     retryBudget,
-    gateway,
+    gateway: gw,
+    metrics,
+    gatewayId,
+    admin,
     async listen() {
-      const address = await gateway.listen();
+      const address = await gw.listen();
+      await admin?.listen(config.admin.port, config.admin.host);
       health.start();
-      logger.info(LOG_EVENT.listening, { url: gateway.url });
+      logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;
     },
     get url() {
-      return gateway.url;
+      return gw.url;
     },
     close(deadlineMs?: number, delayMs?: number) {
-      closing ??= gateway.drain(deadlineMs, delayMs).then(() => health.close());
+      closing ??= gw
+        .drain(deadlineMs, delayMs)
+        .then(() => Promise.all([health.close(), admin?.close()]))
+        .then(() => undefined);
       return closing;
     },
   };
+}
+
+function applyAction(health: HealthTracker, action: AdminAction, endpoint: Endpoint): void {
+  switch (action) {
+    case 'drain':
+      return health.drain(endpoint, 'operator');
+    case 'undrain':
+      return health.undrain(endpoint);
+    case 'eject':
+      return health.eject(endpoint, 'operator');
+    case 'uneject':
+      return health.uneject(endpoint, 'operator');
+  }
 }

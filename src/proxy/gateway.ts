@@ -24,6 +24,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** The models servable now, answered locally on `GET /v1/models`; undefined = ask an endpoint. */
   readonly models?: () => string[] | undefined;
+  /** Called once per proxied request when it ends, with the status and the gateway error code if any. */
+  readonly onRequestEnd?: (status: number, code: string | undefined) => void;
 }
 
 export class Gateway {
@@ -36,6 +38,7 @@ export class Gateway {
   readonly #inflight = new Set<Exchange>();
   readonly #log: Logger;
   readonly #models: (() => string[] | undefined) | undefined;
+  readonly #onRequestEnd: ((status: number, code: string | undefined) => void) | undefined;
   #draining = false;
   #url = '';
   #drained: (() => void) | undefined;
@@ -46,6 +49,7 @@ export class Gateway {
     this.#picker = opts.picker;
     this.#log = opts.logger ?? silentLogger;
     this.#models = opts.models;
+    this.#onRequestEnd = opts.onRequestEnd;
     this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
     this.#upgrades = new UpgradeProxy(opts.picker);
     this.#deps = {
@@ -162,6 +166,10 @@ export class Gateway {
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
     this.#inflight.delete(exchange);
+    if (this.#onRequestEnd !== undefined) {
+      const code = exchange.res.getHeader('x-regiongate-error');
+      this.#onRequestEnd(exchange.res.statusCode, typeof code === 'string' ? code : undefined);
+    }
     if (this.#draining) {
       this.server.closeIdleConnections();
       if (this.#inflight.size === 0) this.#drained?.();

@@ -143,15 +143,20 @@ export function createRedisClient(cfg: RedisConnectionConfig, role: ClientRole, 
 
 /** Disconnect `client` for good and resolve once it has ended (or after `waitMs` at most). */
 export function endClient(client: RedisClient, clock: Clock, waitMs = 2000): Promise<void> {
+  // Without an open socket (never connected, or between reconnect attempts) ioredis emits no 'end':
+  // disconnect() only cancels the pending reconnect, and nothing is left to wait for.
+  const idle = (): boolean => ['wait', 'close', 'reconnecting', 'end'].includes(client.status);
   if (client.status === 'end') return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = (): void => {
       clock.clearTimeout(timer);
       resolve();
     };
+    // Kept referenced: a caller awaiting close() must not see the process exit under it.
     const timer = clock.setTimeout(done, waitMs);
-    timer.unref();
     client.once('end', done);
+    const wasIdle = idle();
     client.disconnect();
+    if (wasIdle) done();
   });
 }

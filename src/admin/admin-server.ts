@@ -1,0 +1,96 @@
+/**
+ * The admin API on its own port: gateway state (endpoint health, store status, retry budget), operator
+ * drain/eject of endpoints and regions, Prometheus metrics, and a live dashboard page. Everything but
+ * `/metrics`, `/healthz` and the (data-free) dashboard page needs `Authorization: Bearer <admin.token>`
+ * when a token is configured.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DASHBOARD_HTML } from './dashboard.js';
+
+/** What the admin API acts on; `createGateway` supplies it. */
+export interface AdminTarget {
+  state(): unknown;
+  metrics(): string;
+  /** Operator actions on endpoints (by id) or whole regions; returns the endpoint ids affected. */
+  act(action: AdminAction, scope: 'endpoint' | 'region', name: string): string[] | undefined;
+}
+
+export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject';
+const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject']);
+const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject)$/;
+
+export class AdminServer {
+  readonly #server: Server;
+  readonly #target: AdminTarget;
+  readonly #token: Buffer | undefined;
+  #url = '';
+
+  constructor(target: AdminTarget, token: string | undefined) {
+    this.#target = target;
+    this.#token = token ? Buffer.from(token) : undefined;
+    this.#server = createServer(this.#onRequest);
+    this.#server.keepAliveTimeout = 5000;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = this.#server.address() as AddressInfo;
+    this.#url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return a;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics' && req.method === 'GET') return send(res, 200, this.#target.metrics(), 'text/plain; version=0.0.4');
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    // The page holds no data: it reads /admin/state with the token given in its URL fragment (#token=…).
+    if ((path === '/' || path === '/admin/dashboard') && req.method === 'GET') return send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
+    if (!this.#authorized(req)) return json(res, 401, { error: { message: 'admin token required', code: 'RG_ADMIN_UNAUTHORIZED' } });
+    if (path === '/admin/state' && req.method === 'GET') return json(res, 200, this.#target.state());
+    const m = ACTION_PATH.exec(path);
+    if (m && ACTIONS.has(m[3])) {
+      if (req.method !== 'POST') return json(res, 405, { error: { message: 'use POST', code: 'RG_ADMIN_METHOD' } });
+      const affected = this.#target.act(m[3] as AdminAction, m[1] === 'regions' ? 'region' : 'endpoint', decodeURIComponent(m[2]));
+      if (affected === undefined) return json(res, 404, { error: { message: `unknown ${m[1] === 'regions' ? 'region' : 'endpoint'} "${m[2]}"`, code: 'RG_ADMIN_NOT_FOUND' } });
+      return json(res, 200, { action: m[3], endpoints: affected });
+    }
+    json(res, 404, { error: { message: `no admin route ${req.method} ${path}`, code: 'RG_ADMIN_NOT_FOUND' } });
+  };
+
+  #authorized(req: IncomingMessage): boolean {
+    if (this.#token === undefined) return true;
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (given === undefined) return false;
+    const b = Buffer.from(given);
+    return b.length === this.#token.length && timingSafeEqual(b, this.#token);
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, JSON.stringify(body), 'application/json');
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}

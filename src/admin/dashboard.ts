@@ -1,0 +1,34 @@
+/**
+ * The live dashboard: one static page that polls `/admin/state` every second and shows each endpoint's
+ * health, latency and load, with drain/undrain buttons. No build step, no external assets.
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>regiongate</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em;background:#0f1115;color:#e6e6e6}
+h1{font-size:20px}table{border-collapse:collapse;width:100%}th,td{padding:6px 10px;border-bottom:1px solid #2a2e36;text-align:left}
+.healthy{color:#4ade80}.probation{color:#facc15}.ejected,.drained{color:#f87171}.rate_limited{color:#fb923c}
+button{background:#2a2e36;color:#e6e6e6;border:1px solid #444;border-radius:4px;padding:2px 8px;cursor:pointer}
+#meta{color:#9ca3af;margin-bottom:1em}
+</style></head><body>
+<h1>regiongate</h1><div id="meta">loading…</div>
+<table><thead><tr><th>region</th><th>endpoint</th><th>state</th><th>cause</th><th>ttfb ewma</th><th>in flight</th><th>ejections</th><th>breaker</th><th>probe</th><th></th></tr></thead>
+<tbody id="rows"></tbody></table>
+<script>
+const token = new URLSearchParams(location.hash.slice(1)).get('token');
+const headers = token ? { authorization: 'Bearer ' + token } : {};
+async function act(id, action) { await fetch('/admin/endpoints/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers }); refresh(); }
+async function refresh() {
+  try {
+    const s = await (await fetch('/admin/state', { headers })).json();
+    document.getElementById('meta').textContent = 'gateway ' + s.gatewayId + ' · ' + (s.draining ? 'draining' : 'serving') +
+      ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1);
+    const rows = s.endpoints.map((e) => '<tr><td>' + e.region + '</td><td>' + e.id + '</td><td class="' + e.state + '">' + e.state +
+      '</td><td>' + (e.cause || '') + '</td><td>' + e.ewmaMs.toFixed(1) + ' ms</td><td>' + e.inflight + '</td><td>' + e.ejections +
+      '</td><td>' + e.breaker + '</td><td>' + e.probe + '</td><td><button onclick="act(\\'' + e.id + '\\',\\'' + (e.state === 'drained' ? 'undrain' : 'drain') + '\\')">' +
+      (e.state === 'drained' ? 'undrain' : 'drain') + '</button></td></tr>');
+    document.getElementById('rows').innerHTML = rows.join('');
+  } catch (err) { document.getElementById('meta').textContent = 'unreachable: ' + err; }
+}
+refresh(); setInterval(refresh, 1000);
+</script></body></html>`;

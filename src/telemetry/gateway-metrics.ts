@@ -1,0 +1,71 @@
+/**
+ * The gateway's Prometheus metrics: attempts by endpoint and outcome (an `AttemptObserver`), requests by
+ * status class, health transitions by cause, and gauges read at scrape time. Label children are bound
+ * once per endpoint, so counting on the data path is an array index and an add.
+ */
+import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.js';
+import type { HealthTracker } from '../health/health-tracker.js';
+import { HEALTH_STATES, type HealthTransition } from '../health/health-transition.js';
+import type { Endpoint } from '../registry/endpoint.js';
+import { Metrics, type CounterChild } from './metrics.js';
+import { METRIC } from './names.js';
+
+const OUTCOMES = ['success', 'local_origin', 'upstream_5xx', 'rate_limited', 'cancelled'] as const;
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export class GatewayMetrics implements AttemptObserver {
+  readonly registry = new Metrics();
+  readonly #attempts = new Map<string, Record<AttemptOutcome['kind'], CounterChild>>();
+  readonly #requests: CounterChild[];
+  readonly #transitions;
+  readonly #gatewayErrors;
+
+  constructor(endpoints: readonly Endpoint[], health: HealthTracker, inflight: () => number) {
+    const m = this.registry;
+    const attempts = m.counter(METRIC.attempts, 'Upstream attempts by endpoint and outcome.');
+    for (const e of endpoints) {
+      const children = {} as Record<AttemptOutcome['kind'], CounterChild>;
+      for (const o of OUTCOMES) children[o] = attempts.labels({ endpoint: e.id, region: e.region, outcome: o });
+      this.#attempts.set(e.id, children);
+    }
+    const requests = m.counter(METRIC.requests, 'Client requests answered, by status class.');
+    this.#requests = CLASSES.map((c) => requests.labels({ class: c }));
+    this.#gatewayErrors = m.counter(METRIC.gatewayErrors, 'Gateway-made error answers, by code.');
+    this.#transitions = m.counter(METRIC.transitions, 'Endpoint health transitions, by new state and cause.');
+    m.gauge(METRIC.inflight, 'Client requests in flight.', () => [[{}, inflight()]]);
+    m.gauge(METRIC.endpointState, 'Endpoint health state (1 for the current state).', () =>
+      health.snapshot().flatMap((s) => HEALTH_STATES.map((st) => [{ endpoint: s.id, region: s.region, state: st }, s.state === st ? 1 : 0] as const)),
+    );
+    m.gauge(METRIC.endpointLatency, 'Peak-EWMA time to first byte per endpoint.', () =>
+      health.snapshot().map((s) => [{ endpoint: s.id, region: s.region }, s.ewmaMs] as const),
+    );
+  }
+
+  attemptStarted(): void {}
+
+  attemptEnded(outcome: AttemptOutcome): void {
+    this.#attempts.get(outcome.endpoint.id)?.[outcome.kind].inc();
+  }
+
+  /** A client request ended with `status`; `code` when the gateway made the answer. */
+  requestEnded(status: number, code: string | undefined): void {
+    this.#requests[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))]?.inc();
+    if (code !== undefined) this.#gatewayErrors.inc({ code });
+  }
+
+  transition(t: HealthTransition): void {
+    this.#transitions.inc({ to: t.to, cause: t.cause });
+  }
+}
+
+/** Report each attempt to several observers (health first, then metrics). */
+export function fanOut(...observers: AttemptObserver[]): AttemptObserver {
+  return {
+    attemptStarted(endpoint) {
+      for (const o of observers) o.attemptStarted(endpoint);
+    },
+    attemptEnded(outcome) {
+      for (const o of observers) o.attemptEnded(outcome);
+    },
+  };
+}
