@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
 import type { GatewayConfig } from './config/schema.js';
+import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
@@ -14,6 +15,9 @@ import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
 import { servedModels } from './routing/served-models.js';
+import { createStateStore } from './state/create-store.js';
+import type { MemoryBus } from './state/memory-store.js';
+import type { StateStore } from './state/state-store.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayMetrics, fanOut } from './telemetry/gateway-metrics.js';
 import { LOG_EVENT } from './telemetry/names.js';
@@ -26,6 +30,8 @@ export interface CreateGatewayOptions {
   readonly random?: Random;
   /** Replaces the HTTP health probe (custom checks). */
   readonly probe?: ProbeFn;
+  /** With `state.store: memory`, share one bus between in-process gateways (tests, demos). */
+  readonly bus?: MemoryBus;
 }
 
 export interface RunningGateway {
@@ -37,6 +43,8 @@ export interface RunningGateway {
   readonly gateway: Gateway;
   readonly metrics: GatewayMetrics;
   readonly gatewayId: string;
+  readonly store: StateStore;
+  readonly fleet: FleetSync;
   /** The admin API (undefined when `admin.enabled` is false). */
   readonly admin: AdminServer | undefined;
   /** Start probes and listening; resolves with the bound address. */
@@ -69,6 +77,9 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const gatewayId = config.gatewayId ?? `${hostname()}-${process.pid}`;
   const models = (): string[] | undefined => servedModels(registry.endpoints, health);
+  const fleet = new FleetSync({ gatewayId, clock, registry, health });
+  const store = createStateStore(config.state, { gatewayId, clock, random, localEvents: fleet.localEvents, bus: opts.bus });
+  fleet.attach(store);
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0);
   health.onTransition((t) => metrics.transition(t));
@@ -87,15 +98,23 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       gatewayId,
       draining: gw.draining,
       inflight: gw.inflight,
-      store: { store: 'memory', connected: true, degraded: false },
+      store: store.status(),
+      fleet: fleet.view.summary(),
       retryBudget: retryBudget.balance(),
       endpoints: health.snapshot(),
     }),
     metrics: () => metrics.registry.render(),
-    act: (action, scope, name) => {
+    act: (action, scope, name, seconds) => {
       const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
       if (endpoints === undefined || endpoints.length === 0) return undefined;
-      for (const e of endpoints) applyAction(health, action, e);
+      for (const e of endpoints) {
+        if (action === 'drill') {
+          // A fire drill: the endpoint is out fleet-wide until the drill ends, whatever its health.
+          const until = clock.now() + seconds * 1000;
+          health.eject(e, 'operator', until);
+          fleet.announce('drill', e.id, 'drill', until);
+        } else applyAction(health, action, e);
+      }
       logger.info(LOG_EVENT.adminAction, { action, scope, name });
       return endpoints.map((e) => e.id);
     },
@@ -111,8 +130,12 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     gateway: gw,
     metrics,
     gatewayId,
+    store,
+    fleet,
     admin,
     async listen() {
+      // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
+      await store.start();
       const address = await gw.listen();
       await admin?.listen(config.admin.port, config.admin.host);
       health.start();
@@ -125,14 +148,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     close(deadlineMs?: number, delayMs?: number) {
       closing ??= gw
         .drain(deadlineMs, delayMs)
-        .then(() => Promise.all([health.close(), admin?.close()]))
+        .then(() => {
+          fleet.close();
+          return Promise.all([health.close(), admin?.close(), store.close()]);
+        })
         .then(() => undefined);
       return closing;
     },
   };
 }
 
-function applyAction(health: HealthTracker, action: AdminAction, endpoint: Endpoint): void {
+function applyAction(health: HealthTracker, action: Exclude<AdminAction, 'drill'>, endpoint: Endpoint): void {
   switch (action) {
     case 'drain':
       return health.drain(endpoint, 'operator');

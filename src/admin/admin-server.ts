@@ -14,12 +14,13 @@ export interface AdminTarget {
   state(): unknown;
   metrics(): string;
   /** Operator actions on endpoints (by id) or whole regions; returns the endpoint ids affected. */
-  act(action: AdminAction, scope: 'endpoint' | 'region', name: string): string[] | undefined;
+  act(action: AdminAction, scope: 'endpoint' | 'region', name: string, seconds: number): string[] | undefined;
 }
 
-export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject';
-const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject']);
-const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject)$/;
+/** `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health. */
+export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill';
+const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill']);
+const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill)$/;
 
 export class AdminServer {
   readonly #server: Server;
@@ -60,7 +61,7 @@ export class AdminServer {
   }
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query] = (req.url ?? '/').split('?');
     if (path === '/metrics' && req.method === 'GET') return send(res, 200, this.#target.metrics(), 'text/plain; version=0.0.4');
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     // The page holds no data: it reads /admin/state with the token given in its URL fragment (#token=…).
@@ -70,7 +71,9 @@ export class AdminServer {
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
       if (req.method !== 'POST') return json(res, 405, { error: { message: 'use POST', code: 'RG_ADMIN_METHOD' } });
-      const affected = this.#target.act(m[3] as AdminAction, m[1] === 'regions' ? 'region' : 'endpoint', decodeURIComponent(m[2]));
+      const seconds = Number(new URLSearchParams(query ?? '').get('seconds') ?? 30);
+      if (!(seconds > 0 && seconds <= 86_400)) return json(res, 400, { error: { message: 'seconds must be within 1..86400', code: 'RG_ADMIN_BAD_REQUEST' } });
+      const affected = this.#target.act(m[3] as AdminAction, m[1] === 'regions' ? 'region' : 'endpoint', decodeURIComponent(m[2]), seconds);
       if (affected === undefined) return json(res, 404, { error: { message: `unknown ${m[1] === 'regions' ? 'region' : 'endpoint'} "${m[2]}"`, code: 'RG_ADMIN_NOT_FOUND' } });
       return json(res, 200, { action: m[3], endpoints: affected });
     }

@@ -1,0 +1,123 @@
+/**
+ * The link between local health and the fleet: local transitions go out as `FleetEvent`s (through the
+ * egress guard), and the fleet's view after trust rules comes back as remote health reports. Writes are
+ * local first and shared second; nothing here sits on the request path or waits for the store.
+ */
+import type { Registry } from '../registry/registry.js';
+import { EgressGuard } from '../state/egress-guard.js';
+import type { FleetEvent, FleetEventType } from '../state/fleet-event.js';
+import { FleetView } from '../state/fleet-view.js';
+import type { StateStore } from '../state/state-store.js';
+import type { RemoteEndpointState } from '../state/trust-rules.js';
+import type { Clock } from '../util/clock.js';
+import type { HealthTracker } from './health-tracker.js';
+import type { HealthTransition } from './health-transition.js';
+
+const DRAIN_HOLD_MS = 24 * 3_600_000;
+
+export interface FleetSyncOptions {
+  readonly gatewayId: string;
+  readonly clock: Clock;
+  readonly registry: Registry;
+  readonly health: HealthTracker;
+  /** Lifetime of events with no natural end (drains), renewed by every snapshot refresh. */
+  readonly renewMs?: number;
+  /** Share of endpoints ejected from here alone above which our egress is considered broken. */
+  readonly egressThreshold?: number;
+  /** Share of endpoints one gateway's unconfirmed reports may impair fleet-wide. */
+  readonly maxEjectShare?: number;
+}
+
+export class FleetSync {
+  readonly view: FleetView;
+  readonly #o: FleetSyncOptions;
+  readonly #guard: EgressGuard;
+  #store: StateStore | undefined;
+  #seq = 0;
+  /** The remote state last applied per endpoint, to tell a lifted layer from a renewed one. */
+  readonly #applied = new Map<string, RemoteEndpointState>();
+  readonly #off: (() => void)[] = [];
+
+  constructor(opts: FleetSyncOptions) {
+    this.#o = opts;
+    const total = (): number => opts.registry.endpoints.length;
+    this.view = new FleetView({ gatewayId: opts.gatewayId, clock: opts.clock, totalEndpoints: total, maxEjectShare: opts.maxEjectShare });
+    this.#guard = new EgressGuard({
+      threshold: opts.egressThreshold,
+      totalEndpoints: total,
+      localEjectedCount: () => opts.health.snapshot().filter((s) => s.state === 'ejected' && s.cause !== 'remote').length,
+    });
+  }
+
+  /** The store's `localEvents` provider: every assertion this gateway makes now, egress-guarded. */
+  readonly localEvents = (): readonly FleetEvent[] => {
+    const now = this.#o.clock.now();
+    const renew = now + (this.#o.renewMs ?? 30_000);
+    const out: FleetEvent[] = [];
+    for (const s of this.#o.health.snapshot()) {
+      if (s.cause === 'remote') continue;
+      const type = s.state === 'ejected' ? 'ejected' : s.state === 'rate_limited' ? 'rate_limited' : s.state === 'drained' && s.cause === 'operator' ? 'drained' : undefined;
+      if (type === undefined) continue;
+      const until = s.until ?? renew;
+      if (until > now) out.push(this.#event(type, s.id, s.cause ?? type, Math.min(until, renew), now));
+    }
+    return this.#guard.filter(out);
+  };
+
+  /** Start publishing local transitions to `store` and applying the fleet's view to local health. */
+  attach(store: StateStore): void {
+    this.#store = store;
+    this.#off.push(this.view.attach(store));
+    this.#off.push(this.view.onChange((id, state) => this.#applyRemote(id, state)));
+    this.#off.push(this.#o.health.onTransition((t) => this.#publish(t)));
+  }
+
+  /** An operator action to share now (drain, undrain, drill), applied locally by the caller. */
+  announce(type: FleetEventType, endpointId: string, cause: string, untilMs: number): void {
+    this.#store?.publish(this.#event(type, endpointId, cause, untilMs, this.#o.clock.now()));
+  }
+
+  close(): void {
+    for (const off of this.#off.splice(0)) off();
+    this.view.close();
+  }
+
+  #publish(t: HealthTransition): void {
+    if (t.cause === 'remote' || this.#store === undefined) return;
+    const now = this.#o.clock.now();
+    const until = t.until ?? now + (this.#o.renewMs ?? 30_000);
+    let type: FleetEventType | undefined;
+    if (t.to === 'ejected') type = 'ejected';
+    else if (t.to === 'rate_limited') type = 'rate_limited';
+    else if (t.to === 'drained' && t.cause === 'operator') type = 'drained';
+    else if (t.cause === 'undrained') type = 'undrained';
+    else if ((t.from === 'ejected' || t.from === 'rate_limited') && (t.to === 'probation' || t.to === 'healthy')) type = 'recovered';
+    if (type === undefined) return;
+    const event = this.#event(type, t.endpointId, t.cause, type === 'recovered' || type === 'undrained' ? now + 1000 : until, now);
+    if (this.#guard.allows(event)) this.#store.publish(event);
+  }
+
+  #applyRemote(endpointId: string, state: RemoteEndpointState | undefined): void {
+    const health = this.#o.health;
+    const before = this.#applied.get(endpointId);
+    if (state === undefined) this.#applied.delete(endpointId);
+    else this.#applied.set(endpointId, state);
+    // A layer lifted or shortened: clear what remote reports imposed, then apply the current view.
+    const lifted =
+      before !== undefined &&
+      (state === undefined ||
+        (before.drained && !state.drained) ||
+        (before.ejectedUntil ?? 0) > (state.ejectedUntil ?? 0) ||
+        (before.rateLimitedUntil ?? 0) > (state.rateLimitedUntil ?? 0));
+    if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
+    if (state === undefined) return;
+    // A remote drain has no end of its own: the view lifts it when its record expires or is undrained.
+    if (state.drained) health.applyRemote({ endpointId, state: 'drained', until: this.#o.clock.now() + DRAIN_HOLD_MS });
+    if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: 'ejected', until: state.ejectedUntil });
+    if (state.rateLimitedUntil !== undefined) health.applyRemote({ endpointId, state: 'rate_limited', until: state.rateLimitedUntil });
+  }
+
+  #event(type: FleetEventType, endpointId: string, cause: string, expiresAt: number, now: number): FleetEvent {
+    return { v: 1, type, gatewayId: this.#o.gatewayId, endpointId, cause, at: now, expiresAt, seq: ++this.#seq };
+  }
+}
