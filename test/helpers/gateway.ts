@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolveConfig } from '../../src/config/index.js';
 import type { GatewayConfigInput } from '../../src/config/index.js';
-import { createGateway, type RunningGateway } from '../../src/create-gateway.js';
+import { createGateway, type CreateGatewayOptions, type RunningGateway } from '../../src/create-gateway.js';
 import { RegionSimulator, type RegionSimulatorOptions } from '../../src/sim/index.js';
 
 export interface Teardown {
@@ -26,6 +26,7 @@ export async function startGateway(
   t: Teardown,
   regions: RegionSpec[],
   overrides: Partial<GatewayConfigInput> = {},
+  opts: CreateGatewayOptions = {},
 ): Promise<RunningGateway> {
   const config = resolveConfig(
     {
@@ -41,7 +42,7 @@ export async function startGateway(
     },
     {},
   );
-  const gw = createGateway(config);
+  const gw = createGateway(config, opts);
   await gw.listen();
   t.teardown(() => gw.close(0, 0));
   return gw;

@@ -1,0 +1,93 @@
+/**
+ * The fleet: health shared between gateways. One gateway's detection reaches the others in
+ * milliseconds (in-process bus, and a real Redis spawned on an ephemeral port), and a Redis outage adds
+ * no errors to client requests.
+ */
+import t from 'tap';
+import { request } from 'undici';
+import type { RunningGateway } from '../src/create-gateway.js';
+import { MemoryBus } from '../src/state/memory-store.js';
+import { refusedUrl, startGateway, startSim, type RegionSpec, type Teardown } from './helpers/gateway.js';
+import { REDIS_SKIP, startRedisServer, waitUntil } from './helpers/redis-server.js';
+
+async function chat(gw: RunningGateway) {
+  const res = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"model":"m","messages":[]}',
+  });
+  await res.body.dump();
+  return { status: res.statusCode, region: res.headers['x-regiongate-region'], attempts: Number(res.headers['x-regiongate-attempts']) };
+}
+
+const stateOf = (gw: RunningGateway, id: string) => gw.health.state(gw.registry.endpoint(id)!);
+
+async function twoRegions(t: Teardown): Promise<RegionSpec[]> {
+  const b = await startSim(t, { name: 'b' });
+  return [
+    { name: 'a', url: await refusedUrl() },
+    { name: 'b', url: b.url },
+  ];
+}
+
+const base = { health: { probes: false } };
+
+t.test('in-process fleet: one gateway\'s ejection stops the others at once', async (t) => {
+  const bus = new MemoryBus();
+  const regions = await twoRegions(t);
+  const g1 = await startGateway(t, regions, { ...base, gatewayId: 'g1' }, { bus });
+  const g2 = await startGateway(t, regions, { ...base, gatewayId: 'g2' }, { bus });
+  // g1 meets the dead region (retrying on b, so its client sees no error).
+  for (let i = 0; i < 6 && stateOf(g1, 'a-0') !== 'ejected'; i++) t.equal((await chat(g1)).status, 200);
+  t.equal(stateOf(g1, 'a-0'), 'ejected');
+  t.equal(stateOf(g2, 'a-0'), 'ejected', 'g2 applied g1\'s ejection');
+  const results = [];
+  for (let i = 0; i < 20; i++) results.push(await chat(g2));
+  t.ok(results.every((r) => r.status === 200 && r.region === 'b' && r.attempts === 1), 'g2 never paid a failed attempt');
+});
+
+t.test('redis fleet: propagation, a newcomer, drills, and Redis dying under load', { skip: REDIS_SKIP }, async (t) => {
+  const redis = await startRedisServer(t);
+  const regions = await twoRegions(t);
+  const cfg = (id: string) => ({ ...base, gatewayId: id, state: { store: 'redis' as const, redis: { url: redis.url } } });
+  const g1 = await startGateway(t, regions, { ...cfg("g1"), admin: { host: "127.0.0.1", port: 0 } });
+  const g2 = await startGateway(t, regions, cfg('g2'));
+  await waitUntil('both stores connected', () => g1.store.status().connected && g2.store.status().connected);
+
+  let applied = 0;
+  g2.health.onTransition((tr) => {
+    if (tr.endpointId === 'a-0' && tr.to === 'ejected' && applied === 0) applied = performance.now();
+  });
+  let detected = 0;
+  g1.health.onTransition((tr) => {
+    if (tr.endpointId === 'a-0' && tr.to === 'ejected' && detected === 0) detected = performance.now();
+  });
+  for (let i = 0; i < 6 && stateOf(g1, 'a-0') !== 'ejected'; i++) t.equal((await chat(g1)).status, 200);
+  await waitUntil('g2 applies the ejection', () => stateOf(g2, 'a-0') === 'ejected', 2000);
+  t.ok(applied >= detected, `applied on g2 ${(applied - detected).toFixed(2)} ms after g1 detected it`);
+  const results = [];
+  for (let i = 0; i < 10; i++) results.push(await chat(g2));
+  t.ok(results.every((r) => r.region === 'b' && r.attempts === 1), 'g2 sends nothing to the dead region');
+
+  // A newcomer starts from the fleet's snapshot.
+  const g3 = await startGateway(t, regions, cfg('g3'));
+  await waitUntil('g3 loads the snapshot', () => stateOf(g3, 'a-0') === 'ejected', 3000);
+  t.pass('a newcomer joining during an ejection starts with it');
+
+  // A drill on g1 takes region b out on every gateway for a second (panic routing keeps serving).
+  const drill = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1`, { method: 'POST' });
+  t.same(await drill.body.json(), { action: 'drill', endpoints: ['b-0'] });
+  await waitUntil('the drill reaches g2', () => stateOf(g2, 'b-0') === 'ejected', 2000);
+  t.pass('a drill on one gateway takes the region out on the others');
+  await waitUntil('the drill ends', () => stateOf(g2, 'b-0') !== 'ejected', 4000);
+
+  // Redis dies: the data plane carries on from local state, the store reports degraded.
+  await redis.kill();
+  const during = [];
+  for (let i = 0; i < 10; i++) during.push(await chat(g2));
+  t.ok(during.every((r) => r.status === 200), 'no client errors caused by Redis');
+  await waitUntil('store degraded', () => g2.store.status().degraded, 5000);
+  const ready = await request(`${g2.url}/readyz`);
+  t.equal(ready.statusCode, 200, '/readyz does not depend on Redis');
+  await ready.body.dump();
+});
