@@ -77,8 +77,33 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const gatewayId = config.gatewayId ?? `${hostname()}-${process.pid}`;
   const models = (): string[] | undefined => servedModels(registry.endpoints, health);
-  const fleet = new FleetSync({ gatewayId, clock, registry, health });
-  const store = createStateStore(config.state, { gatewayId, clock, random, localEvents: fleet.localEvents, bus: opts.bus });
+  const st = config.state;
+  const fleet = new FleetSync({
+    gatewayId,
+    clock,
+    registry,
+    health,
+    maxEjectShare: st.trust.maxEjectShare,
+    maxRemoteTtlMs: st.trust.maxRemoteTtl,
+    egressThreshold: st.trust.egressThreshold,
+  });
+  const r = st.redis;
+  const store = createStateStore(st, {
+    gatewayId,
+    clock,
+    random,
+    localEvents: fleet.localEvents,
+    bus: opts.bus,
+    tuning: {
+      refreshIntervalMs: st.refreshInterval,
+      connectTimeoutMs: r.connectTimeout,
+      heartbeatIntervalMs: r.heartbeatInterval,
+      heartbeatTimeoutMs: r.heartbeatTimeout,
+      startTimeoutMs: r.startTimeout,
+      maxInFlight: r.maxInFlight,
+      maxReconnectDelayMs: r.maxReconnectDelay,
+    },
+  });
   fleet.attach(store);
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0);

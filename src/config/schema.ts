@@ -124,6 +124,28 @@ export const configSchema = z
             sentinelName: z.string().optional(),
             cluster: z.array(z.strictObject({ host, port })).optional(),
             commandTimeout: duration(250),
+            connectTimeout: duration(1000),
+            /** Each gateway checks its subscriber with a heartbeat through Redis... */
+            heartbeatInterval: duration(1000),
+            /** ...and reconnects it when one is missing this long (a half-open connection). */
+            heartbeatTimeout: duration(3000),
+            /** Start-up waits at most this for Redis, then carries on degraded. */
+            startTimeout: duration(2000),
+            /** Publishes in flight at most; beyond, events are dropped (counted), never queued. */
+            maxInFlight: int(1, 1_000_000).default(1024),
+            maxReconnectDelay: duration(2000),
+          })
+          .prefault({}),
+        /** The fleet snapshot is rewritten and reread on this fixed interval (constant work). */
+        refreshInterval: duration(2000),
+        trust: z
+          .strictObject({
+            /** One gateway's unconfirmed reports may impair at most this share of all endpoints. */
+            maxEjectShare: num(0, 1).default(0.5),
+            /** A remote expiry is never believed further ahead than this; refreshes renew it. */
+            maxRemoteTtl: duration(60_000),
+            /** A gateway ejecting more than this share of endpoints by itself stops publishing ejections. */
+            egressThreshold: num(0, 1).default(0.5),
           })
           .prefault({}),
       })

@@ -26,6 +26,8 @@ export interface FleetSyncOptions {
   readonly egressThreshold?: number;
   /** Share of endpoints one gateway's unconfirmed reports may impair fleet-wide. */
   readonly maxEjectShare?: number;
+  /** Furthest ahead a remote expiry is believed. */
+  readonly maxRemoteTtlMs?: number;
 }
 
 export class FleetSync {
@@ -41,7 +43,13 @@ export class FleetSync {
   constructor(opts: FleetSyncOptions) {
     this.#o = opts;
     const total = (): number => opts.registry.endpoints.length;
-    this.view = new FleetView({ gatewayId: opts.gatewayId, clock: opts.clock, totalEndpoints: total, maxEjectShare: opts.maxEjectShare });
+    this.view = new FleetView({
+      gatewayId: opts.gatewayId,
+      clock: opts.clock,
+      totalEndpoints: total,
+      maxEjectShare: opts.maxEjectShare,
+      maxRemoteTtlMs: opts.maxRemoteTtlMs,
+    });
     this.#guard = new EgressGuard({
       threshold: opts.egressThreshold,
       totalEndpoints: total,

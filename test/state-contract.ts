@@ -1,0 +1,191 @@
+/**
+ * The contract every `StateStore` keeps, run on each implementation (`state-memory.test.ts` on a fake
+ * clock, `state-redis.test.ts` on a real Redis). Time passes only through `h.wait`, so the memory run
+ * ticks a FakeClock and the Redis run sleeps.
+ */
+import type { Test } from 'tap';
+import { FleetEventSource, type FleetEvent } from '../src/state/fleet-event.js';
+import { FleetView } from '../src/state/fleet-view.js';
+import type { StateStore } from '../src/state/state-store.js';
+import type { Clock } from '../src/util/clock.js';
+
+export interface StoreHarness {
+  readonly clock: Clock;
+  /** Snapshot refresh interval the harness gives its stores. */
+  readonly refreshIntervalMs: number;
+  /** Let `ms` pass: tick a fake clock, or sleep. */
+  wait(ms: number): Promise<void>;
+  /** A fresh, isolated fleet: stores made with the same fleet see each other, others do not. */
+  newFleet(): string;
+  /** A new, not yet started store. */
+  createStore(fleet: string, gatewayId: string, localEvents: () => readonly FleetEvent[]): StateStore;
+  /** Put raw bytes on the fleet's event channel (validation tests). */
+  publishRaw(fleet: string, raw: string): Promise<void>;
+}
+
+/** Wait (in harness time) until `cond` holds; fails the test after `limitMs`. */
+export async function until(h: StoreHarness, what: string, cond: () => boolean, limitMs = 5000): Promise<void> {
+  for (let waited = 0; !cond(); waited += 20) {
+    if (waited > limitMs) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
+    await h.wait(20);
+  }
+}
+
+/** A started store of `fleet` whose local events are the mutable `local` list; closed on teardown. */
+export async function member(
+  t: Test,
+  h: StoreHarness,
+  fleet: string,
+  gatewayId: string,
+): Promise<{ store: StateStore; source: FleetEventSource; local: FleetEvent[]; view: FleetView }> {
+  const local: FleetEvent[] = [];
+  const store = h.createStore(fleet, gatewayId, () => local.filter((e) => e.expiresAt > h.clock.now()));
+  const view = new FleetView({ gatewayId, clock: h.clock, totalEndpoints: () => 10 });
+  view.attach(store);
+  t.teardown(async () => {
+    view.close();
+    await store.close();
+  });
+  await store.start();
+  return { store, source: new FleetEventSource(gatewayId, h.clock), local, view };
+}
+
+export function runStoreContract(t: Test, h: StoreHarness): void {
+  t.test('an event published by A reaches B, and not A itself', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    const atA: FleetEvent[] = [];
+    const atB: FleetEvent[] = [];
+    a.store.onEvent((e) => atA.push(e));
+    b.store.onEvent((e) => atB.push(e));
+    const ev = a.source.create('ejected', 'ep-1', 'consecutive_5xx', 30_000);
+    a.local.push(ev);
+    a.store.publish(ev);
+    await until(h, 'B to receive the event', () => atB.length === 1);
+    await h.wait(100);
+    t.same(atB, [ev]);
+    t.same(atA, [], 'own events are not delivered');
+    t.equal(b.store.status().received, 1);
+    t.equal(a.store.status().received, 0);
+    await until(h, 'A to count the publish', () => a.store.status().published === 1);
+    t.equal(b.view.remoteState('ep-1')?.ejectedUntil, ev.expiresAt);
+    t.same(b.view.remoteState('ep-1')?.from, ['gw-a']);
+    t.equal(a.view.remoteState('ep-1'), undefined, 'A does not apply its own event');
+  });
+
+  t.test('a newcomer joining during an ejection loads it from the snapshot', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const ev = a.source.create('ejected', 'ep-2', 'probe_failed', 30_000);
+    a.local.push(ev);
+    a.store.publish(ev);
+    await h.wait(50);
+    const c = await member(t, h, fleet, 'gw-c');
+    t.ok(c.store.status().connected, 'connected after start');
+    t.equal(c.view.remoteState('ep-2')?.ejectedUntil, ev.expiresAt, 'known right after start()');
+    t.equal(c.view.remoteState('ep-2')?.cause, 'probe_failed');
+  });
+
+  t.test('remote ejections expire at expiresAt unless renewed', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    const first = a.source.create('ejected', 'ep-3', 'consecutive_5xx', 400);
+    a.local.push(first);
+    a.store.publish(first);
+    await until(h, 'B to apply the ejection', () => b.view.remoteState('ep-3') !== undefined);
+    const renewed = a.source.create('ejected', 'ep-3', 'consecutive_5xx', 900);
+    a.local.splice(0, a.local.length, renewed);
+    a.store.publish(renewed);
+    await until(h, 'B to apply the renewal', () => b.view.remoteState('ep-3')?.ejectedUntil === renewed.expiresAt);
+    await until(h, 'the first expiry to pass', () => h.clock.now() > first.expiresAt + 50);
+    t.ok(b.view.remoteState('ep-3'), 'still ejected after the first expiresAt: renewed');
+    await until(h, 'the ejection to expire', () => b.view.remoteState('ep-3') === undefined, 3000);
+    t.ok(h.clock.now() >= renewed.expiresAt, 'not forgotten before its expiresAt');
+  });
+
+  t.test('recovered clears a remote ejection', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    const ev = a.source.create('ejected', 'ep-4', 'consecutive_local_origin', 30_000);
+    a.local.push(ev);
+    a.store.publish(ev);
+    await until(h, 'B to apply the ejection', () => b.view.remoteState('ep-4') !== undefined);
+    a.local.length = 0;
+    a.store.publish(a.source.create('recovered', 'ep-4', 'probe_recovered', 30_000));
+    await until(h, 'B to apply the recovery', () => b.view.remoteState('ep-4') === undefined);
+    t.pass('cleared');
+  });
+
+  t.test('an event only in localEvents reaches peers by the next refresh, and leaves with it', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    a.local.push(a.source.create('drained', 'ep-5', 'operator', 60_000));
+    await until(h, 'a refresh to carry the drain', () => b.view.remoteState('ep-5')?.drained === true, h.refreshIntervalMs * 4);
+    a.local.length = 0; // e.g. the 'undrained' message was lost: the snapshot still heals it
+    await until(h, 'a refresh to drop the drain', () => b.view.remoteState('ep-5') === undefined, h.refreshIntervalMs * 4);
+    t.pass('healed by refresh');
+  });
+
+  t.test('malformed messages are ignored and counted', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    const good = a.source.create('rate_limited', 'ep-6', 'rate_limited', 5_000);
+    const bad = [
+      'not json',
+      '',
+      'null',
+      '[]',
+      '"text"',
+      '{}',
+      JSON.stringify({ ...good, v: 2 }),
+      JSON.stringify({ ...good, type: 'exploded' }),
+      JSON.stringify({ ...good, at: 'yesterday' }),
+      JSON.stringify({ ...good, gatewayId: '' }),
+      JSON.stringify({ ...good, seq: -1 }),
+      JSON.stringify({ ...good, cause: 'x'.repeat(5000) }),
+      '{"__proto__":{"polluted":true},"v":1}',
+    ];
+    for (const raw of bad) await h.publishRaw(fleet, raw);
+    await until(h, 'B to see every malformed message', () => b.store.status().malformed >= bad.length);
+    a.store.publish(good);
+    await until(h, 'B to receive the valid event', () => b.store.status().received === 1);
+    t.equal(b.store.status().malformed, bad.length);
+    t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+    t.equal(b.view.remoteState('ep-6')?.rateLimitedUntil, good.expiresAt);
+  });
+
+  t.test('a throwing listener breaks neither the store nor other listeners', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    b.store.onEvent(() => {
+      throw new Error('listener bug');
+    });
+    const got: FleetEvent[] = [];
+    b.store.onEvent((e) => got.push(e));
+    a.store.publish(a.source.create('breaker_open', 'ep-7', 'breaker_open', 10_000));
+    await until(h, 'the second listener', () => got.length === 1);
+    t.match(b.store.status().lastError, /listener bug/);
+  });
+
+  t.test('publish never throws: invalid events and publishes after close count as dropped', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const foreign = new FleetEventSource('gw-other', h.clock).create('ejected', 'ep-8', 'x', 1000);
+    a.store.publish(foreign);
+    a.store.publish({ v: 1 } as unknown as FleetEvent);
+    t.equal(a.store.status().dropped, 2);
+    await a.store.close();
+    a.store.publish(a.source.create('ejected', 'ep-8', 'x', 1000));
+    t.equal(a.store.status().dropped, 3);
+    t.notOk(a.store.status().connected);
+    t.ok(a.store.status().degraded);
+    t.equal(await a.store.refresh(), undefined, 'refresh after close resolves undefined');
+    await a.store.close();
+  });
+}
