@@ -137,7 +137,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #arm(ms: number): void {
     this.#clear();
-    if (ms > 0) this.#timer = setTimeout(this.#onTimer, ms);
+    if (ms > 0) this.#timer = setTimeout(Attempt.#onTimer, ms, this);
   }
 
   #clear(): void {
@@ -147,23 +147,23 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    if (this.#stale) return;
-    switch (this.#phase) {
+  static #onTimer(a: Attempt): void {
+    a.#timer = undefined;
+    if (a.#stale) return;
+    switch (a.#phase) {
       case 'connect':
-        return this.#fail({ error: new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT', { beforeUpstream: true }), failure: 'connect_timeout' });
+        return a.#fail({ error: new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT', { beforeUpstream: true }), failure: 'connect_timeout' });
       case 'first_byte':
-        return this.#fail({ error: new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT'), failure: 'first_byte_timeout' });
+        return a.#fail({ error: new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT'), failure: 'first_byte_timeout' });
       case 'body': {
         // Lazy re-arm: chunks only stamp a time, the timer checks it when it fires.
-        const idle = performance.now() - this.#lastChunk;
-        const left = this.#owner.idleTimeout - idle;
-        if (left > 1) return void (this.#timer = setTimeout(this.#onTimer, left));
-        return this.#fail({ error: new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT'), failure: 'idle_timeout' });
+        const idle = performance.now() - a.#lastChunk;
+        const left = a.#owner.idleTimeout - idle;
+        if (left > 1) return void (a.#timer = setTimeout(Attempt.#onTimer, left, a));
+        return a.#fail({ error: new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT'), failure: 'idle_timeout' });
       }
     }
-  };
+  }
 }
 
 /** The health outcome of an attempt that got an answer with `status`. */

@@ -48,6 +48,10 @@ export interface ExchangeDeps {
   readonly onDone: (exchange: Exchange) => void;
 }
 
+/** Node streams carry their exchange here, so listeners are shared functions, not per-request closures. */
+const kExchange = Symbol('regiongate.exchange');
+type Tagged = { [kExchange]?: Exchange };
+
 const HEDGE_LOST = new GatewayError('RG_ERR_UPSTREAM', { message: 'another attempt answered first' });
 const CLIENT_GONE = new GatewayError('RG_ERR_UPSTREAM', { message: 'client disconnected' });
 
@@ -79,7 +83,9 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#deps = deps;
     const id = req.headers['x-request-id'];
     this.requestId = typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : randomUUID();
-    res.on('close', this.#onClientClose);
+    (res as Tagged)[kExchange] = this;
+    (req as Tagged)[kExchange] = this;
+    res.on('close', Exchange.#onResponseClose);
   }
 
   get connectTimeout(): number { return this.#deps.options.connectTimeout; }
@@ -92,26 +98,28 @@ export class Exchange implements AttemptOwner, PickRequest {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.#deps.options.bodyLimit) return this.#reject413();
     if (declared === undefined && req.headers['transfer-encoding'] === undefined) return this.#route();
-    req.on('data', this.#onBodyChunk);
-    req.on('end', this.#onBodyEnd);
+    req.on('data', Exchange.#onBodyChunk);
+    req.on('end', Exchange.#onBodyEnd);
   }
 
-  readonly #onBodyChunk = (chunk: Buffer): void => {
-    this.#bodyBytes += chunk.length;
-    if (this.#bodyBytes > this.#deps.options.bodyLimit) {
-      this.req.off('data', this.#onBodyChunk);
-      this.req.off('end', this.#onBodyEnd);
-      this.#chunks = [];
-      return this.#reject413();
+  static #onBodyChunk(this: IncomingMessage, chunk: Buffer): void {
+    const ex = (this as Tagged)[kExchange] as Exchange;
+    ex.#bodyBytes += chunk.length;
+    if (ex.#bodyBytes > ex.#deps.options.bodyLimit) {
+      this.off('data', Exchange.#onBodyChunk);
+      this.off('end', Exchange.#onBodyEnd);
+      ex.#chunks = [];
+      return ex.#reject413();
     }
-    this.#chunks.push(chunk);
-  };
+    ex.#chunks.push(chunk);
+  }
 
-  readonly #onBodyEnd = (): void => {
-    this.#body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#bodyBytes);
-    this.#chunks = [];
-    this.#route();
-  };
+  static #onBodyEnd(this: IncomingMessage): void {
+    const ex = (this as Tagged)[kExchange] as Exchange;
+    ex.#body = ex.#chunks.length === 1 ? ex.#chunks[0] : Buffer.concat(ex.#chunks, ex.#bodyBytes);
+    ex.#chunks = [];
+    ex.#route();
+  }
 
   #reject413(): void {
     this.#fail(new GatewayError('RG_ERR_BODY_TOO_LARGE'), true);
@@ -122,7 +130,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.model = this.#body === null ? undefined : requestModel(this.req.headers['content-type'], this.#body);
     this.regions = requestRegions(this.req.headers['x-regiongate-regions']);
     this.#deps.retryGate?.deposit();
-    this.#deadline = setTimeout(this.#onDeadline, this.#deps.options.requestTimeout);
+    this.#deadline = setTimeout(Exchange.#onDeadline, this.#deps.options.requestTimeout, this);
     const endpoint = this.#deps.picker.pick(this);
     if (endpoint === undefined) return this.#fail(new GatewayError('RG_ERR_NO_ENDPOINT'));
     this.#launch(endpoint);
@@ -152,18 +160,18 @@ export class Exchange implements AttemptOwner, PickRequest {
     );
     const opts = this.#deps.options;
     if (opts.hedgeAfter > 0 && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)
-      this.#hedgeTimer = setTimeout(this.#onHedge, opts.hedgeAfter);
+      this.#hedgeTimer = setTimeout(Exchange.#onHedge, opts.hedgeAfter, this);
   }
 
   /** No answer yet from the live attempt: race a second one in another region; the first answer wins. */
-  readonly #onHedge = (): void => {
-    this.#hedgeTimer = undefined;
-    if (this.#done || this.#winner !== undefined || this.tried.length >= this.#deps.options.attempts) return;
-    const next = this.#deps.picker.pick(this);
-    if (next === undefined || (this.#deps.retryGate && !this.#deps.retryGate.tryWithdraw(false))) return;
-    this.#hedges++;
-    this.#launch(next);
-  };
+  static #onHedge(ex: Exchange): void {
+    ex.#hedgeTimer = undefined;
+    if (ex.#done || ex.#winner !== undefined || ex.tried.length >= ex.#deps.options.attempts) return;
+    const next = ex.#deps.picker.pick(ex);
+    if (next === undefined || (ex.#deps.retryGate && !ex.#deps.retryGate.tryWithdraw(false))) return;
+    ex.#hedges++;
+    ex.#launch(next);
+  }
 
   onResponse(attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): boolean {
     if (this.#winner !== undefined || this.#done) return false;
@@ -189,7 +197,6 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.res.writeHead(status, out);
     // A stream's headers go out now, so the client sees the answer start; a sized body carries them itself.
     if (headers['content-length'] === undefined) this.res.flushHeaders();
-    this.res.on('drain', this.#onDrain);
     return true;
   }
 
@@ -210,7 +217,10 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onData(_attempt: Attempt, chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    if (this.res.write(chunk)) return true;
+    // The client reads slower than the endpoint writes: pause the upstream until it drains.
+    this.res.once('drain', Exchange.#onDrain);
+    return false;
   }
 
   onEnd(): void {
@@ -266,31 +276,33 @@ export class Exchange implements AttemptOwner, PickRequest {
     return next;
   }
 
-  readonly #onDrain = (): void => {
-    this.#winner?.resume();
-  };
+  static #onDrain(this: ServerResponse): void {
+    const ex = (this as Tagged)[kExchange];
+    if (ex !== undefined) ex.#winner?.resume();
+  }
 
-  readonly #onDeadline = (): void => {
-    this.#deadline = undefined;
-    if (this.#done) return;
+  static #onDeadline(ex: Exchange): void {
+    ex.#deadline = undefined;
+    if (ex.#done) return;
     const err = new GatewayError('RG_ERR_REQUEST_TIMEOUT');
-    this.#cancelLive(err);
-    if (this.#winner !== undefined) {
+    ex.#cancelLive(err);
+    if (ex.#winner !== undefined) {
       // Past the deadline mid-answer: cut it, never a clean end that looks complete.
-      this.#winner.cancel(err);
-      this.res.destroy(err);
-      return this.#finish();
+      ex.#winner.cancel(err);
+      ex.res.destroy(err);
+      return ex.#finish();
     }
-    this.#fail(err);
-  };
+    ex.#fail(err);
+  }
 
-  readonly #onClientClose = (): void => {
-    if (this.#done || this.res.writableFinished) return;
+  static #onResponseClose(this: ServerResponse): void {
+    const ex = (this as Tagged)[kExchange] as Exchange;
+    if (ex.#done || this.writableFinished) return;
     // The client went away: abort the upstream request so the endpoint stops generating tokens.
-    this.#cancelLive(CLIENT_GONE);
-    this.#winner?.cancel(CLIENT_GONE);
-    this.#finish();
-  };
+    ex.#cancelLive(CLIENT_GONE);
+    ex.#winner?.cancel(CLIENT_GONE);
+    ex.#finish();
+  }
 
   #fail(err: GatewayError, close = false): void {
     if (this.#done) return;

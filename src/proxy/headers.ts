@@ -22,7 +22,7 @@ const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'x-regiongate-regio
 
 /** Names listed in a `Connection` header value, lower-cased; undefined when there are none. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined; // the usual values
   const joined = Array.isArray(value) ? value.join(',') : value;
   let out: Set<string> | undefined;
   for (const token of joined.split(',')) {
