@@ -96,8 +96,10 @@ export class HealthTracker implements AttemptObserver {
   /** 1 when healthy, the probation ramp (minWeight..1) in probation, 0 otherwise. */
   weightFactor(endpoint: Endpoint): number {
     const h = this.#machine.get(endpoint.id);
+    if (h === undefined) return 0;
+    if (h.state === 'healthy') return 1; // the common case, without reading the clock
     const p = this.options.probation;
-    return h ? weightFactor(h, this.#clock.now(), p.window, p.minWeight) : 0;
+    return weightFactor(h, this.#clock.now(), p.window, p.minWeight);
   }
 
   /** Peak-EWMA time to first byte × (in flight + 1); lower is better. */

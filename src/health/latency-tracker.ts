@@ -35,6 +35,7 @@ export class LatencyTracker {
   /** Scratch space for the median, sized once. */
   readonly #scratch: Float64Array;
   #neutral: number;
+  #medianAt = Number.NEGATIVE_INFINITY;
 
   constructor(endpoints: readonly Endpoint[], clock: Clock, options: LatencyOptions) {
     this.#clock = clock;
@@ -119,7 +120,11 @@ export class LatencyTracker {
     }
     e.stamp = now;
     e.samples++;
-    if (this.#initial === 'median') this.#neutral = this.#median();
+    // The neutral estimate moves slowly: recompute the median at most every 100 ms, not per sample.
+    if (this.#initial === 'median' && (e.samples === 1 || now - this.#medianAt >= 100)) {
+      this.#medianAt = now;
+      this.#neutral = this.#median();
+    }
   }
 
   /** Median of the stored estimates of measured endpoints (not on the read path). */
