@@ -3,17 +3,23 @@
  * The `regiongate` command: start | demo | sim | check-config. Config errors exit 2; a signal drains
  * gracefully and exits 0.
  */
+import cluster from 'node:cluster';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, maskSecrets } from './config/index.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
+import { runPrimary } from './cluster.js';
 import { ConfigError } from './errors.js';
+import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
 
 const USAGE = `Usage: regiongate <command> [options]
 
 Commands:
-  start --config FILE        run the gateway (also REGIONGATE_CONFIG=FILE)
+  start --config FILE [--workers N]
+                             run the gateway (also REGIONGATE_CONFIG=FILE); --workers N runs N processes
+                             on the same port sharing health state (default 1)
   demo [--port N]            three simulated regions and the gateway on 127.0.0.1:8080 (no Redis)
   sim [--port N] [--control-port N]
                              serve the demo's simulated regions on ports N, N+1, N+2 (default 9101)
@@ -39,9 +45,27 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     case 'start': {
       const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
       if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
-      const gw = createGateway(loadConfigFile(file));
+      const config = loadConfigFile(file);
+      const workers = Number(values.workers ?? 1);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
+      if (workers > 1 && cluster.isPrimary) {
+        await runPrimary({ workers });
+        return 0;
+      }
+      let bus: IpcBus | undefined;
+      let gatewayId: string | undefined;
+      if (cluster.isWorker && cluster.worker) {
+        // Workers share health through the primary; each is its own member of the fleet.
+        const send = process.send?.bind(process);
+        bus = new IpcBus((msg) => send?.(msg));
+        process.on('message', (msg: unknown) => {
+          if (isIpcBusMessage(msg) || isIpcSnapshotMessage(msg)) bus?.receive(msg);
+        });
+        gatewayId = `${config.gatewayId ?? hostname()}-w${cluster.worker.id}`;
+      }
+      const gw = createGateway(config, { bus, gatewayId });
       await gw.listen();
-      process.stderr.write(`regiongate listening on ${gw.url}\n`);
+      process.stderr.write(`regiongate ${gw.gatewayId} listening on ${gw.url}${gw.admin ? `, admin on ${gw.admin.url}` : ''}\n`);
       handleSignals(gw);
       return undefined;
     }
@@ -78,6 +102,7 @@ function parseCommandLine(args: readonly string[]) {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       'control-port': { type: 'string' },
+      workers: { type: 'string', short: 'w' },
     },
   });
 }

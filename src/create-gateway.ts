@@ -30,8 +30,10 @@ export interface CreateGatewayOptions {
   readonly random?: Random;
   /** Replaces the HTTP health probe (custom checks). */
   readonly probe?: ProbeFn;
-  /** With `state.store: memory`, share one bus between in-process gateways (tests, demos). */
+  /** With `state.store: memory`, share one bus between in-process gateways (tests, demos, workers). */
   readonly bus?: MemoryBus;
+  /** Overrides `config.gatewayId` (each cluster worker is its own gateway in the fleet). */
+  readonly gatewayId?: string;
 }
 
 export interface RunningGateway {
@@ -75,7 +77,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
-  const gatewayId = config.gatewayId ?? `${hostname()}-${process.pid}`;
+  const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
   const models = (): string[] | undefined => servedModels(registry.endpoints, health);
   const st = config.state;
   const fleet = new FleetSync({
