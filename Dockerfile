@@ -30,7 +30,7 @@ COPY config ./config
 # The default config; mount your own over it (or pass `start --config OTHER`).
 COPY config/production.example.yaml /etc/regiongate/config.yaml
 USER node
-# 8080: the gateway; 9090: the admin API (in progress).
+# 8080: the gateway; 9090: the admin API (state, drills, /metrics, dashboard).
 EXPOSE 8080 9090
 # No curl in slim images: Node's built-in fetch. /healthz answers 503 once a drain starts.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

@@ -20,7 +20,7 @@ import type { MemoryBus } from './state/memory-store.js';
 import type { StateStore } from './state/state-store.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayMetrics, fanOut } from './telemetry/gateway-metrics.js';
-import { LOG_EVENT } from './telemetry/names.js';
+import { LOG_EVENT, METRIC } from './telemetry/names.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
 
@@ -109,6 +109,18 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   fleet.attach(store);
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0);
+  metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
+    [{ store: store.kind }, store.status().connected && !store.status().degraded ? 1 : 0],
+  ]);
+  metrics.registry.counterFrom(METRIC.storeEvents, 'Fleet events through the state store, by direction.', () => {
+    const s = store.status();
+    return [
+      [{ direction: 'published' }, s.published],
+      [{ direction: 'received' }, s.received],
+      [{ direction: 'dropped' }, s.dropped],
+      [{ direction: 'malformed' }, s.malformed],
+    ];
+  });
   health.onTransition((t) => metrics.transition(t));
   gateway = new Gateway({
     config,
@@ -139,7 +151,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
           // A fire drill: the endpoint is out fleet-wide until the drill ends, whatever its health.
           const until = clock.now() + seconds * 1000;
           health.eject(e, 'operator', until);
-          fleet.announce('drill', e.id, 'drill', until);
+          fleet.startDrill(e.id, until);
         } else applyAction(health, action, e);
       }
       logger.info(LOG_EVENT.adminAction, { action, scope, name });

@@ -91,3 +91,28 @@ t.test('redis fleet: propagation, a newcomer, drills, and Redis dying under load
   t.equal(ready.statusCode, 200, '/readyz does not depend on Redis');
   await ready.body.dump();
 });
+
+t.test('operator drains and drills are the fleet\'s: undrain anywhere, drills hold everywhere', async (t) => {
+  const bus = new MemoryBus();
+  const sims = await Promise.all(['a', 'b', 'c', 'd'].map((name) => startSim(t, { name })));
+  const regions = sims.map((s) => ({ name: s.name, url: s.url }));
+  const cfg = (id: string) => ({ ...base, gatewayId: id, state: { store: 'memory' as const, refreshInterval: 100 }, admin: { host: '127.0.0.1', port: 0 } });
+  const g1 = await startGateway(t, regions, cfg('g1'), { bus });
+  const g2 = await startGateway(t, regions, cfg('g2'), { bus });
+  const g3 = await startGateway(t, regions, cfg('g3'), { bus });
+  const post = async (gw: RunningGateway, path: string) => (await request(`${gw.admin!.url}${path}`, { method: 'POST' })).body.dump();
+
+  await post(g1, '/admin/endpoints/a-0/drain');
+  await waitUntil('the drain reaches g2 and g3', () => stateOf(g2, 'a-0') === 'drained' && stateOf(g3, 'a-0') === 'drained', 2000);
+  await post(g2, '/admin/endpoints/a-0/undrain');
+  await waitUntil('an undrain on g2 lifts g1\'s drain everywhere', () => [g1, g2, g3].every((g) => stateOf(g, 'a-0') !== 'drained'), 2000);
+  await new Promise((r) => setTimeout(r, 350)); // several snapshot refreshes
+  t.ok([g1, g2, g3].every((g) => stateOf(g, 'a-0') !== 'drained'), 'and it stays lifted after refreshes');
+
+  // A drill of three of four regions: more than one gateway's ejection quota, yet authoritative.
+  for (const r of ['b', 'c', 'd']) await post(g1, `/admin/regions/${r}/drill?seconds=3`);
+  await waitUntil('the drill reaches g2', () => ['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'ejected'), 2000);
+  await new Promise((r) => setTimeout(r, 1200));
+  t.ok(['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'ejected'), 'the drill still holds on g2 a second later');
+  for (let i = 0; i < 5; i++) t.equal((await chat(g2)).region, 'a', 'traffic moved to the one region left');
+});

@@ -36,6 +36,8 @@ export class FleetSync {
   readonly #guard: EgressGuard;
   #store: StateStore | undefined;
   #seq = 0;
+  /** Drills this gateway started: endpoint id → end (epoch ms), re-asserted at every snapshot refresh. */
+  readonly #drills = new Map<string, number>();
   /** The remote state last applied per endpoint, to tell a lifted layer from a renewed one. */
   readonly #applied = new Map<string, RemoteEndpointState>();
   readonly #off: (() => void)[] = [];
@@ -69,6 +71,10 @@ export class FleetSync {
       const until = s.until ?? renew;
       if (until > now) out.push(this.#event(type, s.id, s.cause ?? type, Math.min(until, renew), now));
     }
+    for (const [id, until] of this.#drills) {
+      if (until <= now) this.#drills.delete(id);
+      else out.push(this.#event('drill', id, 'drill', until, now));
+    }
     return this.#guard.filter(out);
   };
 
@@ -78,11 +84,25 @@ export class FleetSync {
     this.#off.push(this.view.attach(store));
     this.#off.push(this.view.onChange((id, state) => this.#applyRemote(id, state)));
     this.#off.push(this.#o.health.onTransition((t) => this.#publish(t)));
+    this.#off.push(store.onEvent((e) => this.#onOperatorEvent(e)));
   }
 
-  /** An operator action to share now (drain, undrain, drill), applied locally by the caller. */
-  announce(type: FleetEventType, endpointId: string, cause: string, untilMs: number): void {
-    this.#store?.publish(this.#event(type, endpointId, cause, untilMs, this.#o.clock.now()));
+  /** A fire drill started here: shared now, and renewed with every snapshot refresh until it ends. */
+  startDrill(endpointId: string, untilMs: number): void {
+    this.#drills.set(endpointId, untilMs);
+    this.#store?.publish(this.#event('drill', endpointId, 'drill', untilMs, this.#o.clock.now()));
+  }
+
+  /**
+   * Operator drains are the fleet's, not one gateway's: an undrain from any gateway lifts a drain this
+   * gateway holds (it would otherwise re-assert it at every refresh).
+   */
+  #onOperatorEvent(e: FleetEvent): void {
+    if (e.type !== 'undrained') return;
+    const endpoint = this.#o.registry.endpoint(e.endpointId);
+    if (endpoint === undefined) return;
+    const local = this.#o.health.snapshot().find((s) => s.id === e.endpointId);
+    if (local?.state === 'drained' && local.cause === 'operator') this.#o.health.undrain(endpoint);
   }
 
   close(): void {

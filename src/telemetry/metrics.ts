@@ -46,10 +46,11 @@ class Gauge {
     readonly name: string,
     readonly help: string,
     readonly collect: () => Iterable<readonly [Labels, number]>,
+    readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
 
   render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n`;
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n`;
     for (const [labels, value] of this.collect()) out += `${this.name}${labelText(labels)} ${value}\n`;
     return out;
   }
@@ -66,6 +67,13 @@ export class Metrics {
 
   gauge(name: string, help: string, collect: () => Iterable<readonly [Labels, number]>): Gauge {
     const g = new Gauge(name, help, collect);
+    this.#all.push(g);
+    return g;
+  }
+
+  /** A counter kept elsewhere (e.g. by the state store), read at scrape time. */
+  counterFrom(name: string, help: string, collect: () => Iterable<readonly [Labels, number]>): Gauge {
+    const g = new Gauge(name, help, collect, 'counter');
     this.#all.push(g);
     return g;
   }

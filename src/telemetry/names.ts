@@ -5,7 +5,6 @@
 export const METRIC = {
   requests: 'regiongate_requests_total',
   attempts: 'regiongate_attempts_total',
-  retries: 'regiongate_retries_total',
   gatewayErrors: 'regiongate_gateway_errors_total',
   transitions: 'regiongate_health_transitions_total',
   inflight: 'regiongate_inflight_requests',
@@ -20,7 +19,5 @@ export const LOG_EVENT = {
   draining: 'gateway.draining',
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
-  storeDegraded: 'state.degraded',
-  storeRecovered: 'state.recovered',
   adminAction: 'admin.action',
 } as const;
