@@ -116,3 +116,19 @@ t.test('operator drains and drills are the fleet\'s: undrain anywhere, drills ho
   t.ok(['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'ejected'), 'the drill still holds on g2 a second later');
   for (let i = 0; i < 5; i++) t.equal((await chat(g2)).region, 'a', 'traffic moved to the one region left');
 });
+
+t.test('two gateways that both detect a failure keep each other ejected', async (t) => {
+  const bus = new MemoryBus();
+  const regions = await twoRegions(t);
+  const cfg = (id: string) => ({ ...base, gatewayId: id, state: { store: 'memory' as const, refreshInterval: 100 } });
+  const g1 = await startGateway(t, regions, cfg('g1'), { bus });
+  const g2 = await startGateway(t, regions, cfg('g2'), { bus });
+  const until = Date.now() + 10_000;
+  g1.health.eject(g1.registry.endpoint('a-0')!, 'consecutive_5xx', until);
+  g2.health.eject(g2.registry.endpoint('a-0')!, 'consecutive_5xx', until);
+  await new Promise((r) => setTimeout(r, 600)); // several snapshot refreshes
+  t.equal(stateOf(g1, 'a-0'), 'ejected', 'g1 still ejects it');
+  t.equal(stateOf(g2, 'a-0'), 'ejected', 'g2 still ejects it');
+  const snap = g1.health.snapshot().find((s) => s.id === 'a-0');
+  t.equal(snap?.cause, 'consecutive_5xx', 'a peer\'s report did not relabel our own ejection');
+});

@@ -55,7 +55,9 @@ export class FleetSync {
     this.#guard = new EgressGuard({
       threshold: opts.egressThreshold,
       totalEndpoints: total,
-      localEjectedCount: () => opts.health.snapshot().filter((s) => s.state === 'ejected' && s.cause !== 'remote').length,
+      // Only failures seen from here say anything about our egress: not peers' reports, not operators.
+      localEjectedCount: () =>
+        opts.health.snapshot().filter((s) => s.state === 'ejected' && s.cause !== 'remote' && s.cause !== 'operator').length,
     });
   }
 
@@ -68,8 +70,11 @@ export class FleetSync {
       if (s.cause === 'remote') continue;
       const type = s.state === 'ejected' ? 'ejected' : s.state === 'rate_limited' ? 'rate_limited' : s.state === 'drained' && s.cause === 'operator' ? 'drained' : undefined;
       if (type === undefined) continue;
-      const until = s.until ?? renew;
-      if (until > now) out.push(this.#event(type, s.id, s.cause ?? type, Math.min(until, renew), now));
+      // An ejection is asserted for the renew horizon, not its own end: if something else keeps it
+      // ejected here (failing probes, an open breaker) peers must not fall back into probation. Its end
+      // is announced with `recovered`, and a lost message is healed by the next refresh.
+      const until = type === 'ejected' ? renew : Math.min(s.until ?? renew, renew);
+      if (until > now) out.push(this.#event(type, s.id, s.cause ?? type, until, now));
     }
     for (const [id, until] of this.#drills) {
       if (until <= now) this.#drills.delete(id);
@@ -113,7 +118,9 @@ export class FleetSync {
   #publish(t: HealthTransition): void {
     if (t.cause === 'remote' || this.#store === undefined) return;
     const now = this.#o.clock.now();
-    const until = t.until ?? now + (this.#o.renewMs ?? 30_000);
+    const renew = now + (this.#o.renewMs ?? 30_000);
+    // The same expiry `localEvents` asserts, so a refresh never looks like a shortened (lifted) report.
+    const until = t.to === 'ejected' ? renew : Math.min(t.until ?? renew, renew);
     let type: FleetEventType | undefined;
     if (t.to === 'ejected') type = 'ejected';
     else if (t.to === 'rate_limited') type = 'rate_limited';

@@ -63,8 +63,11 @@ export class HealthStateMachine {
       until = now + ejectionTime(o, h.ejections, this.#random);
     }
     if (until <= now || this.#closed) return;
+    // A peer's report never relabels an ejection of our own: ours keeps being asserted to the fleet,
+    // and a later lift of the peer's report must not end it.
+    const ownEjection = h.ejectedUntil > now && h.ejectCause !== 'remote';
     h.ejectedUntil = Math.max(h.ejectedUntil, until);
-    h.ejectCause = cause;
+    if (!(cause === 'remote' && ownEjection)) h.ejectCause = cause;
     h.probationSince = -1;
     this.#onEject?.(h.endpoint);
     this.#update(h, cause);
