@@ -21,8 +21,12 @@ import type { StateStore } from './state/state-store.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayMetrics, fanOut } from './telemetry/gateway-metrics.js';
 import { LOG_EVENT, METRIC } from './telemetry/names.js';
+import { RequestTracer } from './telemetry/request-tracer.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
+
+/** Reported as the tracer's version. */
+const VERSION = '0.1.0';
 
 export interface CreateGatewayOptions {
   readonly logger?: Logger;
@@ -130,6 +134,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     logger,
     models,
     onRequestEnd: (status, code) => metrics.requestEnded(status, code),
+    tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
   });
   const gw = gateway;
   const target: AdminTarget = {

@@ -286,6 +286,12 @@ export const configSchema = z
           .default([]),
       })
       .prefault({}),
+    telemetry: z
+      .strictObject({
+        /** OpenTelemetry spans per request and attempt, recorded by the SDK the process registers. */
+        tracing: bool().default(false),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

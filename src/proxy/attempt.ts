@@ -3,6 +3,7 @@
  * connect, first byte and idle time between chunks. It never writes to the client before the exchange
  * commits to it, so a failed attempt can still be retried elsewhere.
  */
+import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
@@ -24,11 +25,13 @@ export interface AttemptOwner {
   onFailure(attempt: Attempt, failure: MappedFailure): void;
   /** Failed after commit: the client's response must end abnormally. */
   onBroken(attempt: Attempt, failure: MappedFailure): void;
-  report(outcome: AttemptOutcome): void;
+  report(outcome: AttemptOutcome, attempt: Attempt): void;
 }
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly endpoint: Endpoint;
+  /** The attempt's trace span, when tracing is on. */
+  span: Span | undefined;
   readonly #owner: AttemptOwner;
   #controller: Dispatcher.DispatchController | undefined;
   #phase: Phase = 'connect';
@@ -78,7 +81,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (!this.#owner.onResponse(this, statusCode, headers)) {
       // The exchange retries elsewhere: drop this response without a byte reaching the client.
       this.#finish();
-      this.#owner.report(outcomeOf(this.endpoint, statusCode, this.#ttfbMs, this.#retryAfterMs));
+      this.#owner.report(outcomeOf(this.endpoint, statusCode, this.#ttfbMs, this.#retryAfterMs), this);
       controller.abort(new GatewayError('RG_ERR_UPSTREAM', { message: 'response replaced by a retry' }));
       return;
     }
@@ -97,7 +100,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.#stale) return;
     this.#finish();
-    this.#owner.report(outcomeOf(this.endpoint, this.#status, this.#ttfbMs, this.#retryAfterMs));
+    this.#owner.report(outcomeOf(this.endpoint, this.#status, this.#ttfbMs, this.#retryAfterMs), this);
     this.#owner.onEnd(this);
   }
 
@@ -115,7 +118,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   cancel(reason: GatewayError): void {
     if (this.#stale) return;
     this.#finish();
-    this.#owner.report({ kind: 'cancelled', endpoint: this.endpoint });
+    this.#owner.report({ kind: 'cancelled', endpoint: this.endpoint }, this);
     this.#controller?.abort(reason);
   }
 
@@ -124,7 +127,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const elapsedMs = performance.now() - this.#phaseStart;
     this.#finish();
     this.#controller?.abort(failure.error);
-    this.#owner.report({ kind: 'local_origin', endpoint: this.endpoint, failure: failure.failure, elapsedMs });
+    this.#owner.report({ kind: 'local_origin', endpoint: this.endpoint, failure: failure.failure, elapsedMs }, this);
     if (wasCommitted) this.#owner.onBroken(this, failure);
     else this.#owner.onFailure(this, failure);
   }

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../telemetry/diagnostics.js';
+import type { RequestSpan, RequestTracer } from '../telemetry/request-tracer.js';
 import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { PickRequest, Picker } from '../routing/picker.js';
@@ -44,6 +45,8 @@ export interface ExchangeDeps {
   readonly observer: AttemptObserver | undefined;
   readonly retryGate: RetryGate | undefined;
   readonly options: ExchangeOptions;
+  /** OpenTelemetry spans, when `telemetry.tracing` is on. */
+  readonly tracer: RequestTracer | undefined;
   /** Called exactly once when the exchange is over (answered, failed or abandoned). */
   readonly onDone: (exchange: Exchange) => void;
 }
@@ -74,6 +77,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   #hedgeTimer: NodeJS.Timeout | undefined;
   #hedges = 0;
   #retryDenied = false;
+  #span: RequestSpan | undefined;
   #eventStream = false;
   #done = false;
 
@@ -129,6 +133,12 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     this.model = this.#body === null ? undefined : requestModel(this.req.headers['content-type'], this.#body);
     this.regions = requestRegions(this.req.headers['x-regiongate-regions']);
+    const tracer = this.#deps.tracer;
+    if (tracer !== undefined) {
+      const url = this.req.url ?? '/';
+      const q = url.indexOf('?');
+      this.#span = tracer.request(this.method, q === -1 ? url : url.slice(0, q), this.model, this.req.headers);
+    }
     this.#deps.retryGate?.deposit();
     this.#deadline = setTimeout(Exchange.#onDeadline, this.#deps.options.requestTimeout, this);
     const endpoint = this.#deps.picker.pick(this);
@@ -154,6 +164,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       endpoint.headers,
       this.#body === null ? 0 : this.#body.length,
     );
+    if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
     this.#deps.pools.get(endpoint).dispatch(
       { origin: endpoint.origin, path: endpoint.basePath + (req.url ?? '/'), method: req.method ?? 'GET', headers, body: this.#body, blocking: true },
       attempt,
@@ -260,8 +271,9 @@ export class Exchange implements AttemptOwner, PickRequest {
     });
   }
 
-  report(outcome: AttemptOutcome): void {
+  report(outcome: AttemptOutcome, attempt: Attempt): void {
     this.#deps.observer?.attemptEnded(outcome);
+    if (attempt.span !== undefined) this.#span?.attemptEnded(attempt.span, outcome);
   }
 
   /** The endpoint for a retry, or undefined when attempts, deadline, budget or candidates are exhausted. */
@@ -331,6 +343,10 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     this.#done = true;
     this.#clearTimers();
+    if (this.#span !== undefined) {
+      const code = this.res.getHeader('x-regiongate-error');
+      this.#span.end(this.res.statusCode, this.tried.length, typeof code === 'string' ? code : undefined);
+    }
     this.#deps.onDone(this);
   }
 }

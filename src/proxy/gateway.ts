@@ -10,6 +10,7 @@ import { GatewayError } from '../errors.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
+import type { RequestTracer } from '../telemetry/request-tracer.js';
 import { onClientError } from './client-errors.js';
 import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** The models servable now, answered locally on `GET /v1/models`; undefined = ask an endpoint. */
   readonly models?: () => string[] | undefined;
+  /** OpenTelemetry spans per request and attempt (off when undefined). */
+  readonly tracer?: RequestTracer;
   /** Called once per proxied request when it ends, with the status and the gateway error code if any. */
   readonly onRequestEnd?: (status: number, code: string | undefined) => void;
 }
@@ -57,6 +60,7 @@ export class Gateway {
       picker: opts.picker,
       observer: opts.observer,
       retryGate: opts.retryGate,
+      tracer: opts.tracer,
       options: {
         connectTimeout: cfg.timeouts.connect,
         firstByteTimeout: cfg.timeouts.firstByte,

@@ -14,6 +14,11 @@ export const METRIC = {
   storeEvents: 'regiongate_state_store_events_total',
 } as const;
 
+export const SPAN = {
+  request: 'regiongate.request',
+  attempt: 'regiongate.attempt',
+} as const;
+
 export const LOG_EVENT = {
   listening: 'gateway.listening',
   draining: 'gateway.draining',
