@@ -122,6 +122,7 @@ async function runFault(mode) {
   const statsAtClear = bad.stats.byPath['/v1/chat/completions'] ?? 0;
   await bad.setFault({ mode: 'none' });
   await sleep(RECOVER_MS);
+  if (process.env.DEBUG_FAILOVER) process.stderr.write(JSON.stringify(gw.health.snapshot().map((s) => [s.id, s.state, s.inflight, s.ewmaMs.toFixed(1), s.weightFactor])) + "\n");
   await load.stop();
   off();
   diagnostics.unsubscribe(CHANNEL.attemptStart, onAttempt);

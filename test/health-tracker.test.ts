@@ -240,3 +240,23 @@ t.test('unknown endpoints are never routable', async (t) => {
   tracker.attemptEnded({ kind: 'success', endpoint: x, status: 200, ttfbMs: 1 });
   t.equal(tracker.inflight(x), 0);
 });
+
+t.test('attempts stuck in a hang that time out after the ejection do not re-poison its latency', async (t) => {
+  const { tracker, a, b, succeed, clock } = setup();
+  succeed(b, 20);
+  succeed(a, 20);
+  const hung = (): void => tracker.attemptStarted(a);
+  const timedOut = (): void => tracker.attemptEnded({ kind: 'local_origin', endpoint: a, failure: 'first_byte_timeout', elapsedMs: 1000 });
+  hung();
+  hung();
+  hung(); // three requests stuck in the hang
+  clock.tick(1000);
+  timedOut();
+  timedOut(); // the second consecutive local-origin failure ejects
+  t.equal(tracker.state(a), 'ejected');
+  timedOut(); // the third ends after the ejection
+  const snap = tracker.snapshot().find((s) => s.id === 'a');
+  t.equal(snap?.samples, 0, 'no sample from the broken period survives the ejection');
+  t.equal(snap?.inflight, 0);
+  t.ok(tracker.score(a) < 100, `neutral estimate (${tracker.score(a)} ms), not the 1 s timeout`);
+});

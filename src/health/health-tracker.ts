@@ -141,7 +141,10 @@ export class HealthTracker implements AttemptObserver {
         this.#failed(h, outcome);
         return;
       case 'local_origin':
-        this.#latency.attemptEnded(e, TTFB_BOUND.has(outcome.failure) ? outcome.elapsedMs : undefined);
+        // A timeout's elapsed time bounds the TTFB from below, but not once the endpoint is ejected: the
+        // attempts stuck in a hang finish after the ejection and would re-poison the estimate that the
+        // ejection just forgot, starving the endpoint long after it recovers.
+        this.#latency.attemptEnded(e, TTFB_BOUND.has(outcome.failure) && h.state !== 'ejected' ? outcome.elapsedMs : undefined);
         this.#failed(h, outcome);
         return;
       case 'rate_limited': // skipped for Retry-After; neither a failure nor a latency sample
