@@ -19,7 +19,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     'fault-seconds': { type: 'string', default: '4' },
     'recover-seconds': { type: 'string', default: '10' },
-    faults: { type: 'string', default: 'down,error,hang,reset' },
+    faults: { type: 'string', default: 'down,error,hang,reset,hang+hedge' },
   },
 });
 const RATE = Number(values.rate);
@@ -86,7 +86,10 @@ const pct = (xs, p) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function runFault(mode) {
+async function runFault(name) {
+  // `hang+hedge`: the same fault with hedging on (retry.hedge.after 200 ms).
+  const [mode, variant] = name.split('+');
+  const hedge = variant === 'hedge' ? { hedge: { after: 200 } } : {};
   const sims = REGIONS.map((r) => new RegionSimulator({ ...r, tokens: 1 }));
   await Promise.all(sims.map((s) => s.start()));
   const gw = createGateway(
@@ -95,6 +98,7 @@ async function runFault(mode) {
       admin: { enabled: false },
       log: { level: 'silent' },
       timeouts: { firstByte: FIRST_BYTE_MS },
+      retry: { ...hedge },
       health: { interval: PROBE_MS, timeout: 500, healthyThreshold: HEALTHY_THRESHOLD, probation: { window: PROBATION_MS } },
       regions: sims.map((s) => ({ name: s.name, endpoints: [{ url: s.url }] })),
     }),
@@ -151,7 +155,7 @@ async function runFault(mode) {
     }
   }
   return {
-    fault: mode,
+    fault: name,
     requests: results.length,
     clientErrors: results.filter((r) => r.status !== 200).length,
     clientErrorsDuringFault: during.filter((r) => r.status !== 200).length,

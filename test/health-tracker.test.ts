@@ -260,3 +260,25 @@ t.test('attempts stuck in a hang that time out after the ejection do not re-pois
   t.equal(snap?.inflight, 0);
   t.ok(tracker.score(a) < 100, `neutral estimate (${tracker.score(a)} ms), not the 1 s timeout`);
 });
+
+t.test('a hedge loser still waiting counts as a lower bound of its latency', async (t) => {
+  const { tracker, a, b, succeed } = setup();
+  succeed(a, 20);
+  succeed(b, 20);
+  tracker.attemptStarted(a);
+  tracker.attemptEnded({ kind: 'cancelled', endpoint: a, ttfbAtLeastMs: 250 });
+  t.ok(tracker.score(a) >= 250, `score ${tracker.score(a)} reflects the 250 ms wait`);
+  t.ok(tracker.score(b) < 30, 'the winner is unaffected');
+  tracker.attemptStarted(b);
+  tracker.attemptEnded({ kind: 'cancelled', endpoint: b }); // client gone: says nothing
+  t.ok(tracker.score(b) < 30);
+});
+
+t.test('latency is forgotten however the endpoint is ejected (here by a peer)', async (t) => {
+  const { tracker, a, succeed, clock } = setup();
+  succeed(a, 400);
+  t.ok(tracker.score(a) >= 400);
+  tracker.applyRemote({ endpointId: 'a', state: 'ejected', until: clock.now() + 1000 });
+  t.equal(tracker.state(a), 'ejected');
+  t.equal(tracker.snapshot().find((s) => s.id === 'a')?.samples, 0, 'samples from before the ejection are gone');
+});

@@ -12,8 +12,11 @@ export type AttemptOutcome =
   | { readonly kind: 'local_origin'; readonly endpoint: Endpoint; readonly failure: LocalOriginFailure; readonly elapsedMs: number }
   | { readonly kind: 'upstream_5xx'; readonly endpoint: Endpoint; readonly status: number; readonly ttfbMs: number }
   | { readonly kind: 'rate_limited'; readonly endpoint: Endpoint; readonly retryAfterMs: number; readonly ttfbMs: number }
-  /** The attempt was abandoned for a reason that says nothing of the endpoint (client gone, hedge lost). */
-  | { readonly kind: 'cancelled'; readonly endpoint: Endpoint };
+  /**
+   * The attempt was abandoned for a reason that is no failure of the endpoint (client gone, hedge lost).
+   * A hedge loser that had not answered yet carries its wait as a lower bound of its time to first byte.
+   */
+  | { readonly kind: 'cancelled'; readonly endpoint: Endpoint; readonly ttfbAtLeastMs?: number };
 
 /** Receives attempt starts and outcomes; the health tracker implements it. */
 export interface AttemptObserver {

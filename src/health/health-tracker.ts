@@ -74,6 +74,14 @@ export class HealthTracker implements AttemptObserver {
       this.#latency.forget(e);
     };
     this.#machine = new HealthStateMachine({ endpoints, clock, random, options: o, emitter: this.#emitter, onEject });
+    // However an endpoint gets ejected (outliers, failing probes, an open breaker, a peer), its latency
+    // samples describe it broken: start afresh when it comes back.
+    this.#emitter.on((t) => {
+      if (t.to === 'ejected' && t.from !== 'ejected') {
+        const e = endpoints.find((x) => x.id === t.endpointId);
+        if (e !== undefined) this.#latency.forget(e);
+      }
+    });
     this.#rotator = new BucketRotator(clock, o.breaker);
     for (const endpoint of endpoints) {
       const onStateChange = (s: BreakerState): void => this.#with(endpoint, (h) => this.#machine.breakerState(h, s));
@@ -152,7 +160,7 @@ export class HealthTracker implements AttemptObserver {
         this.#machine.rateLimit(h, outcome.retryAfterMs);
         return;
       case 'cancelled':
-        this.#latency.attemptEnded(e);
+        this.#latency.attemptEnded(e, h.state !== 'ejected' ? outcome.ttfbAtLeastMs : undefined);
         return;
     }
   }

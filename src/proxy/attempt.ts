@@ -37,6 +37,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #phase: Phase = 'connect';
   #timer: NodeJS.Timeout | undefined;
   #phaseStart = performance.now();
+  readonly #started = this.#phaseStart;
   #lastChunk = 0;
   #status = 0;
   #ttfbMs = 0;
@@ -115,10 +116,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   /** The exchange gave up on this attempt (client gone, deadline, hedge lost): abort, report nothing bad. */
-  cancel(reason: GatewayError): void {
+  cancel(reason: GatewayError, lostRace = false): void {
     if (this.#stale) return;
+    // A hedge loser still waiting for its answer tells how slow the endpoint is at least.
+    const waiting = lostRace && (this.#phase === 'connect' || this.#phase === 'first_byte');
+    const ttfbAtLeastMs = waiting ? performance.now() - this.#started : undefined;
     this.#finish();
-    this.#owner.report({ kind: 'cancelled', endpoint: this.endpoint }, this);
+    this.#owner.report(ttfbAtLeastMs === undefined ? { kind: 'cancelled', endpoint: this.endpoint } : { kind: 'cancelled', endpoint: this.endpoint, ttfbAtLeastMs }, this);
     this.#controller?.abort(reason);
   }
 

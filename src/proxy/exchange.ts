@@ -218,7 +218,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       clearTimeout(this.#hedgeTimer);
       this.#hedgeTimer = undefined;
     }
-    for (const other of this.#live) if (other !== attempt) other.cancel(HEDGE_LOST);
+    for (const other of this.#live) if (other !== attempt) other.cancel(HEDGE_LOST, true);
     this.#live.length = 0;
   }
 
