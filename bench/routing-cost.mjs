@@ -14,7 +14,7 @@ import { startSystem, stopSystems } from './lib/peers.mjs';
 import { cpuProfArgs, isMain, logger, runStandalone } from './lib/scenario.mjs';
 import { int, ms, plusMs, ratio } from './lib/table.mjs';
 import { startFastTarget } from './lib/targets.mjs';
-import { throughputRounds } from './lib/throughput-search.mjs';
+import { primeHard, throughputRounds } from './lib/throughput-search.mjs';
 
 const REGIONS = 3;
 const ENDPOINTS_PER_REGION = 10;
@@ -59,6 +59,7 @@ export async function routingCost(args, machine) {
     log(`latency: ${latency.rounds} round(s) of ${latency.durationMs} ms at ${latency.rate} req/s`);
     const lat = await latencyRounds(loadgen, systems, CHAT, { ...latency, loadPids }, log);
     log(`throughput: ${tput.rounds} round(s)`);
+    await primeHard(loadgen, gateways, CHAT, 2);
     const thr = await throughputRounds(loadgen, gateways, CHAT, tput, log);
     const bare = thr.summary['regiongate-bare']?.maxRate;
     const endpoints = { direct: 1, 'regiongate-bare': 1, 'regiongate-3x10': REGIONS * ENDPOINTS_PER_REGION };

@@ -14,7 +14,7 @@ import { summarizeProfiles } from './lib/profile-summary.mjs';
 import { cpuProfArgs, isMain, logger, PROF_DIR, runStandalone } from './lib/scenario.mjs';
 import { int, ms, ratio } from './lib/table.mjs';
 import { startFastTarget } from './lib/targets.mjs';
-import { throughputRounds } from './lib/throughput-search.mjs';
+import { primeHard, throughputRounds } from './lib/throughput-search.mjs';
 
 /** A system reaching this share of direct's figure is limited by the harness. */
 const HARNESS_SHARE = 0.85;
@@ -58,6 +58,7 @@ export async function throughput(args, machine) {
   try {
     log(`systems: ${systems.map((s) => s.name).join(', ')}; ${settings.rounds} round(s), steps of ${settings.durationMs} ms, ${settings.connections} connections`);
     await prime(loadgen, systems, CHAT, { ms: args.quick ? 500 : 1000, rate: 1000 });
+    await primeHard(loadgen, systems, CHAT, 2);
     const { rounds, ceilings, summary } = await throughputRounds(loadgen, systems, CHAT, settings, log);
     await stopSystems(systems);
     const profile = args.cpuProf ? summarizeProfiles(PROF_DIR, profileStart) : undefined;

@@ -7,6 +7,7 @@
 import { rotated } from './args.mjs';
 import { closedLoopCeiling } from './ceiling.mjs';
 import { runClean } from './noise.mjs';
+import { cpuSeconds } from './proc-stats.mjs';
 import { median } from './stats.mjs';
 
 /**
@@ -66,12 +67,15 @@ export async function searchMaxRate(loadgen, sys, req, s, plan, log) {
         },
         s.warmupMs + s.durationMs + 30_000,
       );
+    const cpu0 = sys.pid === undefined ? NaN : cpuSeconds(sys.pid);
+    const t0 = performance.now();
     const { res, noisy, runs } = await runClean(job, { system: sys.pid, load: s.loadPids }, Math.min(2, retryBudget), log);
+    const cpu = sys.pid === undefined ? '' : `  system CPU ${Math.round(((cpuSeconds(sys.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100)} %`;
     retryBudget -= runs - 1;
     const pass = res.errors === 0 && res.latency.p99 <= s.p99LimitMs;
     steps.push({ rate, pass, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors, lateP99: res.lateness.p99, noisy, runs });
     const errs = res.errors ? ` ${JSON.stringify(res.errorKinds)}` : '';
-    log(`    ${sys.name.padEnd(20)} ${String(rate).padStart(6)} req/s  p99 ${res.latency.p99.toFixed(2).padStart(8)} ms  errors ${res.errors}${errs}  generator late p99 ${res.lateness.p99.toFixed(1)} ms  ${pass ? 'pass' : 'FAIL'}${noisy ? ` (noisy: ${noisy})` : ''}`);
+    log(`    ${sys.name.padEnd(20)} ${String(rate).padStart(6)} req/s  p99 ${res.latency.p99.toFixed(2).padStart(8)} ms  errors ${res.errors}${errs}  generator late p99 ${res.lateness.p99.toFixed(1)} ms${cpu}  ${pass ? 'pass' : 'FAIL'}${noisy ? ` (noisy: ${noisy})` : ''}`);
     if (pass && (!lo || rate > lo.rate)) lo = { rate, res };
     if (!pass && (!hi || rate < hi.rate)) hi = { rate, res };
     let next;
@@ -91,6 +95,22 @@ export async function searchMaxRate(loadgen, sys, req, s, plan, log) {
     noisySteps: steps.filter((x) => x.noisy).length,
     steps,
   };
+}
+
+/**
+ * Warm every system at full tilt (JIT, pools, connections at high concurrency) before searching: a
+ * cold Node system answers its first second at 64 connections in hundreds of ms, which would fail the
+ * first step and bias the whole search low. Closed loop for `seconds`; results are discarded.
+ * @param {import('./loadgen.mjs').Loadgen} loadgen
+ * @param {import('./peers.mjs').System[]} systems
+ * @param {import('./latency-rounds.mjs').Req} req
+ * @param {number} seconds
+ */
+export async function primeHard(loadgen, systems, req, seconds) {
+  for (const sys of systems) {
+    const probe = { url: sys.url, path: req.path, method: req.method, headers: { ...req.headers, ...sys.headers }, body: req.body ?? '' };
+    await closedLoopCeiling(loadgen, probe, { durationS: seconds, connections: 64 }).catch(() => undefined);
+  }
 }
 
 /**

@@ -100,6 +100,8 @@ export const configSchema = z
       .strictObject({
         host: host.default('0.0.0.0'),
         port: port.default(8080),
+        /** Accept queue length: raise it (with net.core.somaxconn) for bursts of thousands of new connections. */
+        backlog: int(1, 65535).default(511),
         healthzPath: path.default('/healthz'),
         readyzPath: path.default('/readyz'),
       })

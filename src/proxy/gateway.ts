@@ -95,7 +95,7 @@ export class Gateway {
   async listen(): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.#config.listen.port, this.#config.listen.host, () => {
+      this.server.listen({ port: this.#config.listen.port, host: this.#config.listen.host, backlog: this.#config.listen.backlog }, () => {
         this.server.off('error', reject);
         resolve();
       });
