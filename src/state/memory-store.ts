@@ -15,6 +15,7 @@ import {
   type StateStore,
   type StateStoreOptions,
   type StateStoreStatus,
+  storeStatus,
 } from './state-store.js';
 
 interface BusMember {
@@ -128,17 +129,13 @@ export class MemoryStore implements StateStore {
 
   status(): StateStoreStatus {
     const connected = this.#detach !== undefined;
-    return {
-      store: 'memory',
-      connected,
-      degraded: !connected,
-      ...(this.#lastError !== undefined && { lastError: this.#lastError }),
+    return storeStatus('memory', connected, !connected, {
+      lastError: this.#lastError,
       published: this.#published,
-      received: this.#inbox.received,
       dropped: this.#dropped,
-      malformed: this.#inbox.malformed,
-      ...(this.#lastSyncAt !== undefined && { lastSyncAt: this.#lastSyncAt }),
-    };
+      inbox: this.#inbox,
+      lastSyncAt: this.#lastSyncAt,
+    });
   }
 
   async close(): Promise<void> {

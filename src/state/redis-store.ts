@@ -23,6 +23,7 @@ import {
   type StateStore,
   type StateStoreOptions,
   type StateStoreStatus,
+  storeStatus,
 } from './state-store.js';
 
 export interface RedisStoreOptions extends StateStoreOptions {
@@ -185,17 +186,13 @@ export class RedisStore implements StateStore {
 
   status(): StateStoreStatus {
     const connected = !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
-    return {
-      store: 'redis',
-      connected,
-      degraded: !connected || this.#syncFailed || this.#hb.silent(),
-      ...(this.#lastError !== undefined && { lastError: this.#lastError }),
+    return storeStatus('redis', connected, !connected || this.#syncFailed || this.#hb.silent(), {
+      lastError: this.#lastError,
       published: this.#published,
-      received: this.#inbox.received,
       dropped: this.#dropped,
-      malformed: this.#inbox.malformed,
-      ...(this.#lastSyncAt !== undefined && { lastSyncAt: this.#lastSyncAt }),
-    };
+      inbox: this.#inbox,
+      lastSyncAt: this.#lastSyncAt,
+    });
   }
 
   async close(): Promise<void> {

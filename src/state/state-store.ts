@@ -98,3 +98,27 @@ export function callSafely<A extends unknown[]>(fn: (...args: A) => void, args: 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The counters and marks every store keeps, for `storeStatus`. */
+export interface StoreCounters {
+  readonly lastError: string | undefined;
+  readonly published: number;
+  readonly dropped: number;
+  readonly inbox: { readonly received: number; readonly malformed: number };
+  readonly lastSyncAt: number | undefined;
+}
+
+/** A store's `status()` from its state and counters (optional fields only when set). */
+export function storeStatus(store: StoreKind, connected: boolean, degraded: boolean, c: StoreCounters): StateStoreStatus {
+  return {
+    store,
+    connected,
+    degraded,
+    ...(c.lastError !== undefined && { lastError: c.lastError }),
+    published: c.published,
+    received: c.inbox.received,
+    dropped: c.dropped,
+    malformed: c.inbox.malformed,
+    ...(c.lastSyncAt !== undefined && { lastSyncAt: c.lastSyncAt }),
+  };
+}
