@@ -36,3 +36,16 @@ export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorCont
   res.writeHead(err.statusCode, headers);
   res.end(body);
 }
+
+/**
+ * End a response that broke after its headers went out: never a clean end that looks complete. An SSE
+ * client is first told why, in an `event: error` frame, then the connection is cut.
+ */
+export function endBrokenStream(res: ServerResponse, eventStream: boolean, err: GatewayError): void {
+  if (!eventStream || res.destroyed) return void res.destroy(err);
+  const cut = setTimeout(() => res.destroy(err), 1000);
+  res.write(`event: error\ndata: ${JSON.stringify(err.toJSON())}\n\n`, () => {
+    clearTimeout(cut);
+    res.destroy(err);
+  });
+}

@@ -7,49 +7,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../telemetry/diagnostics.js';
-import type { RequestSpan, RequestTracer } from '../telemetry/request-tracer.js';
-import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.js';
+import type { RequestSpan } from '../telemetry/request-tracer.js';
+import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import type { PickRequest, Picker } from '../routing/picker.js';
-import { isRetryable, type RetryPolicy } from '../routing/retry-policy.js';
+import type { PickRequest } from '../routing/picker.js';
+import { isRetryable } from '../routing/retry-policy.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
-import { sendError } from './error-response.js';
-import { downstreamHeaders, upstreamHeaders } from './headers.js';
+import { endBrokenStream, sendError } from './error-response.js';
+import type { ExchangeDeps } from './exchange-deps.js';
+import { responseHead, upstreamHeaders } from './headers.js';
 import { requestModel, requestRegions } from './request-info.js';
 import type { MappedFailure } from './to-gateway-error.js';
-import type { UpstreamPools } from './upstream-pools.js';
 
-export interface ExchangeOptions {
-  readonly connectTimeout: number;
-  readonly firstByteTimeout: number;
-  readonly idleTimeout: number;
-  /** Total deadline from the buffered request to the end of the answer, all attempts included. */
-  readonly requestTimeout: number;
-  readonly attempts: number;
-  readonly retryPolicy: RetryPolicy;
-  readonly bodyLimit: number;
-  /** Start a hedge attempt in another region when no answer came within this many ms (0 = off). */
-  readonly hedgeAfter: number;
-  readonly maxHedges: number;
-}
-
-/** Gate on retries (the retry budget); a retry after a failure that never reached an upstream is free. */
-export interface RetryGate {
-  deposit(): void;
-  tryWithdraw(free: boolean): boolean;
-}
-
-export interface ExchangeDeps {
-  readonly pools: UpstreamPools;
-  readonly picker: Picker;
-  readonly observer: AttemptObserver | undefined;
-  readonly retryGate: RetryGate | undefined;
-  readonly options: ExchangeOptions;
-  /** OpenTelemetry spans, when `telemetry.tracing` is on. */
-  readonly tracer: RequestTracer | undefined;
-  /** Called exactly once when the exchange is over (answered, failed or abandoned). */
-  readonly onDone: (exchange: Exchange) => void;
-}
+export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
 
 /** Node streams carry their exchange here, so listeners are shared functions, not per-request closures. */
 const kExchange = Symbol('regiongate.exchange');
@@ -200,12 +170,9 @@ export class Exchange implements AttemptOwner, PickRequest {
       }
     }
     this.#commit(attempt);
-    const out = downstreamHeaders(headers);
-    const ep = attempt.endpoint;
-    out.push('x-regiongate-region', ep.region, 'x-regiongate-endpoint', ep.id, 'x-regiongate-attempts', String(this.tried.length), 'x-request-id', this.requestId);
     const type = headers['content-type'];
     this.#eventStream = typeof type === 'string' && type.startsWith('text/event-stream');
-    this.res.writeHead(status, out);
+    this.res.writeHead(status, responseHead(headers, attempt.endpoint, this.tried.length, this.requestId));
     // A stream's headers go out now, so the client sees the answer start; a sized body carries them itself.
     if (headers['content-length'] === undefined) this.res.flushHeaders();
     return true;
@@ -260,15 +227,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onBroken(_attempt: Attempt, failure: MappedFailure): void {
-    const res = this.res;
     this.#finish();
-    if (!this.#eventStream || res.destroyed) return void res.destroy(failure.error);
-    // Tell an SSE client why the stream stopped, then cut it: never a clean end that looks complete.
-    const cut = setTimeout(() => res.destroy(failure.error), 1000);
-    res.write(`event: error\ndata: ${JSON.stringify(failure.error.toJSON())}\n\n`, () => {
-      clearTimeout(cut);
-      res.destroy(failure.error);
-    });
+    endBrokenStream(this.res, this.#eventStream, failure.error);
   }
 
   report(outcome: AttemptOutcome, attempt: Attempt): void {

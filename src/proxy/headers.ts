@@ -3,6 +3,7 @@
  * to one connection only and are removed in both directions (RFC 9110 §7.6.1). Headers are built as
  * flat `[name, value, name, value]` arrays, the form both undici and `writeHead` take without copying.
  */
+import type { Endpoint } from '../registry/endpoint.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones proxies still see). */
 const HOP_BY_HOP = new Set([
@@ -110,6 +111,18 @@ export function downstreamHeaders(headers: Record<string, string | string[] | un
   }
   const via = headers.via;
   out.push('via', via === undefined ? '1.1 regiongate' : `${String(via)}, 1.1 regiongate`);
+  return out;
+}
+
+/** The client's response head: the upstream's headers (hop-by-hop stripped) plus the gateway's own. */
+export function responseHead(
+  headers: Record<string, string | string[] | undefined>,
+  endpoint: Endpoint,
+  attempts: number,
+  requestId: string,
+): string[] {
+  const out = downstreamHeaders(headers);
+  out.push('x-regiongate-region', endpoint.region, 'x-regiongate-endpoint', endpoint.id, 'x-regiongate-attempts', String(attempts), 'x-request-id', requestId);
   return out;
 }
 
