@@ -82,7 +82,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
-  const models = (): string[] | undefined => servedModels(registry.endpoints, health);
+  const models = (regions: ReadonlySet<string> | undefined): string[] | undefined =>
+    servedModels(regions === undefined ? registry.endpoints : registry.endpoints.filter((e) => regions.has(e.region)), health);
   const st = config.state;
   const fleet = new FleetSync({
     gatewayId,

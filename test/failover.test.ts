@@ -155,6 +155,8 @@ t.test('model filter and /v1/models union over healthy regions', async (t) => {
   await chat(gw, { model: 'gpt-4o-mini' });
   const after = (await (await request(`${gw.url}/v1/models`)).body.json()) as { data: { id: string }[] };
   t.same(after.data.map((m) => m.id), ['llama-3.1-70b'], 'a dead region\'s models leave the list');
+  const only = await request(`${gw.url}/v1/models`, { headers: { 'x-regiongate-regions': 'b' } });
+  t.same(((await only.body.json()) as { data: { id: string }[] }).data.map((m) => m.id), ['llama-3.1-70b'], 'the list honours x-regiongate-regions');
 });
 
 t.test('region restriction by header and by route rule', async (t) => {

@@ -14,6 +14,7 @@ import type { RequestTracer } from '../telemetry/request-tracer.js';
 import { onClientError } from './client-errors.js';
 import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
 
@@ -23,8 +24,8 @@ export interface GatewayOptions {
   readonly observer?: AttemptObserver;
   readonly retryGate?: RetryGate;
   readonly logger?: Logger;
-  /** The models servable now, answered locally on `GET /v1/models`; undefined = ask an endpoint. */
-  readonly models?: () => string[] | undefined;
+  /** The models servable now in `regions` (all when undefined), answered locally on `GET /v1/models`; undefined = ask an endpoint. */
+  readonly models?: (regions: ReadonlySet<string> | undefined) => string[] | undefined;
   /** OpenTelemetry spans per request and attempt (off when undefined). */
   readonly tracer?: RequestTracer;
   /** Called once per proxied request when it ends, with the status and the gateway error code if any. */
@@ -40,7 +41,7 @@ export class Gateway {
   readonly #deps: ExchangeDeps;
   readonly #inflight = new Set<Exchange>();
   readonly #log: Logger;
-  readonly #models: (() => string[] | undefined) | undefined;
+  readonly #models: ((regions: ReadonlySet<string> | undefined) => string[] | undefined) | undefined;
   readonly #onRequestEnd: ((status: number, code: string | undefined) => void) | undefined;
   #draining = false;
   #url = '';
@@ -129,7 +130,7 @@ export class Gateway {
       return this.#probeAnswer(res, ready, this.#draining ? 'draining' : ready ? 'ready' : 'no routable endpoint');
     }
     if (this.#draining) res.shouldKeepAlive = false;
-    if (path === '/v1/models' && req.method === 'GET' && this.#answerModels(res)) return;
+    if (path === '/v1/models' && req.method === 'GET' && this.#answerModels(req, res)) return;
     if (url[0] !== '/') {
       return sendError(res, new GatewayError('RG_ERR_BAD_REQUEST', { message: 'request target must be an origin-form path' }), { attempts: 0, close: true });
     }
@@ -139,8 +140,8 @@ export class Gateway {
   };
 
   /** `GET /v1/models` as the union over healthy regions, when every endpoint lists its models. */
-  #answerModels(res: ServerResponse): boolean {
-    const models = this.#models?.();
+  #answerModels(req: IncomingMessage, res: ServerResponse): boolean {
+    const models = this.#models?.(requestRegions(req.headers['x-regiongate-regions']));
     if (models === undefined) return false;
     const body = JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'regiongate' })) });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-regiongate-attempts': '0' });
