@@ -339,7 +339,7 @@ t.test('maskSecrets hides the admin token, header values and URL passwords', asy
   const cfg = resolveConfig(
     doc({
       admin: { token: 'admin-s3cret' },
-      state: { store: 'redis', redis: { url: 'redis://default:redis-s3cret@redis.internal:6379/0' } },
+      state: { store: 'redis', redis: { url: 'redis://default:redis-s3cret@redis.internal:6379/0', sentinelPassword: 'sentinel-s3cret' } },
       regions: [
         {
           name: 'us-east-1',
@@ -354,12 +354,13 @@ t.test('maskSecrets hides the admin token, header values and URL passwords', asy
   );
   const masked = maskSecrets(cfg) as GatewayConfig;
   const text = JSON.stringify(masked);
-  for (const secret of ['admin-s3cret', 'redis-s3cret', 'url-s3cret', 'sk-s3cret', 'key-s3cret'])
+  for (const secret of ['admin-s3cret', 'redis-s3cret', 'sentinel-s3cret', 'url-s3cret', 'sk-s3cret', 'key-s3cret'])
     t.notOk(text.includes(secret), `${secret} is not printed`);
   t.equal(masked.admin.token, '****');
   t.same(masked.regions[0].endpoints[0].headers, { Authorization: '****', 'x-api-key': '****' }, 'header names kept, values masked');
   t.equal(masked.regions[0].endpoints[0].url, 'https://user:****@vllm.internal:8000/base');
   t.equal(masked.state.redis.url, 'redis://default:****@redis.internal:6379/0');
+  t.equal(masked.state.redis.sentinelPassword, '****');
   t.match(masked.regions[0].endpoints[1].url, /^http:\/\/plain\.internal:8000\/?$/, 'a URL without credentials is unchanged');
   t.equal(cfg.admin.token, 'admin-s3cret', 'the config itself is untouched');
   t.equal(cfg.regions[0].endpoints[0].headers.Authorization, 'Bearer sk-s3cret');
@@ -430,7 +431,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
     {
       gatewayId: 'gw-1',
       admin: { token: 'x' },
-      state: { redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', cluster: [{ host: 'c', port: 7000 }] } },
+      state: { redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },
       routing: { rules: [{ model: 'm', regions: ['a'] }] },
       regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'http://x' }] }],

@@ -80,3 +80,43 @@ t.test('Sentinel failover', { skip: REDIS_SKIP }, async (t) => {
   t.pass('fleet state intact on the new master');
   t.comment(`whole case ${Date.now() - started} ms`);
 });
+
+t.test('Sentinel and master behind passwords', { skip: REDIS_SKIP }, async (t) => {
+  const master = await startRedisServer(t, { args: ['--requirepass', 'master-pw'] });
+  const dir = tempDir(t, 'regiongate-sentinel-auth-');
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(
+    conf,
+    [
+      `sentinel monitor authmaster 127.0.0.1 ${master.port} 1`,
+      'sentinel auth-pass authmaster master-pw',
+      'requirepass sentinel-pw',
+      '',
+    ].join('\n'),
+  );
+  const sentinel = await startRedisServer(t, { configFile: conf, sentinel: true, dir, port: await freePort() });
+  const sentinels = [{ host: '127.0.0.1', port: sentinel.port }];
+  const harness = (sentinelPassword: string): StoreHarness => ({
+    clock: systemClock,
+    refreshIntervalMs: 200,
+    wait: sleep,
+    newFleet: () => 'rg-sentinel-auth:',
+    createStore: (fleet, gatewayId, localEvents) =>
+      new RedisStore(testStoreOptions('redis://:master-pw@unused:1', fleet, gatewayId, localEvents, { sentinels, sentinelName: 'authmaster', sentinelPassword })),
+    publishRaw: async () => {},
+  });
+
+  const a = await member(t, harness('sentinel-pw'), 'rg-sentinel-auth:', 'gw-a');
+  const b = await member(t, harness('sentinel-pw'), 'rg-sentinel-auth:', 'gw-b');
+  t.ok(a.store.status().connected && b.store.status().connected, 'connected through a password-protected sentinel');
+  const got: FleetEvent[] = [];
+  b.store.onEvent((e) => got.push(e));
+  const ev = a.source.create('ejected', 'ep-1', 'consecutive_5xx', 60_000);
+  a.local.push(ev);
+  a.store.publish(ev);
+  await waitUntil('an event through the password-protected master', () => got.some((e) => e.seq === ev.seq));
+
+  const wrong = await member(t, harness('not-the-password'), 'rg-sentinel-auth:', 'gw-wrong');
+  t.notOk(wrong.store.status().connected, 'a wrong sentinel password does not connect');
+  t.ok(wrong.store.status().degraded, 'the store reports itself degraded');
+});

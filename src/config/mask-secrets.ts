@@ -1,6 +1,6 @@
 /**
  * A printable copy of a resolved config with secrets masked: the admin token, endpoint header values
- * (API keys) and passwords inside URLs.
+ * (API keys), the Sentinel password and passwords inside URLs.
  */
 import type { GatewayConfig } from './schema.js';
 
@@ -10,7 +10,14 @@ export function maskSecrets(cfg: GatewayConfig): unknown {
   return {
     ...cfg,
     admin: { ...cfg.admin, token: cfg.admin.token === undefined ? undefined : MASK },
-    state: { ...cfg.state, redis: { ...cfg.state.redis, url: maskUrl(cfg.state.redis.url) } },
+    state: {
+      ...cfg.state,
+      redis: {
+        ...cfg.state.redis,
+        url: maskUrl(cfg.state.redis.url),
+        sentinelPassword: cfg.state.redis.sentinelPassword === undefined ? undefined : MASK,
+      },
+    },
     regions: cfg.regions.map((r) => ({
       ...r,
       endpoints: r.endpoints.map((e) => ({

@@ -124,6 +124,8 @@ export const configSchema = z
             keyPrefix: z.string().default('regiongate:'),
             sentinels: z.array(z.strictObject({ host, port })).optional(),
             sentinelName: z.string().optional(),
+            /** Sentinels' own password (their `requirepass`), apart from the master's in the URL. */
+            sentinelPassword: z.string().optional(),
             cluster: z.array(z.strictObject({ host, port })).optional(),
             commandTimeout: duration(250),
             connectTimeout: duration(1000),

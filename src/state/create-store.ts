@@ -55,6 +55,7 @@ export function createStateStore(cfg: StateConfig, deps: StateStoreDeps): StateS
       commandTimeout: r.commandTimeout,
       ...(r.sentinels && { sentinels: r.sentinels }),
       ...(r.sentinelName !== undefined && { sentinelName: r.sentinelName }),
+      ...(r.sentinelPassword !== undefined && { sentinelPassword: r.sentinelPassword }),
       ...(r.cluster && { cluster: r.cluster }),
     },
   });

@@ -19,6 +19,7 @@ export interface RedisConnectionConfig {
   readonly keyPrefix: string;
   readonly sentinels?: readonly RedisHostPort[];
   readonly sentinelName?: string;
+  readonly sentinelPassword?: string;
   readonly cluster?: readonly RedisHostPort[];
   readonly commandTimeout: number;
 }
@@ -128,6 +129,7 @@ export function createRedisClient(cfg: RedisConnectionConfig, role: ClientRole, 
       ...base,
       sentinels: cfg.sentinels.map((s) => ({ host: s.host, port: s.port })),
       name: cfg.sentinelName ?? 'mymaster',
+      ...(cfg.sentinelPassword !== undefined && { sentinelPassword: cfg.sentinelPassword }),
       enableOfflineQueue: offlineQueue,
       retryStrategy: delay,
       sentinelRetryStrategy: delay,

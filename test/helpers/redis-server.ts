@@ -65,7 +65,8 @@ export function ping(port: number, timeoutMs = 500): Promise<boolean> {
     sock.on('connect', () => sock.write('PING\r\n'));
     sock.on('data', (d) => {
       buf += d.toString();
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+      // A server with `requirepass` is up too: it answers NOAUTH.
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG') || buf.startsWith('-NOAUTH'));
     });
   });
 }
