@@ -1,8 +1,8 @@
 /**
- * Scenario 1, overhead at concurrency 1: a 1 KB JSON POST to /v1/chat/completions at a low constant
- * rate over one keep-alive connection; per system p50/p99 latency and what it adds over direct.
+ * Scenario 1, overhead at concurrency 1: a 1 KB JSON POST to /v1/chat/completions at constant
+ * rates (100 and 1,000 req/s) over one keep-alive connection; per system p50/p99 latency and what it adds over direct.
  *
- *   node bench/overhead.mjs [--quick] [--rounds N] [--systems regiongate,nginx] [--cpu-prof]
+ *   node bench/overhead.mjs [--quick] [--rounds N] [--rates 100,1000] [--systems regiongate,nginx] [--cpu-prof]
  */
 import { pickSystems } from './lib/args.mjs';
 import { latencyRounds, prime } from './lib/latency-rounds.mjs';
@@ -28,13 +28,16 @@ export const chatCheck = (/** @type {import('./lib/peers.mjs').System} */ s) => 
  */
 export async function overhead(args, machine) {
   const log = logger('overhead');
-  const settings = {
+  const base = {
     rounds: args.rounds ?? (args.quick ? 1 : 5),
-    rate: 100,
     connections: 1,
     warmupMs: args.quick ? 300 : 500,
     durationMs: args.quick ? 1000 : 2500,
   };
+  // Two paces: at 100 req/s every process sleeps ~10 ms between requests and each one starts from an
+  // idle core and cold caches; at 1,000 req/s they stay warm. The gap between the two is the wake-up
+  // cost every Node process here pays, apart from what each system does per request.
+  const rates = args.rates ?? [100, 1000];
   const profileStart = Date.now();
   const target = await startFastTarget({ forceNode: args.nodeTarget });
   log(`target: ${target.kind} at ${target.url} (fixed 1 KB JSON)`);
@@ -46,36 +49,42 @@ export async function overhead(args, machine) {
     chatCheck,
   );
   try {
-    log(`systems: ${systems.map((s) => s.name).join(', ')}; ${settings.rounds} round(s) of ${settings.durationMs} ms at ${settings.rate} req/s`);
+    log(`systems: ${systems.map((s) => s.name).join(', ')}; ${base.rounds} round(s) of ${base.durationMs} ms at ${rates.join(' and ')} req/s`);
     await prime(loadgen, systems, CHAT, { ms: args.quick ? 500 : 1500, rate: 1000 });
-    const { rounds, summary } = await latencyRounds(loadgen, systems, CHAT, { ...settings, loadPids }, log);
+    /** @type {Record<string, unknown>} */
+    const raw = {};
+    const tables = [];
+    for (const rate of rates) {
+      const settings = { ...base, rate };
+      const { rounds, summary } = await latencyRounds(loadgen, systems, CHAT, { ...settings, loadPids }, log);
+      raw[`rate${rate}`] = { rounds, summary };
+      const rows = systems.map((s) => {
+        const x = summary[s.name];
+        return [s.name, ms(x.p50), ms(x.p99), s.name === 'direct' ? '—' : plusMs(x.addedP50), s.name === 'direct' ? '—' : plusMs(x.addedP99), int(x.requests), int(x.errors), `${x.noisyRounds}/${settings.rounds}`];
+      });
+      tables.push({
+        title: `Overhead at concurrency 1, ${int(rate)} req/s (latency in ms)`,
+        headers: ['system', 'p50', 'p99', 'added p50', 'added p99', 'requests', 'errors', 'noisy'],
+        rows,
+        notes: [
+          `POST ${CHAT_PATH} with a 1 KB JSON body; the target (${target.kind}) answers a fixed 1 KB JSON.`,
+          `${int(rate)} req/s constant rate over 1 keep-alive connection, ${settings.durationMs} ms measured after ${settings.warmupMs} ms warm-up, ${settings.rounds} interleaved round(s); latency from the scheduled send time.`,
+          'Medians over rounds; "added" = system − direct in the same round. noisy: rounds still disturbed by other processes after one re-run (see README).',
+          'undici-minimal: a bare proxy on Node + undici (buffered body, one Pool, no rules, no timers, no routing), the floor under regiongate.',
+          ...[busyWarning(machine)].filter((x) => x !== undefined),
+        ],
+      });
+    }
     await stopSystems(systems);
     const profile = args.cpuProf ? summarizeProfiles(PROF_DIR, profileStart) : undefined;
-    const rows = systems.map((s) => {
-      const x = summary[s.name];
-      return [s.name, ms(x.p50), ms(x.p99), s.name === 'direct' ? '—' : plusMs(x.addedP50), s.name === 'direct' ? '—' : plusMs(x.addedP99), int(x.requests), int(x.errors), `${x.noisyRounds}/${settings.rounds}`];
-    });
     return {
       scenario: 'overhead',
       machine,
       quick: args.quick,
-      settings: { ...settings, target: target.kind, request: `POST ${CHAT_PATH}, 1 KB JSON`, response: '1 KB JSON' },
+      settings: { ...base, rates, target: target.kind, request: `POST ${CHAT_PATH}, 1 KB JSON`, response: '1 KB JSON' },
       skipped,
-      tables: [
-        {
-          title: 'Overhead at concurrency 1 (latency in ms)',
-          headers: ['system', 'p50', 'p99', 'added p50', 'added p99', 'requests', 'errors', 'noisy'],
-          rows,
-          notes: [
-            `POST ${CHAT_PATH} with a 1 KB JSON body; the target (${target.kind}) answers a fixed 1 KB JSON.`,
-            `${settings.rate} req/s constant rate over 1 keep-alive connection, ${settings.durationMs} ms measured after ${settings.warmupMs} ms warm-up, ${settings.rounds} interleaved round(s); latency from the scheduled send time.`,
-            'Medians over rounds; "added" = system − direct in the same round. noisy: rounds still disturbed by other processes after one re-run (see README).',
-            ...[busyWarning(machine)].filter((x) => x !== undefined),
-          ],
-        },
-        ...(profile ? [profile.table] : []),
-      ],
-      raw: { rounds, summary, profile: profile?.raw },
+      tables: [...tables, ...(profile ? [profile.table] : [])],
+      raw: { ...raw, profile: profile?.raw },
     };
   } finally {
     await stopSystems(systems);

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
  * @property {boolean} cpuProf    run regiongate with --cpu-prof (profiles in bench/results/prof/)
  * @property {boolean} nodeTarget use the node:http fast target even when nginx is installed
  * @property {number[] | undefined} streams  concurrent-stream levels of the stream scenario
+ * @property {number[] | undefined} rates  request rates of the overhead scenario
  * @property {number | undefined} holdInterval  frame pace (ms) of the held streams
  * @property {number} waitIdle   seconds to wait for a quiet machine before each scenario
  * @property {string[]} only      run.mjs: only these scenarios
@@ -28,6 +29,7 @@ export function benchArgs(argv = process.argv.slice(2)) {
       'cpu-prof': { type: 'boolean', default: false },
       'node-target': { type: 'boolean', default: false },
       streams: { type: 'string' },
+      rates: { type: 'string' },
       'hold-interval': { type: 'string' },
       'wait-idle': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -35,7 +37,7 @@ export function benchArgs(argv = process.argv.slice(2)) {
   });
   if (values.help) {
     process.stdout.write(`flags: --quick  --rounds N  --systems a,b,c  --cpu-prof  --node-target
-       --streams 1000,5000,10000  --hold-interval MS  --wait-idle S   (run.mjs: scenario names as arguments)\n`);
+       --rates 100,1000  --streams 1000,5000,10000  --hold-interval MS  --wait-idle S   (run.mjs: scenario names as arguments)\n`);
     process.exit(0);
   }
   const list = (/** @type {string | undefined} */ s) => s?.split(',').map((x) => x.trim()).filter(Boolean);
@@ -52,6 +54,7 @@ export function benchArgs(argv = process.argv.slice(2)) {
     cpuProf: values['cpu-prof'] ?? false,
     nodeTarget: values['node-target'] ?? false,
     streams: list(values.streams)?.map((s) => /** @type {number} */ (num(s, '--streams'))),
+    rates: list(values.rates)?.map((s) => /** @type {number} */ (num(s, '--rates'))),
     holdInterval: num(values['hold-interval'], '--hold-interval'),
     waitIdle: values['wait-idle'] === '0' ? 0 : (num(values['wait-idle'], '--wait-idle') ?? (values.quick ? 0 : 3)),
     only: positionals,

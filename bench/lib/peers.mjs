@@ -13,7 +13,7 @@ import { startNative } from './native.mjs';
 import { haproxyConf, nginxProxyConf } from './nginx-conf.mjs';
 import { startNodeServer } from './targets.mjs';
 
-export const ALL_SYSTEMS = Object.freeze(['direct', 'regiongate', 'node-http-proxy', 'fastify-http-proxy', 'portkey', 'nginx', 'haproxy']);
+export const ALL_SYSTEMS = Object.freeze(['direct', 'regiongate', 'undici-minimal', 'node-http-proxy', 'fastify-http-proxy', 'portkey', 'nginx', 'haproxy']);
 
 const PORTKEY_SERVER = fileURLToPath(new URL('../../node_modules/@portkey-ai/gateway/build/start-server.js', import.meta.url));
 const PORTKEY_PRELOAD = fileURLToPath(new URL('./servers/portkey-preload.mjs', import.meta.url));
@@ -54,6 +54,7 @@ export async function startSystem(name, o) {
       const { child, info } = await startNodeServer(label, 'regiongate', { regions }, { core: CORES.system, nodeArgs: o.nodeArgs });
       return { name: label, url: info.url, headers: {}, pid: child.pid, stop: () => child.stop(5000) };
     }
+    case 'undici-minimal':
     case 'node-http-proxy':
     case 'fastify-http-proxy': {
       const { child, info } = await startNodeServer(label, name, { target: o.target }, { core: CORES.system });

@@ -9,6 +9,7 @@ const KINDS = {
   regiongate: () => import('./regiongate.mjs'),
   'node-http-proxy': () => import('./http-proxy.mjs'),
   'fastify-http-proxy': () => import('./fastify-proxy.mjs'),
+  'undici-minimal': () => import('./undici-minimal.mjs'),
 };
 
 const [kind, json = '{}'] = process.argv.slice(2);
