@@ -125,8 +125,16 @@ t.test('recovery through probation: probes bring an ejected region back to its s
   t.equal(state(gw, 'a'), 'healthy', 'healthy again');
   t.ok(seen.some((s) => s.startsWith('probation')), `went through probation: ${seen.join(', ')}`);
   a.resetStats();
-  for (let i = 0; i < 40; i++) await chat(gw);
-  t.ok(a.stats.byPath['/v1/chat/completions'] >= 4, `a takes its share again (${a.stats.byPath['/v1/chat/completions']}/40)`);
+  // One slow first answer on a loaded machine raises a's peak-EWMA for a while, so count over time
+  // (bounded) rather than over a fixed number of requests.
+  const served = (): number => a.stats.byPath['/v1/chat/completions'] ?? 0;
+  let sent = 0;
+  const until = Date.now() + 5000;
+  while ((sent < 40 || served() < 4) && Date.now() < until) {
+    await chat(gw);
+    sent++;
+  }
+  t.ok(served() >= 4, `a takes its share again within 5 s (${served()}/${sent})`);
 });
 
 t.test('priority spill: the lower tier takes over when the preferred one dies', async (t) => {

@@ -48,6 +48,11 @@ export async function startGateway(
   return gw;
 }
 
+/** Requests `sim` got through the gateway: all of them but the gateway's own health probes. */
+export function forwardedCount(sim: RegionSimulator): number {
+  return sim.stats.requests - (sim.stats.byPath['/health'] ?? 0);
+}
+
 /** Start a simulated region, closed in teardown. */
 export async function startSim(t: Teardown, opts: RegionSimulatorOptions): Promise<RegionSimulator> {
   const sim = new RegionSimulator(opts);
