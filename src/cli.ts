@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, maskSecrets } from './config/index.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
-import { runPrimary } from './cluster.js';
+import { runPrimary, type WorkerAdminMessage } from './cluster.js';
 import { ConfigError } from './errors.js';
 import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
@@ -49,11 +49,12 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       const workers = Number(values.workers ?? 1);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       if (workers > 1 && cluster.isPrimary) {
-        await runPrimary({ workers });
+        await runPrimary({ workers, ...(config.admin.enabled && { admin: config.admin }) });
         return 0;
       }
       let bus: IpcBus | undefined;
       let gatewayId: string | undefined;
+      let run = config;
       if (cluster.isWorker && cluster.worker) {
         // Workers share health through the primary; each is its own member of the fleet.
         const send = process.send?.bind(process);
@@ -62,9 +63,15 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
           if (isIpcBusMessage(msg) || isIpcSnapshotMessage(msg)) bus?.receive(msg);
         });
         gatewayId = `${config.gatewayId ?? hostname()}-w${cluster.worker.id}`;
+        // The primary serves the admin port; this worker's admin API is private, reached through it.
+        run = { ...config, admin: { ...config.admin, host: '127.0.0.1', port: 0 } };
       }
-      const gw = createGateway(config, { bus, gatewayId });
+      const gw = createGateway(run, { bus, gatewayId });
       await gw.listen();
+      if (cluster.isWorker && gw.admin) {
+        const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };
+        process.send?.(msg);
+      }
       process.stderr.write(`regiongate ${gw.gatewayId} listening on ${gw.url}${gw.admin ? `, admin on ${gw.admin.url}` : ''}\n`);
       handleSignals(gw);
       return undefined;

@@ -1,24 +1,38 @@
 /**
  * `--workers N`: one gateway on all cores. The primary forks N workers that each run the full gateway
  * on the shared listening port (the kernel spreads connections), relays fleet events between them so
- * one worker's ejection applies to all, restarts a worker that dies, and on SIGTERM/SIGINT asks every
- * worker to drain and waits for them.
+ * one worker's ejection applies to all, restarts a worker that dies, serves the admin port for all of
+ * them (see `ClusterAdmin`), and on SIGTERM/SIGINT asks every worker to drain and waits for them.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { ClusterAdmin, type WorkerAdmin } from './admin/cluster-admin.js';
 import { isIpcBusMessage, type IpcBusMessage, type IpcSnapshotMessage } from './state/ipc-bus.js';
 
 export interface ClusterOptions {
   readonly workers: number;
+  /** Where the primary serves the admin port (undefined: `admin.enabled` is false). */
+  readonly admin?: { readonly host: string; readonly port: number };
   /** Written to stderr. */
   readonly log?: (line: string) => void;
 }
 
+/** A worker tells the primary where its private admin listener is. */
+export interface WorkerAdminMessage extends WorkerAdmin {
+  readonly rg: 'worker-admin';
+}
+
+export function isWorkerAdminMessage(m: unknown): m is WorkerAdminMessage {
+  const w = m as WorkerAdminMessage;
+  return typeof m === 'object' && m !== null && w.rg === 'worker-admin' && typeof w.url === 'string' && typeof w.gatewayId === 'string';
+}
+
 /** Run in the primary: fork and supervise the workers. Resolves when all of them have exited. */
-export function runPrimary(opts: ClusterOptions): Promise<void> {
+export async function runPrimary(opts: ClusterOptions): Promise<void> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   // Let the kernel balance accepted connections instead of round-robin through the primary.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const snapshot = new Map<string, string>();
+  const admins = new Map<number, WorkerAdmin>();
   let stopping = false;
   const fork = (): Worker => {
     const w = cluster.fork();
@@ -27,6 +41,7 @@ export function runPrimary(opts: ClusterOptions): Promise<void> {
       w.send(msg);
     });
     w.on('message', (msg: unknown) => {
+      if (isWorkerAdminMessage(msg)) return void admins.set(w.id, { gatewayId: msg.gatewayId, url: msg.url });
       if (!isIpcBusMessage(msg)) return;
       snapshot.set(msg.field, msg.raw);
       relay(w, msg);
@@ -36,9 +51,12 @@ export function runPrimary(opts: ClusterOptions): Promise<void> {
   const relay = (from: Worker, msg: IpcBusMessage): void => {
     for (const w of Object.values(cluster.workers ?? {})) if (w && w !== from && w.isConnected()) w.send(msg);
   };
+  const admin = opts.admin && new ClusterAdmin({ workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w) });
+  if (admin && opts.admin) log(`regiongate: ${opts.workers} workers, admin on ${await admin.listen(opts.admin.port, opts.admin.host)}`);
   for (let i = 0; i < opts.workers; i++) fork();
-  return new Promise((resolve) => {
+  await new Promise<void>((resolve) => {
     cluster.on('exit', (w, code, signal) => {
+      admins.delete(w.id);
       if (!stopping) {
         log(`worker ${w.process.pid} exited (${signal ?? code}); starting another`);
         fork();
@@ -53,4 +71,5 @@ export function runPrimary(opts: ClusterOptions): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await admin?.close();
 }

@@ -42,7 +42,9 @@ export class AdminServer {
   async listen(port: number, host: string): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      // Exclusive: in a `--workers` worker the admin listener is the worker's own, not a handle shared
+      // through the cluster primary (which would hand every worker the same port 0).
+      this.#server.listen({ port, host, exclusive: true }, () => {
         this.#server.off('error', reject);
         resolve();
       });

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NO_FAULT, toFault, type Fault } from './fault.js';
 import { faultVerdict, type FaultVerdict } from './fault-verdict.js';
-import { baseUrl, closeServer, listen, SocketTracker } from './listener.js';
+import { baseUrl, closeServer, listen, SocketTracker } from '../util/listener.js';
 import { readBody, resetConnection, sendJson, type SimExchange, type SimProfile } from './sim-exchange.js';
 import { resolveProfile, type RegionSimulatorOptions, type SimStats } from './sim-options.js';
 import { routeRequest } from './sim-routes.js';

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { NO_FAULT, parseFault, type Fault } from './fault.js';
-import { baseUrl, closeServer, listen, SocketTracker } from './listener.js';
+import { baseUrl, closeServer, listen, SocketTracker } from '../util/listener.js';
 import type { RegionSimulator, SimStats } from './region-simulator.js';
 import { readBody, type SimProfile } from './sim-exchange.js';
 

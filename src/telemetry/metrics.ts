@@ -89,9 +89,10 @@ export type { Counter, Gauge };
 function labelText(labels: Labels): string {
   const keys = Object.keys(labels);
   if (keys.length === 0) return '';
-  return `{${keys.map((k) => `${k}="${escape(labels[k])}"`).join(',')}}`;
+  return `{${keys.map((k) => `${k}="${escapeLabelValue(labels[k])}"`).join(',')}}`;
 }
 
-function escape(v: string): string {
+/** Label values escape backslash, newline and double quote (exposition format 0.0.4). */
+export function escapeLabelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }

@@ -1,5 +1,5 @@
 /**
- * Listener plumbing shared by the simulator and its control server: listen and learn the port, track
+ * Listener plumbing shared by the simulator, its control server and the cluster admin port: listen and learn the port, track
  * every socket so a close is immediate, and close a server after destroying its sockets.
  */
 import type { Server } from 'node:http';
