@@ -10,6 +10,7 @@ import { RedisStore } from '../src/state/redis-store.js';
 import { systemClock } from '../src/util/clock.js';
 import {
   REDIS_SKIP,
+  type RedisServer,
   freePort,
   redisCli,
   sleep,
@@ -20,25 +21,26 @@ import {
 } from './helpers/redis-server.js';
 import { member, type StoreHarness } from './state-contract.js';
 
+/** A `redis-server --sentinel` on an ephemeral port, from the lines of its sentinel.conf. */
+async function startSentinel(t: Parameters<typeof startRedisServer>[0], conf: readonly string[]): Promise<RedisServer> {
+  const dir = tempDir(t, 'regiongate-sentinel-');
+  const file = join(dir, 'sentinel.conf');
+  writeFileSync(file, `${conf.join('\n')}\n`);
+  return startRedisServer(t, { configFile: file, sentinel: true, dir, port: await freePort() });
+}
+
 t.test('Sentinel failover', { skip: REDIS_SKIP }, async (t) => {
   const started = Date.now();
   const master = await startRedisServer(t, { args: ['--repl-diskless-sync-delay', '0'] });
   const replica = await startRedisServer(t, { args: ['--replicaof', '127.0.0.1', String(master.port)] });
   await waitUntil('the replica to sync', async () => (await redisCli('-p', String(replica.port), 'info', 'replication')).includes('master_link_status:up'));
 
-  const dir = tempDir(t, 'regiongate-sentinel-');
-  const conf = join(dir, 'sentinel.conf');
-  writeFileSync(
-    conf,
-    [
-      `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
-      'sentinel down-after-milliseconds mymaster 500',
-      'sentinel failover-timeout mymaster 2000',
-      'sentinel parallel-syncs mymaster 1',
-      '',
-    ].join('\n'),
-  );
-  const sentinel = await startRedisServer(t, { configFile: conf, sentinel: true, dir, port: await freePort() });
+  const sentinel = await startSentinel(t, [
+    `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
+    'sentinel down-after-milliseconds mymaster 500',
+    'sentinel failover-timeout mymaster 2000',
+    'sentinel parallel-syncs mymaster 1',
+  ]);
   await waitUntil('the sentinel to discover the replica', async () =>
     (await redisCli('-p', String(sentinel.port), 'sentinel', 'replicas', 'mymaster')).includes(String(replica.port)),
   10_000);
@@ -83,18 +85,11 @@ t.test('Sentinel failover', { skip: REDIS_SKIP }, async (t) => {
 
 t.test('Sentinel and master behind passwords', { skip: REDIS_SKIP }, async (t) => {
   const master = await startRedisServer(t, { args: ['--requirepass', 'master-pw'] });
-  const dir = tempDir(t, 'regiongate-sentinel-auth-');
-  const conf = join(dir, 'sentinel.conf');
-  writeFileSync(
-    conf,
-    [
-      `sentinel monitor authmaster 127.0.0.1 ${master.port} 1`,
-      'sentinel auth-pass authmaster master-pw',
-      'requirepass sentinel-pw',
-      '',
-    ].join('\n'),
-  );
-  const sentinel = await startRedisServer(t, { configFile: conf, sentinel: true, dir, port: await freePort() });
+  const sentinel = await startSentinel(t, [
+    `sentinel monitor authmaster 127.0.0.1 ${master.port} 1`,
+    'sentinel auth-pass authmaster master-pw',
+    'requirepass sentinel-pw',
+  ]);
   const sentinels = [{ host: '127.0.0.1', port: sentinel.port }];
   const harness = (sentinelPassword: string): StoreHarness => ({
     clock: systemClock,
