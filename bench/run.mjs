@@ -11,16 +11,17 @@ import { prepare, runScenario } from './lib/scenario.mjs';
 import { overhead } from './overhead.mjs';
 import { routingCost } from './routing-cost.mjs';
 import { stream } from './stream.mjs';
+import { soak } from './soak.mjs';
 import { throughput } from './throughput.mjs';
 
-const RUNNERS = { overhead, throughput, stream, 'routing-cost': routingCost };
+const RUNNERS = { overhead, throughput, stream, 'routing-cost': routingCost, soak };
 
 let code = 0;
 try {
   const args = benchArgs();
   const names = args.only.length ? args.only : SCENARIOS;
   const unknown = names.filter((n) => !(n in RUNNERS));
-  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (one of ${SCENARIOS.join(', ')})`);
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (one of ${Object.keys(RUNNERS).join(', ')})`);
   prepare();
   const started = Date.now();
   /** @type {string[]} */

@@ -11,6 +11,9 @@ export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url)
 /** Scenario order in RESULTS.md. */
 export const SCENARIOS = Object.freeze(['overhead', 'throughput', 'stream', 'routing-cost']);
 
+/** Scenarios run only when named (`node bench/run.mjs soak`, or their own script); rendered after the rest. */
+export const EXTRA_SCENARIOS = Object.freeze(['soak']);
+
 /**
  * @typedef {object} ScenarioResult
  * @property {string} scenario
@@ -47,7 +50,7 @@ export function renderScenario(/** @type {ScenarioResult} */ r) {
 export function renderResults() {
   /** @type {ScenarioResult[]} */
   const all = [];
-  for (const name of SCENARIOS) {
+  for (const name of [...SCENARIOS, ...EXTRA_SCENARIOS]) {
     const file = join(RESULTS_DIR, `${name}.json`);
     if (existsSync(file)) all.push(JSON.parse(readFileSync(file, 'utf8')));
   }
