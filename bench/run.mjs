@@ -4,10 +4,8 @@
  *
  *   node bench/run.mjs [--quick] [overhead throughput stream routing-cost] [--systems ...] [--cpu-prof]
  */
-import { benchArgs } from './lib/args.mjs';
-import { stopAll } from './lib/children.mjs';
 import { renderScenario, SCENARIOS, writeScenario } from './lib/results.mjs';
-import { prepare, runScenario } from './lib/scenario.mjs';
+import { benchMain, runScenario } from './lib/scenario.mjs';
 import { overhead } from './overhead.mjs';
 import { routingCost } from './routing-cost.mjs';
 import { stream } from './stream.mjs';
@@ -16,13 +14,10 @@ import { throughput } from './throughput.mjs';
 
 const RUNNERS = { overhead, throughput, stream, 'routing-cost': routingCost, soak };
 
-let code = 0;
-try {
-  const args = benchArgs();
+await benchMain(async (args) => {
   const names = args.only.length ? args.only : SCENARIOS;
   const unknown = names.filter((n) => !(n in RUNNERS));
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (one of ${Object.keys(RUNNERS).join(', ')})`);
-  prepare();
   const started = Date.now();
   /** @type {string[]} */
   const rendered = [];
@@ -35,10 +30,4 @@ try {
     process.stdout.write(`=== ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s ===\n`);
   }
   process.stdout.write(`\n${rendered.join('\n')}\nAll scenarios done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/results/ (RESULTS.md).\n`);
-} catch (err) {
-  process.stderr.write(`bench: ${/** @type {Error} */ (err).stack ?? err}\n`);
-  code = 1;
-} finally {
-  await stopAll();
-}
-process.exit(code);
+});

@@ -61,17 +61,16 @@ export async function runScenario(fn, args) {
 }
 
 /**
- * Run one scenario function standalone: args, results file, tables on stdout, children stopped.
- * @param {(args: import('./args.mjs').BenchArgs, machine: import('./machine.mjs').Machine) => Promise<import('./results.mjs').ScenarioResult>} fn
+ * The body of a bench entry script: on failure print the stack and exit 1; either way stop every
+ * child process first.
+ * @param {(args: import('./args.mjs').BenchArgs) => Promise<void>} body
  */
-export async function runStandalone(fn) {
+export async function benchMain(body) {
   let code = 0;
   try {
     const args = benchArgs();
     prepare();
-    const result = await runScenario(fn, args);
-    writeScenario(result);
-    process.stdout.write(`\n${renderScenario(result)}\n`);
+    await body(args);
   } catch (err) {
     process.stderr.write(`bench: ${/** @type {Error} */ (err).stack ?? err}\n`);
     code = 1;
@@ -79,4 +78,16 @@ export async function runStandalone(fn) {
     await stopAll();
   }
   process.exit(code);
+}
+
+/**
+ * Run one scenario function standalone: args, results file, tables on stdout, children stopped.
+ * @param {(args: import('./args.mjs').BenchArgs, machine: import('./machine.mjs').Machine) => Promise<import('./results.mjs').ScenarioResult>} fn
+ */
+export function runStandalone(fn) {
+  return benchMain(async (args) => {
+    const result = await runScenario(fn, args);
+    writeScenario(result);
+    process.stdout.write(`\n${renderScenario(result)}\n`);
+  });
 }

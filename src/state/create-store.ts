@@ -7,21 +7,16 @@ import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { FleetEvent } from './fleet-event.js';
 import { MemoryStore, type MemoryBus } from './memory-store.js';
-import { RedisStore } from './redis-store.js';
+import { RedisStore, type RedisStoreOptions } from './redis-store.js';
 import type { StateStore } from './state-store.js';
 
 export type StateConfig = GatewayConfig['state'];
 
-/** Optional timings (each maps to a proposed config key; see the state module's notes). */
-export interface StateTuning {
-  readonly refreshIntervalMs?: number;
-  readonly connectTimeoutMs?: number;
-  readonly heartbeatIntervalMs?: number;
-  readonly heartbeatTimeoutMs?: number;
-  readonly startTimeoutMs?: number;
-  readonly maxInFlight?: number;
-  readonly maxReconnectDelayMs?: number;
-}
+/** Optional timings of a store, as `RedisStoreOptions` names them (`refreshIntervalMs` applies to both). */
+export type StateTuning = Pick<
+  RedisStoreOptions,
+  'refreshIntervalMs' | 'connectTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'startTimeoutMs' | 'maxInFlight' | 'maxReconnectDelayMs'
+>;
 
 export interface StateStoreDeps {
   readonly gatewayId: string;
