@@ -11,8 +11,15 @@ export const ERROR_CODES = {
   RG_ERR_UPSTREAM_CONNECT: { status: 502, message: 'Could not connect to the regional endpoint.' },
   RG_ERR_UPSTREAM_RESET: { status: 502, message: 'The regional endpoint closed the connection before answering.' },
   RG_ERR_UPSTREAM: { status: 502, message: 'The regional endpoint failed.' },
+  RG_ERR_UPSTREAM_TLS: { status: 502, message: 'The TLS handshake with the regional endpoint failed (certificate or protocol).' },
+  RG_ERR_UPSTREAM_PROTOCOL: { status: 502, message: 'The regional endpoint answered with something that is not a valid HTTP response.' },
+  RG_ERR_UPSTREAM_BROKEN: { status: 502, message: "The regional endpoint's answer broke off after it had started." },
+  RG_ERR_UNCLASSIFIED: { status: 502, message: 'The attempt failed in a way the gateway does not recognise; the endpoint was not blamed and the request was not retried.' },
   RG_ERR_NO_ENDPOINT: { status: 503, message: 'No healthy regional endpoint serves this request.' },
   RG_ERR_DRAINING: { status: 503, message: 'The gateway is shutting down.' },
+  RG_ERR_GATEWAY_RESOURCES: { status: 503, message: 'The gateway ran out of its own resources (ports, file descriptors, memory) to reach the endpoint.' },
+  RG_ERR_QUEUE_TIMEOUT: { status: 503, message: "Every connection to the chosen endpoint stayed busy for longer than timeouts.queue." },
+  RG_ERR_BUFFER_FULL: { status: 503, message: 'The gateway is holding as many request bodies as limits.bufferedBytes allows; retry shortly.' },
   RG_ERR_RETRY_BUDGET: { status: 503, message: 'The retry budget is exhausted; the failed attempt was not retried.' },
   RG_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, message: 'Connecting to the regional endpoint timed out.' },
   RG_ERR_FIRST_BYTE_TIMEOUT: { status: 504, message: 'The regional endpoint did not answer in time.' },
@@ -26,15 +33,11 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  /** True when the failure happened before the request reached an upstream (retrying costs it nothing). */
-  readonly beforeUpstream: boolean;
-
-  constructor(code: ErrorCode, opts: { message?: string; cause?: unknown; beforeUpstream?: boolean } = {}) {
+  constructor(code: ErrorCode, opts: { message?: string; cause?: unknown } = {}) {
     super(opts.message ?? ERROR_CODES[code].message, { cause: opts.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.statusCode = ERROR_CODES[code].status;
-    this.beforeUpstream = opts.beforeUpstream ?? false;
   }
 
   /** The OpenAI-style JSON body sent to clients. */

@@ -65,7 +65,7 @@ t.test('resets and timeouts eject after two in a row', async (t) => {
   t.equal(tracker.state(a), 'healthy', 'a 5xx answer also proves the connection side works');
 });
 
-t.test('three consecutive 5xx eject; two and a success do not', async (t) => {
+t.test('three consecutive 502/503/504 eject; two and a success do not', async (t) => {
   const { a, tracker, transitions, report } = setup();
   t.teardown(() => tracker.close());
   report(e5xx(a));
@@ -79,8 +79,55 @@ t.test('three consecutive 5xx eject; two and a success do not', async (t) => {
   t.equal(tracker.state(a), 'healthy', 'a local-origin failure does not reset the 5xx count');
   report(e5xx(a));
   t.equal(tracker.state(a), 'ejected');
-  t.equal(transitions.at(-1)?.cause, 'consecutive_5xx');
+  t.equal(transitions.at(-1)?.cause, 'consecutive_gateway_failure');
   t.equal(tracker.snapshot()[0].consecutive5xx, 0, 'counters reset on ejection');
+});
+
+t.test('500s are counted apart: five in a row eject, and they never feed the breaker or the window', async (t) => {
+  const e500 = (e: Endpoint): AttemptOutcome => ({ kind: 'upstream_5xx', endpoint: e, status: 500, ttfbMs: 5 });
+  const { a, tracker, transitions, report } = setup({
+    outlier: { failurePercentageThreshold: 10, failurePercentageRequestVolume: 2 },
+    breaker: { volumeThreshold: 2, errorThresholdPercentage: 10 },
+  });
+  t.teardown(() => tracker.close());
+  for (let i = 0; i < 4; i++) report(e500(a));
+  t.equal(tracker.state(a), 'healthy', 'four 500s: a request-specific error is not an outage');
+  t.equal(tracker.snapshot()[0].breaker, 'closed', 'the breaker saw no failure');
+  report(e500(a));
+  t.equal(tracker.state(a), 'ejected', 'the fifth in a row ejects');
+  t.equal(transitions.at(-1)?.cause, 'consecutive_5xx');
+});
+
+t.test('excused failures (the client\'s, the gateway\'s own, unrecognised) say nothing of the endpoint', async (t) => {
+  const { a, tracker, report } = setup({ breaker: { volumeThreshold: 2 } });
+  t.teardown(() => tracker.close());
+  for (let i = 0; i < 50; i++) report({ kind: 'excused', endpoint: a, code: 'RG_ERR_UNCLASSIFIED' });
+  t.equal(tracker.state(a), 'healthy');
+  t.equal(tracker.snapshot()[0].breaker, 'closed');
+  t.equal(tracker.inflight(a), 0, 'the attempt still ends');
+});
+
+t.test('a first-byte timeout is evidence only when the endpoint answered nothing meanwhile', async (t) => {
+  const { clock, a, tracker, report } = setup();
+  t.teardown(() => tracker.close());
+  const timedOut = (): AttemptOutcome => ({ kind: 'local_origin', endpoint: a, failure: 'first_byte_timeout', elapsedMs: 30_000 });
+  // A long generation times out while the endpoint keeps answering others: slow, not hung.
+  for (let i = 0; i < 5; i++) {
+    clock.tick(10_000);
+    tracker.attemptAnswered(a);
+    clock.tick(20_000);
+    report(timedOut());
+  }
+  t.equal(tracker.state(a), 'healthy', 'never ejected for slow generations');
+  t.equal(tracker.snapshot()[0].consecutiveLocalOrigin, 0);
+  t.equal(tracker.answeredWithin(a, 20_000), true);
+  // Hung: nothing answered during the wait.
+  clock.tick(30_001);
+  t.equal(tracker.answeredWithin(a, 30_000), false);
+  report(timedOut());
+  clock.tick(1);
+  report(timedOut());
+  t.equal(tracker.state(a), 'ejected', 'two hangs in a row eject');
 });
 
 t.test('rate-limited and cancelled attempts are not failures', async (t) => {
@@ -95,7 +142,7 @@ t.test('rate-limited and cancelled attempts are not failures', async (t) => {
 });
 
 t.test('failure percentage over the window (off by default)', async (t) => {
-  const opts = { outlier: { failurePercentageThreshold: 50, failurePercentageRequestVolume: 10, consecutive5xx: 100 } };
+  const opts = { outlier: { failurePercentageThreshold: 50, failurePercentageRequestVolume: 10, consecutive5xx: 100, consecutiveGatewayFailure: 100 } };
   const { clock, a, tracker, transitions, report } = setup(opts);
   t.teardown(() => tracker.close());
   for (let i = 0; i < 4; i++) {
@@ -115,7 +162,7 @@ t.test('failure percentage over the window (off by default)', async (t) => {
   t.equal(transitions.at(-1)?.cause, 'failure_rate');
 
   // (The breaker would open on this run of failures; keep it out of the way.)
-  const off = setup({ outlier: { consecutive5xx: 100 }, breaker: { volumeThreshold: 1000 } });
+  const off = setup({ outlier: { consecutive5xx: 100, consecutiveGatewayFailure: 100 }, breaker: { volumeThreshold: 1000 } });
   t.teardown(() => off.tracker.close());
   for (let i = 0; i < 50; i++) off.report(e5xx(off.a));
   t.equal(off.tracker.state(off.a), 'healthy', 'off by default');

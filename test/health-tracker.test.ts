@@ -82,9 +82,9 @@ t.test('a failure in probation re-ejects at once, with the backed-off time', asy
     tracker.attemptStarted(a);
     tracker.attemptEnded(o);
   };
-  fail({ kind: 'upstream_5xx', endpoint: a, status: 500, ttfbMs: 1 });
-  fail({ kind: 'upstream_5xx', endpoint: a, status: 500, ttfbMs: 1 });
-  fail({ kind: 'upstream_5xx', endpoint: a, status: 500, ttfbMs: 1 });
+  fail({ kind: 'upstream_5xx', endpoint: a, status: 503, ttfbMs: 1 });
+  fail({ kind: 'upstream_5xx', endpoint: a, status: 503, ttfbMs: 1 });
+  fail({ kind: 'upstream_5xx', endpoint: a, status: 503, ttfbMs: 1 });
   t.equal(tracker.recoveryIn(a), 2000);
   clock.tick(2000);
   t.equal(tracker.state(a), 'probation');
@@ -96,7 +96,7 @@ t.test('a failure in probation re-ejects at once, with the backed-off time', asy
   fail({ kind: 'local_origin', endpoint: a, failure: 'reset', elapsedMs: 1 });
   t.equal(tracker.recoveryIn(a), 6000, 'third ejection: 3 × base');
   t.same(steps(), [
-    'healthy>ejected:consecutive_5xx',
+    'healthy>ejected:consecutive_gateway_failure',
     'ejected>probation:recovered',
     'probation>ejected:probation_failed',
     'ejected>probation:recovered',

@@ -186,7 +186,9 @@ t.test('an upstream dying mid-stream ends the client response abnormally', async
   })();
   t.ok(err, 'the client sees an error, not a clean end');
   t.notMatch(text, /\[DONE\]/);
-  t.match(text, /event: error\ndata: \{"error":\{.*"code":"RG_ERR_UPSTREAM_RESET"/, 'SSE clients are told why');
+  t.match(text, /event: error\ndata: \{"error":\{.*"code":"RG_ERR_UPSTREAM_BROKEN"/, 'SSE clients are told why');
+  t.notMatch(text, /before answering/, 'not told the endpoint never answered: tokens were sent');
+  t.match(text, /broke off after it had started/);
 });
 
 t.test('an upstream stalling between body chunks → idle timeout cuts the response', async (t) => {

@@ -1,76 +1,59 @@
 import t from 'tap';
-import type { AttemptOutcome, LocalOriginFailure } from '../src/health/attempt-outcome.js';
-import type { Endpoint } from '../src/registry/endpoint.js';
 import { hedgeDelay, HEDGING_OFF, shouldHedge } from '../src/routing/hedge-policy.js';
 import {
+  DEFAULT_REPLAYABLE_PATHS,
   DEFAULT_RETRY_POLICY,
   isIdempotent,
-  isRetryable,
-  neverReachedUpstream,
-  type FailedAttempt,
+  isReplayable,
+  mayRetry,
+  mayRetryStatus,
   type RetryPolicy,
 } from '../src/routing/retry-policy.js';
 
-const local = (failure: LocalOriginFailure): FailedAttempt => ({ kind: 'local_origin', failure });
-const status = (s: number): FailedAttempt => ({ kind: 'status', status: s });
-const strict: RetryPolicy = { ...DEFAULT_RETRY_POLICY, nonIdempotent: false };
+const everything: RetryPolicy = { ...DEFAULT_RETRY_POLICY, nonIdempotent: true };
+const req = (method: string, path: string, idempotencyKey = false) => ({ method, path, idempotencyKey });
 
-// [failure, method, responseStarted, policy, expected]
-const table: [string, FailedAttempt, string, boolean, RetryPolicy, boolean][] = [
-  ['connect refused', local('connect_refused'), 'POST', false, strict, true],
-  ['connect timeout', local('connect_timeout'), 'POST', false, strict, true],
-  ['reset, POST, default policy', local('reset'), 'POST', false, DEFAULT_RETRY_POLICY, true],
-  ['reset, POST, strict policy', local('reset'), 'POST', false, strict, false],
-  ['reset, GET, strict policy', local('reset'), 'GET', false, strict, true],
-  ['first-byte timeout, POST', local('first_byte_timeout'), 'POST', false, DEFAULT_RETRY_POLICY, true],
-  ['first-byte timeout, POST, strict', local('first_byte_timeout'), 'POST', false, strict, false],
-  ['idle timeout (upstream already answered)', local('idle_timeout'), 'GET', false, DEFAULT_RETRY_POLICY, false],
-  ['429', { kind: 'rate_limited' }, 'POST', false, DEFAULT_RETRY_POLICY, true],
-  ['502', status(502), 'POST', false, DEFAULT_RETRY_POLICY, true],
-  ['503 as upstream_5xx', { kind: 'upstream_5xx', status: 503 }, 'POST', false, DEFAULT_RETRY_POLICY, true],
-  ['504', status(504), 'PUT', false, strict, true],
-  ['503, POST, strict', status(503), 'POST', false, strict, false],
-  ['500 is not listed', status(500), 'GET', false, DEFAULT_RETRY_POLICY, false],
-  ['404 answer', { kind: 'success', status: 404 }, 'GET', false, DEFAULT_RETRY_POLICY, false],
-  ['listed 409 answer', { kind: 'success', status: 409 }, 'GET', false, { statuses: [409], nonIdempotent: true }, true],
-  ['429 not listed', { kind: 'rate_limited' }, 'GET', false, { statuses: [503], nonIdempotent: true }, false],
-  ['cancelled', { kind: 'cancelled' }, 'GET', false, DEFAULT_RETRY_POLICY, false],
-  ['connect refused after a response byte', local('connect_refused'), 'GET', true, DEFAULT_RETRY_POLICY, false],
-  ['503 after a response byte', status(503), 'GET', true, DEFAULT_RETRY_POLICY, false],
-];
-
-t.test('retry policy table', async (t) => {
-  for (const [name, failure, method, responseStarted, policy, expected] of table) {
-    t.equal(isRetryable(failure, { method, responseStarted }, policy), expected, name);
-  }
+t.test('inference calls are replayable by default; other POSTs are not', async (t) => {
+  for (const p of DEFAULT_REPLAYABLE_PATHS) t.equal(isReplayable(req('POST', p)), true, p);
+  t.equal(isReplayable(req('POST', '/v1/chat/completions/')), true, 'a trailing slash names the same route');
+  for (const p of ['/v1/files', '/v1/batches', '/v1/fine_tuning/jobs', '/v1/chat/completions/x', '/v1/chat'])
+    t.equal(isReplayable(req('POST', p)), false, `POST ${p}`);
+  t.equal(isReplayable(req('PATCH', '/v1/files')), false);
 });
 
-t.test('the default policy retries the default statuses', async (t) => {
-  t.same(DEFAULT_RETRY_POLICY, { statuses: [429, 502, 503, 504], nonIdempotent: true });
-  t.equal(isRetryable(status(503), { method: 'POST', responseStarted: false }), true, 'policy argument is optional');
+t.test('idempotent methods, an Idempotency-Key, or nonIdempotent make any request replayable', async (t) => {
+  t.equal(isReplayable(req('GET', '/v1/files')), true);
+  t.equal(isReplayable(req('DELETE', '/v1/files/f1')), true);
+  t.equal(isReplayable(req('POST', '/v1/files', true)), true, 'the server deduplicates on the key');
+  t.equal(isReplayable(req('POST', '/v1/files'), everything), true);
+  t.equal(isReplayable(req('POST', '/v1/chat/completions'), { ...DEFAULT_RETRY_POLICY, replayablePaths: new Set() }), false, 'paths are configurable');
 });
 
-t.test('attempt outcomes from the health module are accepted as they are', async (t) => {
-  const endpoint = { id: 'e' } as Endpoint;
-  const outcomes: AttemptOutcome[] = [
-    { kind: 'local_origin', endpoint, failure: 'connect_refused', elapsedMs: 1 },
-    { kind: 'upstream_5xx', endpoint, status: 502, ttfbMs: 5 },
-    { kind: 'rate_limited', endpoint, retryAfterMs: 0, ttfbMs: 5 },
-    { kind: 'success', endpoint, status: 200, ttfbMs: 5 },
+t.test('what may be retried, by retry class', async (t) => {
+  // [retry class, replayable, responseStarted, expected]
+  const table: [Parameters<typeof mayRetry>[0], boolean, boolean, boolean][] = [
+    ['free', false, false, true], // never left the gateway: any method
+    ['free', true, true, false], // never after a response byte
+    ['replay', true, false, true],
+    ['replay', false, false, false],
+    ['never', true, false, false],
   ];
-  t.same(
-    outcomes.map((o) => isRetryable(o, { method: 'POST', responseStarted: false })),
-    [true, true, true, false],
-  );
+  for (const [retry, replayable, started, expected] of table)
+    t.equal(mayRetry(retry, replayable, started), expected, `${retry} replayable=${replayable} started=${started}`);
 });
 
-t.test('idempotent methods and free retries', async (t) => {
+t.test('statuses: only the listed ones, only when replayable, never after a byte', async (t) => {
+  t.same(DEFAULT_RETRY_POLICY.statuses, [429, 502, 503, 504]);
+  t.equal(mayRetryStatus(503, true, false), true);
+  t.equal(mayRetryStatus(503, false, false), false, 'a POST /v1/files answered 503 is not replayed');
+  t.equal(mayRetryStatus(500, true, false), false, '500 is not listed');
+  t.equal(mayRetryStatus(503, true, true), false);
+  t.equal(mayRetryStatus(409, true, false, { ...DEFAULT_RETRY_POLICY, statuses: [409] }), true);
+});
+
+t.test('idempotent methods', async (t) => {
   t.same(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'].map(isIdempotent), [true, true, true, true, true, true]);
   t.same(['POST', 'PATCH', 'CONNECT'].map(isIdempotent), [false, false, false]);
-  t.equal(neverReachedUpstream(local('connect_refused')), true);
-  t.equal(neverReachedUpstream(local('connect_timeout')), true);
-  t.equal(neverReachedUpstream(local('reset')), false);
-  t.equal(neverReachedUpstream(status(503)), false);
 });
 
 t.test('hedge policy', async (t) => {

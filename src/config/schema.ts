@@ -5,23 +5,24 @@
  */
 import { z } from 'zod';
 import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
+import { DEFAULT_REPLAYABLE_PATHS } from '../routing/retry-policy.js';
 import { parseDuration } from '../util/duration.js';
 
 const DURATION_HINT = 'must be a duration: milliseconds as a number, or a string such as "250ms", "2s", "1m"';
 
 /** A duration in milliseconds, given as a number or a string with a unit. */
-const duration = (def: number) =>
-  z
-    .union([z.number(), z.string()], { error: DURATION_HINT })
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: DURATION_HINT });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .default(def);
+const anyDuration = () =>
+  z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+      return z.NEVER;
+    }
+    return ms;
+  });
+const duration = (def: number) => anyDuration().default(def);
+/** A duration without a default: unset stays undefined. */
+const optionalDuration = () => anyDuration().optional();
 
 /** A whole number, also accepted as a numeric string (values often come from `${ENV}`). */
 const int = (min: number, max: number, what = 'a whole number') =>
@@ -168,6 +169,7 @@ export const configSchema = z
         outlier: z
           .strictObject({
             consecutive5xx: int(1, 1000).default(H.outlier.consecutive5xx),
+            consecutiveGatewayFailure: int(1, 1000).default(H.outlier.consecutiveGatewayFailure),
             consecutiveLocalOriginFailures: int(1, 1000).default(H.outlier.consecutiveLocalOriginFailures),
             consecutiveConnectRefused: int(1, 1000).default(H.outlier.consecutiveConnectRefused),
             failurePercentageThreshold: num(0, 100).default(H.outlier.failurePercentageThreshold),
@@ -224,10 +226,19 @@ export const configSchema = z
       .prefault({}),
     timeouts: z
       .strictObject({
+        /** Longest wait for a free connection to an endpoint whose `connections` are all busy (then another endpoint is tried). */
+        queue: duration(5000),
         /** Upstream TCP/TLS connect. */
         connect: duration(2000),
-        /** From request sent to the upstream's response headers. */
-        firstByte: duration(30_000),
+        /**
+         * From request sent to the upstream's response headers, for every request, streamed or not.
+         * Unset: `firstByteStream` for streamed requests, `firstByteUnary` for the others.
+         */
+        firstByte: optionalDuration(),
+        /** First-byte limit of a streamed request (`"stream": true`): the headers come with the first token. */
+        firstByteStream: duration(30_000),
+        /** First-byte limit of a non-streamed request: the headers come when the whole generation is done. */
+        firstByteUnary: duration(180_000),
         /** Longest silence between upstream body chunks. */
         idle: duration(30_000),
         /** Total deadline of one client request, all attempts included. */
@@ -247,6 +258,8 @@ export const configSchema = z
     limits: z
       .strictObject({
         bodyBytes: int(0, 1 << 30).default(10 * 1024 * 1024),
+        /** Request bytes held for replay by all requests together; beyond, 503 RG_ERR_BUFFER_FULL with Retry-After. */
+        bufferedBytes: int(0, 2 ** 40).default(128 * 1024 * 1024),
         headerBytes: int(1024, 1 << 20).default(16 * 1024),
       })
       .prefault({}),
@@ -256,8 +269,10 @@ export const configSchema = z
         attempts: int(1, 10).default(3),
         /** Upstream answers retried on another endpoint (before any byte reaches the client). */
         statuses: z.array(int(400, 599)).default([429, 502, 503, 504]),
-        /** Retry POST and other non-idempotent requests too (inference is side-effect free). */
-        nonIdempotent: bool().default(true),
+        /** Replay every request the endpoint may have seen, whatever its method and path. */
+        nonIdempotent: bool().default(false),
+        /** Paths whose requests are replayable whatever the method (side-effect-free inference calls). */
+        replayablePaths: z.array(path).default([...DEFAULT_REPLAYABLE_PATHS]),
         budget: z
           .strictObject({
             /** Retries may add at most this percentage of requests over `ttl`... */

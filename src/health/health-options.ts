@@ -26,8 +26,10 @@ export interface ProbeOptions {
 
 /** Passive outlier detection (Envoy's `outlier_detection`, split local-origin mode). */
 export interface OutlierOptions {
-  /** Consecutive upstream 5xx answers that eject. */
+  /** Consecutive upstream 5xx answers (500 included) that eject. */
   readonly consecutive5xx: number;
+  /** Consecutive 502/503/504 answers that eject (Envoy's gateway failures). */
+  readonly consecutiveGatewayFailure: number;
   /** Consecutive local-origin failures (reset, timeouts) that eject. */
   readonly consecutiveLocalOriginFailures: number;
   /** Consecutive local-origin failures that eject when the latest is `connect_refused`. */
@@ -118,7 +120,8 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = Object.freeze({
   unhealthyThreshold: 2,
   expectedStatus: Object.freeze([200]),
   outlier: Object.freeze({
-    consecutive5xx: 3,
+    consecutive5xx: 5,
+    consecutiveGatewayFailure: 3,
     consecutiveLocalOriginFailures: 2,
     consecutiveConnectRefused: 1,
     failurePercentageThreshold: 0,
@@ -156,6 +159,7 @@ export function resolveHealthOptions(input: HealthOptionsInput = {}): HealthOpti
     outlier: Object.freeze({
       ...outlier,
       consecutive5xx: Math.max(1, outlier.consecutive5xx),
+      consecutiveGatewayFailure: Math.max(1, outlier.consecutiveGatewayFailure),
       consecutiveLocalOriginFailures: Math.max(1, outlier.consecutiveLocalOriginFailures),
       consecutiveConnectRefused: Math.max(1, outlier.consecutiveConnectRefused),
       failurePercentageThreshold: clamp(outlier.failurePercentageThreshold, 0, 100),

@@ -17,7 +17,7 @@
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import type { AttemptObserver, AttemptOutcome, LocalOriginFailure } from './attempt-outcome.js';
+import { isGatewayFailure, type AttemptObserver, type AttemptOutcome, type LocalOriginFailure } from './attempt-outcome.js';
 import { BucketRotator, EndpointBreaker, type BreakerState } from './endpoint-breaker.js';
 import { inProbation, recoveryIn, weightFactor, type EndpointHealth, type RemoteHealthReport } from './endpoint-state.js';
 import { resolveHealthOptions, type HealthOptions, type HealthOptionsInput } from './health-options.js';
@@ -134,6 +134,14 @@ export class HealthTracker implements AttemptObserver {
     this.#latency.attemptStarted(endpoint);
   }
 
+  attemptAnswered(endpoint: Endpoint): void {
+    this.#latency.answered(endpoint);
+  }
+
+  answeredWithin(endpoint: Endpoint, ms: number): boolean {
+    return this.#latency.answeredWithin(endpoint, ms);
+  }
+
   attemptEnded(outcome: AttemptOutcome): void {
     const e = outcome.endpoint;
     const h = this.#machine.get(e.id);
@@ -146,9 +154,24 @@ export class HealthTracker implements AttemptObserver {
         return;
       case 'upstream_5xx':
         this.#latency.attemptEnded(e); // a fast error must not make the endpoint look fast
-        this.#failed(h, outcome);
+        if (isGatewayFailure(outcome.status)) this.#failed(h, outcome);
+        // A 500 is often about the request, not the endpoint: it counts toward `consecutive5xx` only
+        // (Envoy's split), never toward the breaker or a probation failure.
+        else if (h.state !== 'ejected') {
+          const cause = this.#detector.record(outcome);
+          if (cause) this.#machine.eject(h, cause);
+        }
+        return;
+      case 'excused': // not the endpoint's fault: no evidence either way
+        this.#latency.attemptEnded(e);
         return;
       case 'local_origin':
+        if (outcome.failure === 'first_byte_timeout' && this.#latency.answeredWithin(e, outcome.elapsedMs)) {
+          // It answered other requests while this one waited: a slow generation, not a hung endpoint.
+          // The wait still bounds its latency from below, which steers traffic elsewhere.
+          this.#latency.attemptEnded(e, h.state !== 'ejected' ? outcome.elapsedMs : undefined);
+          return;
+        }
         // A timeout's elapsed time bounds the TTFB from below, but not once the endpoint is ejected: the
         // attempts stuck in a hang finish after the ejection and would re-poison the estimate that the
         // ejection just forgot, starving the endpoint long after it recovers.

@@ -16,8 +16,10 @@ export type HealthState = (typeof HEALTH_STATES)[number];
 
 /** Why a transition happened. */
 export const TRANSITION_CAUSES = [
-  /** Outlier detection: consecutive upstream 5xx answers. */
+  /** Outlier detection: consecutive upstream 5xx answers (500 included). */
   'consecutive_5xx',
+  /** Outlier detection: consecutive 502/503/504 answers. */
+  'consecutive_gateway_failure',
   /** Outlier detection: consecutive local-origin failures (connect refused, reset, timeouts). */
   'consecutive_local_origin',
   /** Outlier detection: failure percentage over the sliding window. */

@@ -25,7 +25,17 @@ interface LatencyEntry {
   stamp: number;
   samples: number;
   inflight: number;
+  /** Connection limit (`connections`, 0 = none): at it, further attempts wait in the queue. */
+  readonly connections: number;
+  /** `Clock.monotonic()` of the endpoint's latest answer (response headers) to any request. */
+  answeredAt: number;
 }
+
+/**
+ * An endpoint whose every connection is busy scores this many times worse: a pick prefers any endpoint
+ * with a free connection, and falls back to waiting in the full one's queue only among full ones.
+ */
+const FULL_PENALTY = 1000;
 
 export class LatencyTracker {
   readonly #clock: Clock;
@@ -42,7 +52,8 @@ export class LatencyTracker {
     this.#decay = Math.max(1, options.decay);
     this.#initial = options.initial;
     this.#neutral = typeof options.initial === 'number' ? options.initial : FALLBACK_LATENCY_MS;
-    for (const e of endpoints) this.#entries.set(e.id, { cost: 0, stamp: 0, samples: 0, inflight: 0 });
+    for (const e of endpoints)
+      this.#entries.set(e.id, { cost: 0, stamp: 0, samples: 0, inflight: 0, connections: e.connections, answeredAt: Number.NEGATIVE_INFINITY });
     this.#scratch = new Float64Array(this.#entries.size);
   }
 
@@ -58,6 +69,18 @@ export class LatencyTracker {
     if (!e) return;
     if (e.inflight > 0) e.inflight--;
     if (ttfbMs !== undefined) this.#observe(e, ttfbMs);
+  }
+
+  /** The endpoint sent response headers (a sign of life, whatever the status). */
+  answered(endpoint: Endpoint): void {
+    const e = this.#entries.get(endpoint.id);
+    if (e) e.answeredAt = this.#clock.monotonic();
+  }
+
+  /** Whether the endpoint answered any request within the last `ms`. */
+  answeredWithin(endpoint: Endpoint, ms: number): boolean {
+    const e = this.#entries.get(endpoint.id);
+    return e !== undefined && this.#clock.monotonic() - e.answeredAt <= ms;
   }
 
   /** Record a time-to-first-byte sample without touching the in-flight count. */
@@ -92,10 +115,12 @@ export class LatencyTracker {
     return this.#entries.get(endpoint.id)?.samples ?? 0;
   }
 
-  /** `ewma × (inflight + 1)`; lower is better. Unknown endpoints score +Infinity. */
+  /** `ewma × (inflight + 1)`, × 1000 when every connection is busy; lower is better. Unknown endpoints score +Infinity. */
   score(endpoint: Endpoint): number {
     const e = this.#entries.get(endpoint.id);
-    return e ? this.#estimate(e) * (e.inflight + 1) : Number.POSITIVE_INFINITY;
+    if (!e) return Number.POSITIVE_INFINITY;
+    const score = this.#estimate(e) * (e.inflight + 1);
+    return e.connections > 0 && e.inflight >= e.connections ? score * FULL_PENALTY : score;
   }
 
   /** The estimate given to endpoints without samples. */

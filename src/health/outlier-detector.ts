@@ -5,28 +5,32 @@
  *
  * - `consecutiveConnectRefused` (default 1) / `consecutiveLocalOriginFailures` (default 2) local-origin
  *   failures in a row eject; any answer from the endpoint resets that count.
- * - `consecutive5xx` (default 3) 5xx answers in a row eject; a non-5xx answer resets that count, a
- *   local-origin failure leaves it alone.
+ * - `consecutiveGatewayFailure` (default 3) 502/503/504 answers in a row eject: the endpoint says it cannot
+ *   serve. `consecutive5xx` (default 5) counts every 5xx, 500 included, apart (Envoy's split): a 500 is
+ *   often about one request, so it takes more of them. A non-5xx answer resets both counts, a
+ *   local-origin failure leaves them alone.
  * - Optionally, a failure percentage over a sliding window (10 buckets, lazily rotated on the injected
  *   clock, no timer) ejects once the window holds `failurePercentageRequestVolume` attempts.
  *
- * The detector only judges; the health tracker ejects, and calls `reset()` when it does. 429s and
- * cancelled attempts say nothing of the endpoint and are not recorded.
+ * The detector only judges; the health tracker ejects, and calls `reset()` when it does. 429s, cancelled
+ * and excused attempts say nothing of the endpoint and are not recorded. The failure-percentage window
+ * counts gateway failures and local-origin failures, not 500s.
  */
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import type { AttemptOutcome } from './attempt-outcome.js';
+import { isGatewayFailure, type AttemptOutcome } from './attempt-outcome.js';
 import type { OutlierOptions } from './health-options.js';
 
 /** The causes the detector can return. */
-export type OutlierCause = 'consecutive_5xx' | 'consecutive_local_origin' | 'failure_rate';
+export type OutlierCause = 'consecutive_5xx' | 'consecutive_gateway_failure' | 'consecutive_local_origin' | 'failure_rate';
 
 const WINDOW_BUCKETS = 10;
 
 interface OutlierCounters {
   consecutiveLocalOrigin: number;
   consecutive5xx: number;
+  consecutiveGatewayFailure: number;
   /** Per bucket: [successes, failures]. */
   readonly window: Int32Array;
   /** Absolute index (monotonic / bucket width) of the newest bucket. */
@@ -61,7 +65,7 @@ export class OutlierDetector {
 
   /** Record one finished attempt; returns a cause when the endpoint should be ejected now. */
   record(outcome: AttemptOutcome): OutlierCause | undefined {
-    if (outcome.kind === 'cancelled' || outcome.kind === 'rate_limited') return undefined;
+    if (outcome.kind === 'cancelled' || outcome.kind === 'rate_limited' || outcome.kind === 'excused') return undefined;
     const c = this.#get(outcome.endpoint);
     const o = this.#options;
     let verdict: OutlierCause | undefined;
@@ -73,12 +77,18 @@ export class OutlierDetector {
       // The endpoint answered: the connection side is fine.
       c.consecutiveLocalOrigin = 0;
       if (outcome.kind === 'upstream_5xx') {
-        if (++c.consecutive5xx >= o.consecutive5xx) verdict = 'consecutive_5xx';
+        if (isGatewayFailure(outcome.status)) {
+          if (++c.consecutiveGatewayFailure >= o.consecutiveGatewayFailure) verdict = 'consecutive_gateway_failure';
+        } else c.consecutiveGatewayFailure = 0;
+        if (++c.consecutive5xx >= o.consecutive5xx) verdict ??= 'consecutive_5xx';
       } else {
         c.consecutive5xx = 0;
+        c.consecutiveGatewayFailure = 0;
       }
     }
-    if (o.failurePercentageThreshold > 0 && this.#countWindow(c, outcome.kind !== 'success') && verdict === undefined) {
+    const failed = outcome.kind === 'local_origin' || (outcome.kind === 'upstream_5xx' && isGatewayFailure(outcome.status));
+    if (outcome.kind === 'upstream_5xx' && !failed) return verdict; // a 500 stays out of the window
+    if (o.failurePercentageThreshold > 0 && this.#countWindow(c, failed) && verdict === undefined) {
       verdict = 'failure_rate';
     }
     return verdict;
@@ -90,6 +100,7 @@ export class OutlierDetector {
     if (!c) return;
     c.consecutiveLocalOrigin = 0;
     c.consecutive5xx = 0;
+    c.consecutiveGatewayFailure = 0;
     c.window.fill(0);
   }
 
@@ -118,7 +129,7 @@ export class OutlierDetector {
   #get(endpoint: Endpoint): OutlierCounters {
     let c = this.#counters.get(endpoint.id);
     if (!c) {
-      c = { consecutiveLocalOrigin: 0, consecutive5xx: 0, window: new Int32Array(2 * WINDOW_BUCKETS), head: this.#index() };
+      c = { consecutiveLocalOrigin: 0, consecutive5xx: 0, consecutiveGatewayFailure: 0, window: new Int32Array(2 * WINDOW_BUCKETS), head: this.#index() };
       this.#counters.set(endpoint.id, c);
     }
     return c;

@@ -1,19 +1,22 @@
 /**
- * One upstream attempt of an exchange: an undici dispatch handler with precise timers of its own for
- * connect, first byte and idle time between chunks. It never writes to the client before the exchange
- * commits to it, so a failed attempt can still be retried elsewhere.
+ * One upstream attempt of an exchange: an undici dispatch handler with precise timers of its own for the
+ * wait for a free connection, connect, first byte and idle time between chunks. It never writes to the
+ * client before the exchange commits to it, so a failed attempt can still be retried elsewhere. What a
+ * failure means is decided by `classifyFailure`, nowhere else.
  */
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import { toGatewayError, type MappedFailure } from './to-gateway-error.js';
+import { brokenAnswer, classifyAnswer, classifyFailure, type FailureVerdict } from './classify-failure.js';
 
-type Phase = 'connect' | 'first_byte' | 'body' | 'done';
+type Phase = 'queued' | 'connect' | 'first_byte' | 'body' | 'done';
 
 /** What an attempt needs from its exchange. */
 export interface AttemptOwner {
+  /** Longest wait for a free connection to the endpoint (`connections` reached). */
+  readonly queueTimeout: number;
   readonly connectTimeout: number;
   readonly firstByteTimeout: number;
   readonly idleTimeout: number;
@@ -22,22 +25,33 @@ export interface AttemptOwner {
   onData(attempt: Attempt, chunk: Buffer): boolean;
   onEnd(attempt: Attempt): void;
   /** Failed before commit: the exchange may retry. */
-  onFailure(attempt: Attempt, failure: MappedFailure): void;
+  onFailure(attempt: Attempt, verdict: FailureVerdict, elapsedMs: number): void;
   /** Failed after commit: the client's response must end abnormally. */
-  onBroken(attempt: Attempt, failure: MappedFailure): void;
+  onBroken(attempt: Attempt, error: GatewayError): void;
   report(outcome: AttemptOutcome, attempt: Attempt): void;
+  /** The endpoint sent response headers (any status). */
+  answered(attempt: Attempt): void;
+}
+
+/** Where an attempt's connection slot comes from (`UpstreamPools`). */
+export interface SlotSource {
+  /** Called exactly once per attempt that was sent, when it no longer needs its connection. */
+  release(endpoint: Endpoint): void;
 }
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly endpoint: Endpoint;
   /** The attempt's trace span, when tracing is on. */
   span: Span | undefined;
+  /** The request to send, kept while the attempt waits for a free connection. */
+  request: Dispatcher.DispatchOptions | undefined;
   readonly #owner: AttemptOwner;
   #controller: Dispatcher.DispatchController | undefined;
-  #phase: Phase = 'connect';
+  #slots: SlotSource | undefined;
+  #phase: Phase = 'queued';
   #timer: NodeJS.Timeout | undefined;
   #phaseStart = performance.now();
-  readonly #started = this.#phaseStart;
+  #sentAt = 0;
   #lastChunk = 0;
   #status = 0;
   #ttfbMs = 0;
@@ -49,7 +63,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
   constructor(owner: AttemptOwner, endpoint: Endpoint) {
     this.#owner = owner;
     this.endpoint = endpoint;
-    this.#arm(owner.connectTimeout);
   }
 
   get committed(): boolean {
@@ -58,6 +71,24 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   get status(): number {
     return this.#status;
+  }
+
+  /** Still wanted (not finished, failed or cancelled). */
+  get live(): boolean {
+    return !this.#stale;
+  }
+
+  /** All connections are busy: wait (bounded by `queueTimeout`) until the pool calls `sent`. */
+  queued(): void {
+    this.#arm(this.#owner.queueTimeout);
+  }
+
+  /** The request is handed to undici now, holding one of `slots`' connections until it finishes. */
+  sent(slots: SlotSource): void {
+    this.#slots = slots;
+    this.#phase = 'connect';
+    this.#phaseStart = this.#sentAt = performance.now();
+    this.#arm(this.#owner.connectTimeout);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -74,11 +105,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (this.#stale) return controller.abort(new GatewayError('RG_ERR_UPSTREAM', { message: 'attempt abandoned' }));
-    if (statusCode < 200) return; // 1xx informational: wait for the final answer
+    if (statusCode < 200) return; // 1xx informational (undici passes 103 and the like): wait for the final answer
     this.#ttfbMs = performance.now() - this.#phaseStart;
     this.#status = statusCode;
     if (statusCode === 429) this.#retryAfterMs = parseRetryAfter(headers['retry-after']);
     this.#clear();
+    this.#owner.answered(this);
     if (!this.#owner.onResponse(this, statusCode, headers)) {
       // The exchange retries elsewhere: drop this response without a byte reaching the client.
       this.#finish();
@@ -107,7 +139,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#stale) return;
-    this.#fail(toGatewayError(err));
+    this.#fail(classifyFailure(err));
   }
 
   /** Resume a paused body after the client drained its buffer. */
@@ -120,26 +152,36 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.#stale) return;
     // A hedge loser still waiting for its answer tells how slow the endpoint is at least.
     const waiting = lostRace && (this.#phase === 'connect' || this.#phase === 'first_byte');
-    const ttfbAtLeastMs = waiting ? performance.now() - this.#started : undefined;
+    const ttfbAtLeastMs = waiting ? performance.now() - this.#sentAt : undefined;
     this.#finish();
     this.#owner.report(ttfbAtLeastMs === undefined ? { kind: 'cancelled', endpoint: this.endpoint } : { kind: 'cancelled', endpoint: this.endpoint, ttfbAtLeastMs }, this);
     this.#controller?.abort(reason);
   }
 
-  #fail(failure: MappedFailure): void {
+  #fail(verdict: FailureVerdict): void {
     const wasCommitted = this.#committed;
     const elapsedMs = performance.now() - this.#phaseStart;
     this.#finish();
-    this.#controller?.abort(failure.error);
-    this.#owner.report({ kind: 'local_origin', endpoint: this.endpoint, failure: failure.failure, elapsedMs }, this);
-    if (wasCommitted) this.#owner.onBroken(this, failure);
-    else this.#owner.onFailure(this, failure);
+    this.#controller?.abort(verdict.error);
+    const e = this.endpoint;
+    this.#owner.report(
+      verdict.evidence === undefined ? { kind: 'excused', endpoint: e, code: verdict.error.code } : { kind: 'local_origin', endpoint: e, failure: verdict.evidence, elapsedMs },
+      this,
+    );
+    if (wasCommitted) this.#owner.onBroken(this, brokenAnswer(verdict));
+    else this.#owner.onFailure(this, verdict, elapsedMs);
   }
 
   #finish(): void {
     this.#stale = true;
     this.#phase = 'done';
+    this.request = undefined;
     this.#clear();
+    const slots = this.#slots;
+    if (slots !== undefined) {
+      this.#slots = undefined;
+      slots.release(this.endpoint);
+    }
   }
 
   #arm(ms: number): void {
@@ -158,26 +200,34 @@ export class Attempt implements Dispatcher.DispatchHandler {
     a.#timer = undefined;
     if (a.#stale) return;
     switch (a.#phase) {
+      case 'queued':
+        return a.#fail(classifyFailure(new GatewayError('RG_ERR_QUEUE_TIMEOUT')));
       case 'connect':
-        return a.#fail({ error: new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT', { beforeUpstream: true }), failure: 'connect_timeout' });
+        return a.#fail(classifyFailure(new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT')));
       case 'first_byte':
-        return a.#fail({ error: new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT'), failure: 'first_byte_timeout' });
+        return a.#fail(classifyFailure(new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT')));
       case 'body': {
         // Lazy re-arm: chunks only stamp a time, the timer checks it when it fires.
         const idle = performance.now() - a.#lastChunk;
         const left = a.#owner.idleTimeout - idle;
         if (left > 1) return void (a.#timer = setTimeout(Attempt.#onTimer, left, a));
-        return a.#fail({ error: new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT'), failure: 'idle_timeout' });
+        return a.#fail(classifyFailure(new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT')));
       }
     }
   }
 }
 
-/** The health outcome of an attempt that got an answer with `status`. */
+/** The health outcome of an attempt that got an answer with `status` (see `classifyAnswer`). */
 export function outcomeOf(endpoint: Endpoint, status: number, ttfbMs: number, retryAfterMs: number | undefined): AttemptOutcome {
-  if (status === 429) return { kind: 'rate_limited', endpoint, retryAfterMs: retryAfterMs ?? 1000, ttfbMs };
-  if (status >= 500) return { kind: 'upstream_5xx', endpoint, status, ttfbMs };
-  return { kind: 'success', endpoint, status, ttfbMs };
+  switch (classifyAnswer(status)) {
+    case 'rate_limited':
+      return { kind: 'rate_limited', endpoint, retryAfterMs: retryAfterMs ?? 1000, ttfbMs };
+    case 'gateway_failure':
+    case 'server_error':
+      return { kind: 'upstream_5xx', endpoint, status, ttfbMs };
+    case 'success':
+      return { kind: 'success', endpoint, status, ttfbMs };
+  }
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */

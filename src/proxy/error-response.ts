@@ -15,6 +15,16 @@ export interface ErrorContext {
   readonly close?: boolean;
 }
 
+/** Refusals that say nothing about the request itself: the client may try again in a second. */
+const RETRY_SOON: ReadonlySet<string> = new Set([
+  'RG_ERR_RETRY_BUDGET',
+  'RG_ERR_NO_ENDPOINT',
+  'RG_ERR_DRAINING',
+  'RG_ERR_QUEUE_TIMEOUT',
+  'RG_ERR_BUFFER_FULL',
+  'RG_ERR_GATEWAY_RESOURCES',
+]);
+
 export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorContext): void {
   if (res.headersSent || res.destroyed) {
     res.destroy(err);
@@ -30,8 +40,7 @@ export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorCont
   if (ctx.requestId) headers.push('x-request-id', ctx.requestId);
   if (ctx.region) headers.push('x-regiongate-region', ctx.region);
   if (ctx.endpoint) headers.push('x-regiongate-endpoint', ctx.endpoint);
-  if (err.code === 'RG_ERR_RETRY_BUDGET' || err.code === 'RG_ERR_NO_ENDPOINT' || err.code === 'RG_ERR_DRAINING')
-    headers.push('retry-after', '1');
+  if (RETRY_SOON.has(err.code)) headers.push('retry-after', '1');
   if (ctx.close) headers.push('connection', 'close');
   res.writeHead(err.statusCode, headers);
   res.end(body);

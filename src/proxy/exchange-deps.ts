@@ -4,13 +4,22 @@
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import type { RetryPolicy } from '../routing/retry-policy.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
+import type { BodyBudget } from './body-budget.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface ExchangeOptions {
+  /** Longest wait for a free connection when an endpoint's `connections` are all busy. */
+  readonly queueTimeout: number;
   readonly connectTimeout: number;
-  readonly firstByteTimeout: number;
+  /** The operator's explicit `timeouts.firstByte`, for every request; undefined = by kind, below. */
+  readonly firstByteTimeout: number | undefined;
+  /** First-byte limit of a streamed request (`"stream": true`): headers come with the first token. */
+  readonly firstByteStreamTimeout: number;
+  /** First-byte limit of a non-streamed request: headers come only once the whole generation is done. */
+  readonly firstByteUnaryTimeout: number;
   readonly idleTimeout: number;
   /** Total deadline from the buffered request to the end of the answer, all attempts included. */
   readonly requestTimeout: number;
@@ -33,6 +42,9 @@ export interface ExchangeDeps {
   readonly picker: Picker;
   readonly observer: AttemptObserver | undefined;
   readonly retryGate: RetryGate | undefined;
+  /** The gateway-wide bound on buffered request bytes. */
+  readonly bodyBudget: BodyBudget;
+  readonly logger: Logger;
   readonly options: ExchangeOptions;
   /** OpenTelemetry spans, when `telemetry.tracing` is on. */
   readonly tracer: RequestTracer | undefined;

@@ -11,13 +11,14 @@ import type { RequestSpan } from '../telemetry/request-tracer.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { PickRequest } from '../routing/picker.js';
-import { isRetryable } from '../routing/retry-policy.js';
+import { isReplayable, mayRetry, mayRetryStatus } from '../routing/retry-policy.js';
+import { LOG_EVENT } from '../telemetry/names.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
+import type { FailureVerdict } from './classify-failure.js';
 import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { responseHead, upstreamHeaders } from './headers.js';
-import { requestModel, requestRegions } from './request-info.js';
-import type { MappedFailure } from './to-gateway-error.js';
+import { requestModel, requestRegions, requestsStream } from './request-info.js';
 
 export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
 
@@ -37,8 +38,16 @@ export class Exchange implements AttemptOwner, PickRequest {
   regions: ReadonlySet<string> | undefined = undefined;
   readonly #deps: ExchangeDeps;
   #chunks: Buffer[] = [];
+  /** A declared body is copied into one buffer of its length (no second copy to join chunks). */
+  #declared = -1;
+  #whole: Buffer | undefined;
   #bodyBytes = 0;
   #body: Buffer | null = null;
+  /** Bytes of `limits.bufferedBytes` this exchange holds. */
+  #reserved = 0;
+  /** May run twice (retries after the endpoint may have seen it, hedges): see retry-policy.ts. */
+  #replayable = false;
+  #firstByteTimeout = 0;
   /** Attempts still running: one, or more while hedging. */
   #live: Attempt[] = [];
   #winner: Attempt | undefined;
@@ -62,16 +71,27 @@ export class Exchange implements AttemptOwner, PickRequest {
     res.on('close', Exchange.#onResponseClose);
   }
 
+  get queueTimeout(): number { return this.#deps.options.queueTimeout; }
   get connectTimeout(): number { return this.#deps.options.connectTimeout; }
-  get firstByteTimeout(): number { return this.#deps.options.firstByteTimeout; }
+  get firstByteTimeout(): number { return this.#firstByteTimeout; }
   get idleTimeout(): number { return this.#deps.options.idleTimeout; }
 
-  /** Start: read the body, then route. */
-  run(): void {
+  /**
+   * Start: read the body, then route. With `Expect: 100-continue` (Node's `checkContinue`), the client is
+   * told to send its body only once its declared size fits the limits: the expectation is answered here
+   * and never forwarded.
+   */
+  run(expectContinue = false): void {
     const req = this.req;
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > this.#deps.options.bodyLimit) return this.#reject413();
-    if (declared === undefined && req.headers['transfer-encoding'] === undefined) return this.#route();
+    if (declared !== undefined) {
+      const bytes = Number(declared);
+      if (bytes > this.#deps.options.bodyLimit) return this.#reject413();
+      if (!this.#reserve(bytes)) return this.#rejectBufferFull();
+      if (bytes === 0) return this.#route();
+      this.#declared = bytes;
+    } else if (req.headers['transfer-encoding'] === undefined) return this.#route();
+    if (expectContinue) this.res.writeContinue();
     req.on('data', Exchange.#onBodyChunk);
     req.on('end', Exchange.#onBodyEnd);
   }
@@ -79,18 +99,54 @@ export class Exchange implements AttemptOwner, PickRequest {
   static #onBodyChunk(this: IncomingMessage, chunk: Buffer): void {
     const ex = (this as Tagged)[kExchange] as Exchange;
     ex.#bodyBytes += chunk.length;
-    if (ex.#bodyBytes > ex.#deps.options.bodyLimit) {
-      this.off('data', Exchange.#onBodyChunk);
-      this.off('end', Exchange.#onBodyEnd);
-      ex.#chunks = [];
-      return ex.#reject413();
+    if (ex.#bodyBytes > ex.#deps.options.bodyLimit) return ex.#stopReading(true);
+    // A chunked body reserves as it comes; a declared one reserved its length up front.
+    if (ex.#bodyBytes > ex.#reserved && !ex.#reserve(ex.#bodyBytes - ex.#reserved)) return ex.#stopReading(false);
+    if (ex.#declared > 0 && ex.#bodyBytes <= ex.#declared) {
+      ex.#whole ??= Buffer.allocUnsafe(ex.#declared);
+      chunk.copy(ex.#whole, ex.#bodyBytes - chunk.length);
+    } else ex.#chunks.push(chunk);
+  }
+
+  #stopReading(tooLarge: boolean): void {
+    this.req.off('data', Exchange.#onBodyChunk);
+    this.req.off('end', Exchange.#onBodyEnd);
+    this.#chunks = [];
+    this.#whole = undefined;
+    if (tooLarge) this.#reject413();
+    else this.#rejectBufferFull();
+  }
+
+  #reserve(bytes: number): boolean {
+    if (bytes <= 0) return true;
+    if (!this.#deps.bodyBudget.tryReserve(bytes)) return false;
+    this.#reserved += bytes;
+    return true;
+  }
+
+  /** The body is no longer needed for a replay: give its bytes back to the budget. */
+  #releaseBody(): void {
+    this.#body = null;
+    if (this.#reserved > 0) {
+      this.#deps.bodyBudget.release(this.#reserved);
+      this.#reserved = 0;
     }
-    ex.#chunks.push(chunk);
+  }
+
+  #rejectBufferFull(): void {
+    this.#fail(new GatewayError('RG_ERR_BUFFER_FULL'), true);
   }
 
   static #onBodyEnd(this: IncomingMessage): void {
     const ex = (this as Tagged)[kExchange] as Exchange;
-    ex.#body = ex.#chunks.length === 1 ? ex.#chunks[0] : Buffer.concat(ex.#chunks, ex.#bodyBytes);
+    if (ex.#whole !== undefined) ex.#body = ex.#whole.subarray(0, ex.#bodyBytes);
+    else ex.#body = ex.#chunks.length === 1 ? ex.#chunks[0] : Buffer.concat(ex.#chunks, ex.#bodyBytes);
+    ex.#whole = undefined;
+    // A body shorter than declared cannot reach here (Node's parser waits for it); keep the reservation exact.
+    if (ex.#reserved > ex.#bodyBytes) {
+      ex.#deps.bodyBudget.release(ex.#reserved - ex.#bodyBytes);
+      ex.#reserved = ex.#bodyBytes;
+    }
     ex.#chunks = [];
     ex.#route();
   }
@@ -101,16 +157,21 @@ export class Exchange implements AttemptOwner, PickRequest {
 
   #route(): void {
     if (this.#done) return;
-    this.model = this.#body === null ? undefined : requestModel(this.req.headers['content-type'], this.#body);
-    this.regions = requestRegions(this.req.headers['x-regiongate-regions']);
+    const req = this.req;
+    this.model = this.#body === null ? undefined : requestModel(req.headers['content-type'], this.#body);
+    this.regions = requestRegions(req.headers['x-regiongate-regions']);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const opts = this.#deps.options;
+    const key = req.headers['idempotency-key'];
+    this.#replayable = isReplayable({ method: this.method, path, idempotencyKey: typeof key === 'string' && key.length > 0 }, opts.retryPolicy);
+    this.#firstByteTimeout =
+      opts.firstByteTimeout ?? (this.#body !== null && requestsStream(this.#body) ? opts.firstByteStreamTimeout : opts.firstByteUnaryTimeout);
     const tracer = this.#deps.tracer;
-    if (tracer !== undefined) {
-      const url = this.req.url ?? '/';
-      const q = url.indexOf('?');
-      this.#span = tracer.request(this.method, q === -1 ? url : url.slice(0, q), this.model, this.req.headers);
-    }
+    if (tracer !== undefined) this.#span = tracer.request(this.method, path, this.model, req.headers);
     this.#deps.retryGate?.deposit();
-    this.#deadline = setTimeout(Exchange.#onDeadline, this.#deps.options.requestTimeout, this);
+    this.#deadline = setTimeout(Exchange.#onDeadline, opts.requestTimeout, this);
     const endpoint = this.#deps.picker.pick(this);
     if (endpoint === undefined) return this.#fail(new GatewayError('RG_ERR_NO_ENDPOINT'));
     this.#launch(endpoint);
@@ -135,19 +196,18 @@ export class Exchange implements AttemptOwner, PickRequest {
       this.#body === null ? 0 : this.#body.length,
     );
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
-    this.#deps.pools.get(endpoint).dispatch(
-      { origin: endpoint.origin, path: endpoint.basePath + (req.url ?? '/'), method: req.method ?? 'GET', headers, body: this.#body, blocking: true },
-      attempt,
-    );
+    attempt.request = { origin: endpoint.origin, path: endpoint.basePath + (req.url ?? '/'), method: req.method ?? 'GET', headers, body: this.#body, blocking: true };
+    this.#deps.pools.send(attempt);
     const opts = this.#deps.options;
-    if (opts.hedgeAfter > 0 && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)
+    // A hedge runs the request twice at once: only where a replay is allowed.
+    if (opts.hedgeAfter > 0 && this.#replayable && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)
       this.#hedgeTimer = setTimeout(Exchange.#onHedge, opts.hedgeAfter, this);
   }
 
   /** No answer yet from the live attempt: race a second one in another region; the first answer wins. */
   static #onHedge(ex: Exchange): void {
     ex.#hedgeTimer = undefined;
-    if (ex.#done || ex.#winner !== undefined || ex.tried.length >= ex.#deps.options.attempts) return;
+    if (ex.#done || ex.#winner !== undefined || !ex.#replayable || ex.tried.length >= ex.#deps.options.attempts) return;
     const next = ex.#deps.picker.pick(ex);
     if (next === undefined || (ex.#deps.retryGate && !ex.#deps.retryGate.tryWithdraw(false))) return;
     ex.#hedges++;
@@ -156,7 +216,7 @@ export class Exchange implements AttemptOwner, PickRequest {
 
   onResponse(attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): boolean {
     if (this.#winner !== undefined || this.#done) return false;
-    if (isRetryable({ kind: 'status', status }, this, this.#deps.options.retryPolicy)) {
+    if (mayRetryStatus(status, this.#replayable, false, this.#deps.options.retryPolicy)) {
       if (this.#live.length > 1) {
         // Another attempt (a hedge) is still running: let it answer instead.
         this.#drop(attempt);
@@ -187,6 +247,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     }
     for (const other of this.#live) if (other !== attempt) other.cancel(HEDGE_LOST, true);
     this.#live.length = 0;
+    this.#releaseBody(); // no retry can follow a commit
   }
 
   #drop(attempt: Attempt): void {
@@ -206,15 +267,37 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#finish();
   }
 
-  onFailure(attempt: Attempt, failure: MappedFailure): void {
+  onFailure(attempt: Attempt, verdict: FailureVerdict, elapsedMs: number): void {
     this.#drop(attempt);
+    if (verdict.unrecognised) {
+      const cause = verdict.error.cause as { code?: unknown; message?: unknown } | undefined;
+      this.#deps.logger.warn(LOG_EVENT.unclassifiedFailure, {
+        requestId: this.requestId,
+        endpoint: attempt.endpoint.id,
+        code: typeof cause?.code === 'string' ? cause.code : undefined,
+        message: typeof cause?.message === 'string' ? cause.message : String(cause),
+      });
+    }
     if (this.#done || this.#winner !== undefined) return;
     if (this.#live.length > 0) return; // a hedge is still running and may yet answer
-    if (isRetryable({ kind: 'local_origin', failure: failure.failure }, this, this.#deps.options.retryPolicy)) {
-      const next = this.#nextEndpoint(failure.error.beforeUpstream);
+    if (mayRetry(verdict.retry, this.#replayable, false) && !this.#stillGenerating(attempt, verdict, elapsedMs)) {
+      const next = this.#nextEndpoint(verdict.retry === 'free');
       if (next !== undefined) return this.#launch(next);
     }
-    this.#fail(this.#retryDenied ? new GatewayError('RG_ERR_RETRY_BUDGET', { cause: failure.error }) : failure.error);
+    this.#fail(this.#retryDenied ? new GatewayError('RG_ERR_RETRY_BUDGET', { cause: verdict.error }) : verdict.error);
+  }
+
+  /**
+   * A first-byte timeout on an endpoint that answered other requests meanwhile is a slow generation, not
+   * a hang: it may still be running there, so it is not silently started again elsewhere.
+   */
+  #stillGenerating(attempt: Attempt, verdict: FailureVerdict, elapsedMs: number): boolean {
+    if (verdict.evidence !== 'first_byte_timeout') return false;
+    return this.#deps.observer?.answeredWithin?.(attempt.endpoint, elapsedMs) ?? false;
+  }
+
+  answered(attempt: Attempt): void {
+    this.#deps.observer?.attemptAnswered?.(attempt.endpoint);
   }
 
   /** For the retry policy: the request method, and whether a response byte reached the client. */
@@ -226,9 +309,9 @@ export class Exchange implements AttemptOwner, PickRequest {
     return this.#winner !== undefined;
   }
 
-  onBroken(_attempt: Attempt, failure: MappedFailure): void {
+  onBroken(_attempt: Attempt, error: GatewayError): void {
     this.#finish();
-    endBrokenStream(this.res, this.#eventStream, failure.error);
+    endBrokenStream(this.res, this.#eventStream, error);
   }
 
   report(outcome: AttemptOutcome, attempt: Attempt): void {
@@ -303,6 +386,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     this.#done = true;
     this.#clearTimers();
+    this.#releaseBody();
     if (this.#span !== undefined) {
       const code = this.res.getHeader('x-regiongate-error');
       this.#span.end(this.res.statusCode, this.tried.length, typeof code === 'string' ? code : undefined);

@@ -11,6 +11,7 @@ import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
+import { BodyBudget } from './body-budget.js';
 import { onClientError } from './client-errors.js';
 import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
@@ -66,14 +67,19 @@ export class Gateway {
       picker: opts.picker,
       observer: opts.observer,
       retryGate: opts.retryGate,
+      bodyBudget: new BodyBudget(cfg.limits.bufferedBytes),
+      logger: this.#log,
       tracer: opts.tracer,
       options: {
+        queueTimeout: cfg.timeouts.queue,
         connectTimeout: cfg.timeouts.connect,
         firstByteTimeout: cfg.timeouts.firstByte,
+        firstByteStreamTimeout: cfg.timeouts.firstByteStream,
+        firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
         idleTimeout: cfg.timeouts.idle,
         requestTimeout: cfg.timeouts.request,
         attempts: cfg.retry.attempts,
-        retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent },
+        retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
         bodyLimit: cfg.limits.bodyBytes,
         hedgeAfter: cfg.retry.hedge.after ?? 0,
         maxHedges: cfg.retry.hedge.maxHedges,
@@ -94,6 +100,8 @@ export class Gateway {
       this.#onRequest,
     );
     this.server.on('clientError', onClientError);
+    // `Expect: 100-continue` is answered here, once the declared body fits (see `Exchange.run`).
+    this.server.on('checkContinue', this.#onCheckContinue);
     this.server.on('upgrade', this.#onUpgrade);
   }
 
@@ -125,7 +133,11 @@ export class Gateway {
     return this.#inflight;
   }
 
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly #onCheckContinue = (req: IncomingMessage, res: ServerResponse): void => {
+    this.#onRequest(req, res, true);
+  };
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
     const url = req.url ?? '/';
     const pathEnd = url.indexOf('?');
     const path = pathEnd === -1 ? url : url.slice(0, pathEnd);
@@ -141,7 +153,7 @@ export class Gateway {
     }
     const exchange = new Exchange(req, res, this.#deps);
     this.#inflight++;
-    exchange.run();
+    exchange.run(expectContinue);
   };
 
   /** `GET /v1/models` as the union over healthy regions, when every endpoint lists its models. */

@@ -19,7 +19,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Request headers the gateway replaces rather than forwards. */
-const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'x-regiongate-regions']);
+const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'x-regiongate-regions', 'expect']);
 
 /** Names listed in a `Connection` header value, lower-cased; undefined when there are none. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {

@@ -1,9 +1,13 @@
 /**
- * One keep-alive undici `Pool` per endpoint origin. Our own timers govern connect, first-byte and idle
- * time (undici's are coarse), so undici's are set only as loose backstops.
+ * One keep-alive undici `Pool` per endpoint origin, and the endpoint's connection limit (`connections`).
+ * The limit is enforced here rather than by undici's queue: an attempt waiting for a free connection is
+ * not connecting, so it runs on its own bounded timer (`timeouts.queue`) and a long wait is never taken
+ * for a connect timeout that would eject a healthy but busy endpoint. Our own timers govern connect,
+ * first-byte and idle time (undici's are coarse), so undici's are set only as loose backstops.
  */
 import { Pool } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
+import type { Attempt, SlotSource } from './attempt.js';
 
 export interface UpstreamPoolOptions {
   readonly connectTimeout: number;
@@ -11,8 +15,15 @@ export interface UpstreamPoolOptions {
   readonly keepAliveTimeout?: number;
 }
 
-export class UpstreamPools {
+/** Per endpoint: attempts holding a connection, and those waiting for one (FIFO, cancelled ones skipped). */
+interface Slots {
+  active: number;
+  readonly waiting: Attempt[];
+}
+
+export class UpstreamPools implements SlotSource {
   readonly #pools = new Map<string, Pool>();
+  readonly #slots = new Map<string, Slots>();
   readonly #opts: UpstreamPoolOptions;
 
   constructor(opts: UpstreamPoolOptions) {
@@ -36,6 +47,48 @@ export class UpstreamPools {
       this.#pools.set(endpoint.id, pool);
     }
     return pool;
+  }
+
+  /** Send `attempt.request` now if the endpoint has a free connection, else queue the attempt. */
+  send(attempt: Attempt): void {
+    const endpoint = attempt.endpoint;
+    if (endpoint.connections <= 0) return this.#dispatch(attempt);
+    const slots = this.#slotsOf(endpoint);
+    if (slots.active < endpoint.connections) {
+      slots.active++;
+      return this.#dispatch(attempt);
+    }
+    slots.waiting.push(attempt);
+    attempt.queued();
+  }
+
+  /** Whether every connection of `endpoint` is taken (attempts sent to it now would wait). */
+  full(endpoint: Endpoint): boolean {
+    return endpoint.connections > 0 && (this.#slots.get(endpoint.id)?.active ?? 0) >= endpoint.connections;
+  }
+
+  release(endpoint: Endpoint): void {
+    if (endpoint.connections <= 0) return;
+    const slots = this.#slotsOf(endpoint);
+    let next = slots.waiting.shift();
+    while (next !== undefined && !next.live) next = slots.waiting.shift();
+    if (next === undefined) slots.active--;
+    // The slot passes straight to the next in line, once the finished request has let go of its socket.
+    else queueMicrotask(() => this.#dispatch(next));
+  }
+
+  #dispatch(attempt: Attempt): void {
+    const request = attempt.request;
+    // Cancelled while the slot was on its way: hand it on.
+    if (request === undefined || !attempt.live) return this.release(attempt.endpoint);
+    attempt.sent(this);
+    this.get(attempt.endpoint).dispatch(request, attempt);
+  }
+
+  #slotsOf(endpoint: Endpoint): Slots {
+    let s = this.#slots.get(endpoint.id);
+    if (s === undefined) this.#slots.set(endpoint.id, (s = { active: 0, waiting: [] }));
+    return s;
   }
 
   /** Close every pool, waiting for in-flight requests; `destroy` after `graceMs`. */

@@ -1,6 +1,6 @@
 /**
  * Routing: which endpoint takes each attempt (`HealthAwarePicker`), whether a failed attempt may be
- * retried (`isRetryable`, `RetryBudget`) and when to hedge (`hedgeDelay`).
+ * retried (`isReplayable`, `mayRetry`, `RetryBudget`) and when to hedge (`hedgeDelay`).
  */
 export type { HealthView } from './health-view.js';
 export type { PickRequest, Picker } from './picker.js';
@@ -15,13 +15,15 @@ export { PriorityLoad, type PriorityLoadOptions } from './priority-load.js';
 export { compileRouteRules, globToRegExp, ruleMatches, type CompiledRouteRule, type RouteRule } from './route-rules.js';
 export { RetryBudget, type RetryBudgetInit, type RetryBudgetOptions } from './retry-budget.js';
 export {
+  DEFAULT_REPLAYABLE_PATHS,
   DEFAULT_RETRY_POLICY,
   DEFAULT_RETRY_STATUSES,
   isIdempotent,
-  isRetryable,
-  neverReachedUpstream,
-  type FailedAttempt,
-  type RetryContext,
+  isReplayable,
+  mayRetry,
+  mayRetryStatus,
+  type ReplayRequest,
+  type RetryClass,
   type RetryPolicy,
 } from './retry-policy.js';
 export { HEDGING_OFF, hedgeDelay, shouldHedge, type HedgeOptions, type HedgeState } from './hedge-policy.js';

@@ -1,51 +1,53 @@
 /**
- * Which failed attempts may be retried on another endpoint. The rules, first match wins:
+ * What may run twice. A failed attempt is retried on another endpoint, and a slow one hedged, only under
+ * these rules, first match wins:
  *
  * 1. Never once a response byte has reached the client: the answer is committed.
- * 2. Connect refused / connect timeout: always. The upstream never received the request, so even a
- *    non-idempotent method is safe to send elsewhere.
- * 3. Reset before a response, first-byte timeout, or an answer whose status is listed (`statuses`,
- *    default 429, 502, 503, 504): retried for idempotent methods (RFC 9110 §9.2.2), and for the others
- *    only with `nonIdempotent` (default true: inference calls are POSTs without side effects, so
- *    replaying one costs GPU time, never correctness). Turn it off for upstreams whose POSTs do change
- *    state.
- * 4. Anything else is not retried, including the idle timeout between body chunks: the upstream has
- *    already answered, so the request was processed.
+ * 2. A failure before the request left the gateway (connect refused or timed out, no free connection):
+ *    always, whatever the method. The endpoint never saw it.
+ * 3. A failure the endpoint may have seen (reset, first-byte timeout, a listed status such as 502/503/504
+ *    or 429): only when the request is replayable: an idempotent method (RFC 9110 §9.2.2), a request with
+ *    an `Idempotency-Key` (the server deduplicates), a path listed in `replayablePaths` (inference calls,
+ *    which change no state: chat completions, completions, embeddings, responses), or any request when
+ *    `nonIdempotent` is on. `POST /v1/files`, batches and fine-tuning jobs are not replayed by default.
+ * 4. Anything else is not retried, including the idle timeout between body chunks (the upstream has
+ *    already answered) and failures that are not the endpoint's.
  *
- * Whether the body can be replayed (buffered within the limit) and whether the retry budget allows it are
- * the caller's checks, made after this one.
+ * A hedge sends the request twice at once, so it is allowed exactly where a replay is (rule 3).
+ * Whether the body was buffered and whether the retry budget allows it are the caller's checks.
  */
-import type { LocalOriginFailure } from '../health/attempt-outcome.js';
 
-/** What a failed attempt looked like. `AttemptOutcome` (src/health/) is assignable to it. */
-export type FailedAttempt =
-  | { readonly kind: 'local_origin'; readonly failure: LocalOriginFailure }
-  /** An answer with this status (`success` is what the health code calls a non-5xx answer). */
-  | { readonly kind: 'upstream_5xx' | 'success' | 'status'; readonly status: number }
-  /** A 429 answer. */
-  | { readonly kind: 'rate_limited' }
-  /** Abandoned (client gone, hedge lost): nothing to retry. */
-  | { readonly kind: 'cancelled' };
-
-export interface RetryContext {
-  /** The request method, upper case as Node gives it. */
-  readonly method: string;
-  /** Whether any byte of a response (status line included) has been sent to the client. */
-  readonly responseStarted: boolean;
-}
+/**
+ * May another endpoint be tried after a failure? Decided per failure by src/proxy/classify-failure.ts.
+ * - `free`: the request never left the gateway; safe for any method, and costs no retry budget.
+ * - `replay`: the endpoint may have seen the request; only where the request is replayable.
+ * - `never`: retrying cannot help or is not ours to do (the client's fault, the gateway's own, unknown).
+ */
+export type RetryClass = 'free' | 'replay' | 'never';
 
 export interface RetryPolicy {
   /** Answer statuses that are retried (config `retry.statuses`). */
   readonly statuses: readonly number[];
-  /** Retry non-idempotent methods after failures the upstream may have seen (config `retry.nonIdempotent`). */
+  /** Replay every request the endpoint may have seen, whatever its method and path (config `retry.nonIdempotent`). */
   readonly nonIdempotent: boolean;
+  /** Paths (without query) whose requests are replayable whatever the method (config `retry.replayablePaths`). */
+  readonly replayablePaths: ReadonlySet<string>;
 }
 
 export const DEFAULT_RETRY_STATUSES: readonly number[] = Object.freeze([429, 502, 503, 504]);
 
+/** OpenAI-style inference calls: they create nothing, so running one twice costs compute, never correctness. */
+export const DEFAULT_REPLAYABLE_PATHS: readonly string[] = Object.freeze([
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+  '/v1/responses',
+]);
+
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   statuses: DEFAULT_RETRY_STATUSES,
-  nonIdempotent: true,
+  nonIdempotent: false,
+  replayablePaths: new Set(DEFAULT_REPLAYABLE_PATHS),
 });
 
 /** Idempotent methods, RFC 9110 §9.2.2. */
@@ -63,35 +65,29 @@ export function isIdempotent(method: string): boolean {
   }
 }
 
-/** Whether `failure` may be retried on another endpoint (see the module comment for the rules). */
-export function isRetryable(failure: FailedAttempt, ctx: RetryContext, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
-  if (ctx.responseStarted) return false;
-  const replayable = policy.nonIdempotent || isIdempotent(ctx.method);
-  switch (failure.kind) {
-    case 'local_origin':
-      switch (failure.failure) {
-        case 'connect_refused':
-        case 'connect_timeout':
-          return true;
-        case 'reset':
-        case 'first_byte_timeout':
-          return replayable;
-        case 'idle_timeout':
-          return false;
-      }
-      return false;
-    case 'rate_limited':
-      return replayable && policy.statuses.includes(429);
-    case 'upstream_5xx':
-    case 'success':
-    case 'status':
-      return replayable && policy.statuses.includes(failure.status);
-    case 'cancelled':
-      return false;
-  }
+export interface ReplayRequest {
+  /** Upper case, as Node gives it. */
+  readonly method: string;
+  /** The request path without its query. */
+  readonly path: string;
+  /** Whether the client sent a non-empty `Idempotency-Key`. */
+  readonly idempotencyKey: boolean;
 }
 
-/** Whether retrying `failure` is free under the retry budget: the upstream never got the request. */
-export function neverReachedUpstream(failure: FailedAttempt): boolean {
-  return failure.kind === 'local_origin' && (failure.failure === 'connect_refused' || failure.failure === 'connect_timeout');
+/** Whether the request may be sent again after the endpoint may have seen it (rule 3), or hedged. */
+export function isReplayable(req: ReplayRequest, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  if (policy.nonIdempotent || req.idempotencyKey || isIdempotent(req.method)) return true;
+  const p = req.path;
+  return policy.replayablePaths.has(p) || (p.length > 1 && p.endsWith('/') && policy.replayablePaths.has(p.slice(0, -1)));
+}
+
+/** Whether a failed attempt may be retried elsewhere, given its retry class and the request's replayability. */
+export function mayRetry(retry: RetryClass, replayable: boolean, responseStarted: boolean): boolean {
+  if (responseStarted) return false;
+  return retry === 'free' || (retry === 'replay' && replayable);
+}
+
+/** Whether an answer with `status` may be retried elsewhere. */
+export function mayRetryStatus(status: number, replayable: boolean, responseStarted: boolean, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  return !responseStarted && replayable && policy.statuses.includes(status);
 }

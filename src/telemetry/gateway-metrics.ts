@@ -10,7 +10,7 @@ import type { Endpoint } from '../registry/endpoint.js';
 import { Metrics, type CounterChild } from './metrics.js';
 import { METRIC } from './names.js';
 
-const OUTCOMES = ['success', 'local_origin', 'upstream_5xx', 'rate_limited', 'cancelled'] as const;
+const OUTCOMES = ['success', 'local_origin', 'upstream_5xx', 'rate_limited', 'cancelled', 'excused'] as const;
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 export class GatewayMetrics implements AttemptObserver {
@@ -58,14 +58,21 @@ export class GatewayMetrics implements AttemptObserver {
   }
 }
 
-/** Report each attempt to several observers (health first, then metrics). */
+/** Report each attempt to several observers (health first, then metrics); the first that knows answers `answeredWithin`. */
 export function fanOut(...observers: AttemptObserver[]): AttemptObserver {
   return {
     attemptStarted(endpoint) {
       for (const o of observers) o.attemptStarted(endpoint);
     },
+    attemptAnswered(endpoint) {
+      for (const o of observers) o.attemptAnswered?.(endpoint);
+    },
     attemptEnded(outcome) {
       for (const o of observers) o.attemptEnded(outcome);
+    },
+    answeredWithin(endpoint, ms) {
+      for (const o of observers) if (o.answeredWithin !== undefined) return o.answeredWithin(endpoint, ms);
+      return false;
     },
   };
 }

@@ -25,4 +25,6 @@ export const LOG_EVENT = {
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
   adminAction: 'admin.action',
+  /** An attempt failed in a way the classifier does not recognise (not blamed on the endpoint). */
+  unclassifiedFailure: 'proxy.unclassified_failure',
 } as const;

@@ -54,6 +54,7 @@ export class RequestSpan {
     span.setAttribute('regiongate.outcome', outcome.kind);
     if (outcome.kind === 'local_origin') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.failure });
     else if (outcome.kind === 'upstream_5xx') span.setStatus({ code: SpanStatusCode.ERROR, message: `status ${outcome.status}` });
+    else if (outcome.kind === 'excused') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.code });
     if ('status' in outcome) span.setAttribute('http.response.status_code', outcome.status);
     span.end();
   }

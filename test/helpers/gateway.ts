@@ -19,6 +19,8 @@ export interface RegionSpec {
   priority?: number;
   models?: string[];
   headers?: Record<string, string>;
+  /** The endpoint's connection limit (0 = none). */
+  connections?: number;
 }
 
 /** Start a gateway over `regions` with config `overrides` (listen port 0, admin off, logs silent). */
@@ -37,7 +39,7 @@ export async function startGateway(
       regions: regions.map((r) => ({
         name: r.name,
         priority: r.priority ?? 0,
-        endpoints: [{ url: r.url, models: r.models ?? ['*'], headers: r.headers ?? {} }],
+        endpoints: [{ url: r.url, models: r.models ?? ['*'], headers: r.headers ?? {}, connections: r.connections ?? 0 }],
       })),
     },
     {},
