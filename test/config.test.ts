@@ -60,8 +60,10 @@ t.test('defaults are applied to every section', async (t) => {
     expectedStatus: [200],
   });
   t.match(cfg.timeouts, {
+    queue: 5000,
     connect: 2000,
-    firstByte: 30_000,
+    firstByteStream: 30_000,
+    firstByteUnary: 180_000,
     idle: 30_000,
     request: 300_000,
     clientHeaders: 10_000,
@@ -69,8 +71,10 @@ t.test('defaults are applied to every section', async (t) => {
     keepAlive: 65_000,
     drain: 30_000,
   });
-  t.match(cfg.limits, { bodyBytes: 10 * 1024 * 1024, headerBytes: 16 * 1024 });
-  t.match(cfg.retry, { attempts: 3, statuses: [429, 502, 503, 504] });
+  t.equal(cfg.timeouts.firstByte, undefined, 'unset: by the kind of request');
+  t.match(cfg.limits, { bodyBytes: 10 * 1024 * 1024, headerBytes: 16 * 1024, bufferedBytes: 128 * 1024 * 1024 });
+  t.match(cfg.retry, { attempts: 3, statuses: [429, 502, 503, 504], nonIdempotent: false });
+  t.same(cfg.retry.replayablePaths, ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses']);
   t.match(cfg.log, { level: 'info' });
   t.same(cfg.retry.statuses, [429, 502, 503, 504]);
   t.equal(cfg.regions.length, 1);
@@ -433,6 +437,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
       admin: { token: 'x' },
       state: { redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },
+      timeouts: { firstByte: '30s' },
       routing: { rules: [{ model: 'm', regions: ['a'] }] },
       regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'http://x' }] }],
     },
