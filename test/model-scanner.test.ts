@@ -32,7 +32,7 @@ function expected(buf: Buffer): ModelReading['kind'] | string {
   if (!keys.includes('model')) return 'absent';
   const model = (doc as { model: unknown }).model;
   if (typeof model !== 'string' || model.length === 0) return 'undetermined';
-  if (!model.isWellFormed() || Buffer.byteLength(model) > MODEL_MAX_BYTES) return 'undetermined';
+  if (/[\ud800-\udfff]/u.test(model) || Buffer.byteLength(model) > MODEL_MAX_BYTES) return 'undetermined';
   return `model:${model}`;
 }
 
