@@ -16,7 +16,8 @@ import { Attempt, type AttemptOwner } from './attempt.js';
 import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { responseHead, upstreamHeaders } from './headers.js';
-import { requestModel, requestRegions } from './request-info.js';
+import { BodyModelReader } from './body-model-reader.js';
+import { requestRegions } from './request-info.js';
 import type { MappedFailure } from './to-gateway-error.js';
 
 export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
@@ -39,6 +40,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   #chunks: Buffer[] = [];
   #bodyBytes = 0;
   #body: Buffer | null = null;
+  /** Reads the model as the body arrives, so no single step parses a whole large body. */
+  #modelReader: BodyModelReader | undefined;
   /** Attempts still running: one, or more while hedging. */
   #live: Attempt[] = [];
   #winner: Attempt | undefined;
@@ -72,6 +75,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.#deps.options.bodyLimit) return this.#reject413();
     if (declared === undefined && req.headers['transfer-encoding'] === undefined) return this.#route();
+    this.#modelReader = new BodyModelReader(req.headers);
     req.on('data', Exchange.#onBodyChunk);
     req.on('end', Exchange.#onBodyEnd);
   }
@@ -86,6 +90,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       return ex.#reject413();
     }
     ex.#chunks.push(chunk);
+    ex.#modelReader?.write(chunk);
   }
 
   static #onBodyEnd(this: IncomingMessage): void {
@@ -101,7 +106,12 @@ export class Exchange implements AttemptOwner, PickRequest {
 
   #route(): void {
     if (this.#done) return;
-    this.model = this.#body === null ? undefined : requestModel(this.req.headers['content-type'], this.#body);
+    const reading = this.#modelReader?.finish();
+    this.#modelReader = undefined;
+    this.model = reading?.kind === 'model' ? reading.model : undefined;
+    // Rules that name models decide where data may go: a model the gateway cannot be sure of is refused.
+    if (reading?.kind === 'undetermined' && this.#deps.options.modelRules)
+      return this.#fail(new GatewayError('RG_ERR_MODEL_UNDETERMINED', { message: `The request's model cannot be determined: ${reading.reason}.`, beforeUpstream: true }));
     this.regions = requestRegions(this.req.headers['x-regiongate-regions']);
     const tracer = this.#deps.tracer;
     if (tracer !== undefined) {
