@@ -145,6 +145,12 @@ export class ModelScanner {
             this.#close(ARR);
             break;
           }
+          if ((c === 0x5b || c === 0x7b) && !this.#modelNext && this.#depth < MAX_JSON_DEPTH) {
+            // The common case of a nested container, inline: bodies of brackets cost one step per byte.
+            this.#stack[this.#depth++] = c === 0x7b ? OBJ : ARR;
+            this.#state = c === 0x7b ? OBJECT_FIRST : ARRAY_FIRST;
+            break;
+          }
           this.#startValue(c);
           if (this.#state === FAILED) return;
           break;
@@ -166,8 +172,9 @@ export class ModelScanner {
         case AFTER:
           if (isSpace(c)) break;
           if (c === 0x2c) this.#state = this.#stack[this.#depth - 1] === OBJ ? OBJECT_KEY : VALUE;
-          else if (c === 0x7d) this.#close(OBJ);
-          else if (c === 0x5d) this.#close(ARR);
+          else if ((c === 0x5d || c === 0x7d) && this.#stack[this.#depth - 1] === (c === 0x7d ? OBJ : ARR))
+            this.#state = --this.#depth === 0 ? END : AFTER;
+          else if (c === 0x7d || c === 0x5d) return this.#fail('a mismatched closing bracket');
           else return this.#fail('`,` or a closing bracket was expected');
           if (this.#state === FAILED) return;
           break;
