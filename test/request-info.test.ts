@@ -1,5 +1,5 @@
 import t from 'tap';
-import { requestModel, requestRegions } from '../src/proxy/request-info.js';
+import { queryModel, requestModel, requestRegions } from '../src/proxy/request-info.js';
 
 const model = (body: string, type = 'application/json') => requestModel(type, Buffer.from(body));
 
@@ -25,4 +25,12 @@ t.test('allowed regions from the header', async (t) => {
   t.equal(requestRegions(' , '), undefined);
   t.equal(requestRegions(undefined), undefined);
   t.same([...(requestRegions(['a', 'b,c']) ?? [])], ['a', 'b', 'c']);
+});
+
+t.test('the model of a request target (WebSocket upgrades name it in the query)', async (t) => {
+  t.same(queryModel('/v1/realtime?model=gpt-4o-realtime'), { kind: 'model', model: 'gpt-4o-realtime' });
+  t.same(queryModel('/v1/realtime?x=1&mod%65l=M'), { kind: 'model', model: 'M' }, 'an escaped name');
+  t.same(queryModel('/v1/realtime'), { kind: 'absent' });
+  t.equal(queryModel('/v1/realtime?model=a&model=M').kind, 'undetermined', 'duplicates');
+  t.equal(queryModel('/v1/realtime?model=a;model=M').kind, 'undetermined', 'a duplicate after ;');
 });
