@@ -5,6 +5,7 @@
 
 export const ERROR_CODES = {
   RG_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  RG_ERR_MODEL_UNDETERMINED: { status: 400, message: "The request's model cannot be determined from its body." },
   RG_ERR_CLIENT_TIMEOUT: { status: 408, message: 'The client did not send the request in time.' },
   RG_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit.' },
   RG_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the configured limit.' },

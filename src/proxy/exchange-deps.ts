@@ -29,6 +29,8 @@ export interface ExchangeOptions {
   /** Start a hedge attempt in another region when no answer came within this many ms (0 = off). */
   readonly hedgeAfter: number;
   readonly maxHedges: number;
+  /** Some `routing.rules` entry names a model: a request whose model is undetermined gets a 400. */
+  readonly modelRules: boolean;
 }
 
 /** Gate on retries (the retry budget); a retry after a failure that never reached an upstream is free. */

@@ -18,7 +18,8 @@ import type { FailureVerdict } from './classify-failure.js';
 import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { responseHead, upstreamHeaders } from './headers.js';
-import { requestModel, requestRegions, requestsStream } from './request-info.js';
+import { BodyModelReader } from './body-model-reader.js';
+import { requestRegions, requestsStream } from './request-info.js';
 
 export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
 
@@ -43,6 +44,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   #whole: Buffer | undefined;
   #bodyBytes = 0;
   #body: Buffer | null = null;
+  /** Reads the model as the body arrives, so no single step parses a whole large body. */
+  #modelReader: BodyModelReader | undefined;
   /** Bytes of `limits.bufferedBytes` this exchange holds. */
   #reserved = 0;
   /** May run twice (retries after the endpoint may have seen it, hedges): see retry-policy.ts. */
@@ -91,6 +94,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       if (bytes === 0) return this.#route();
       this.#declared = bytes;
     } else if (req.headers['transfer-encoding'] === undefined) return this.#route();
+    this.#modelReader = new BodyModelReader(req.headers);
     if (expectContinue) this.res.writeContinue();
     req.on('data', Exchange.#onBodyChunk);
     req.on('end', Exchange.#onBodyEnd);
@@ -106,6 +110,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       ex.#whole ??= Buffer.allocUnsafe(ex.#declared);
       chunk.copy(ex.#whole, ex.#bodyBytes - chunk.length);
     } else ex.#chunks.push(chunk);
+    ex.#modelReader?.write(chunk);
   }
 
   #stopReading(tooLarge: boolean): void {
@@ -113,6 +118,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.req.off('end', Exchange.#onBodyEnd);
     this.#chunks = [];
     this.#whole = undefined;
+    this.#modelReader = undefined;
     if (tooLarge) this.#reject413();
     else this.#rejectBufferFull();
   }
@@ -158,7 +164,12 @@ export class Exchange implements AttemptOwner, PickRequest {
   #route(): void {
     if (this.#done) return;
     const req = this.req;
-    this.model = this.#body === null ? undefined : requestModel(req.headers['content-type'], this.#body);
+    const reading = this.#modelReader?.finish();
+    this.#modelReader = undefined;
+    this.model = reading?.kind === 'model' ? reading.model : undefined;
+    // Rules that name models decide where data may go: a model the gateway cannot be sure of is refused.
+    if (reading?.kind === 'undetermined' && this.#deps.options.modelRules)
+      return this.#fail(new GatewayError('RG_ERR_MODEL_UNDETERMINED', { message: `The request's model cannot be determined: ${reading.reason}.` }));
     this.regions = requestRegions(req.headers['x-regiongate-regions']);
     const url = req.url ?? '/';
     const q = url.indexOf('?');

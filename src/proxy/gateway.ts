@@ -83,6 +83,7 @@ export class Gateway {
         bodyLimit: cfg.limits.bodyBytes,
         hedgeAfter: cfg.retry.hedge.after ?? 0,
         maxHedges: cfg.retry.hedge.maxHedges,
+        modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
       },
       onDone: this.#onExchangeDone,
     };

@@ -1,73 +1,31 @@
 /**
  * What routing needs to know about a request, read from its headers and buffered body.
  */
+import { readBodyModel } from './body-model-reader.js';
+import { ABSENT, type ModelReading } from './model-reading.js';
+import { UrlencodedModelReader } from './urlencoded-model-reader.js';
 
-const MODEL_KEY = Buffer.from('"model"');
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/** The `model` of a JSON body, or undefined (not JSON, malformed, or no model: any endpoint may take it). */
+/**
+ * The model of a complete body, or undefined when it has none or it cannot be determined. Read the way the
+ * upstream reads it (`body-model-reader.ts`): by the bytes, whatever `contentType` says. Callers that must
+ * tell "none" from "cannot be determined" use `readBodyModel` or `BodyModelReader`.
+ */
 export function requestModel(contentType: string | undefined, body: Buffer): string | undefined {
-  if (body.length === 0 || contentType === undefined || !contentType.includes('json')) return undefined;
-  const at = body.indexOf(MODEL_KEY);
-  if (at === -1) return undefined;
-  // Fast path: `"model"` is a top-level key with a plain string value (OpenAI clients put it first).
-  // Anything less certain goes to JSON.parse, which is exact but costs a full parse.
-  if (isTopLevelKey(body, at)) {
-    const value = plainStringValue(body, at + MODEL_KEY.length);
-    if (value !== undefined) return value.length > 0 ? value : undefined;
-  }
-  return parsedModel(body);
+  const reading = readBodyModel(contentType === undefined ? {} : { 'content-type': contentType }, body);
+  return reading.kind === 'model' ? reading.model : undefined;
 }
 
-/** Whether the string starting at `at` sits directly in the top-level object (depth 1, outside strings). */
-function isTopLevelKey(body: Buffer, at: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < at; i++) {
-    const c = body[i];
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === 0x7b || c === 0x5b) depth++; // { [
-    else if (c === 0x7d || c === 0x5d) depth--; // } ]
-  }
-  return depth === 1 && !inString;
-}
-
-/** The string value after a key ending at `from` (`: "value"`), when it has no escapes; else undefined. */
-function plainStringValue(body: Buffer, from: number): string | undefined {
-  let i = from;
-  while (i < body.length && isSpace(body[i])) i++;
-  if (body[i] !== 0x3a) return undefined; // :
-  i++;
-  while (i < body.length && isSpace(body[i])) i++;
-  if (body[i] !== QUOTE) return undefined;
-  const start = i + 1;
-  for (let j = start; j < body.length; j++) {
-    const c = body[j];
-    if (c === BACKSLASH) return undefined;
-    if (c === QUOTE) return body.toString('utf8', start, j);
-  }
-  return undefined;
-}
-
-function isSpace(c: number | undefined): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function parsedModel(body: Buffer): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (parsed !== null && typeof parsed === 'object' && 'model' in parsed) {
-      const model = (parsed as { model: unknown }).model;
-      return typeof model === 'string' && model.length > 0 ? model : undefined;
-    }
-  } catch {
-    // Not ours to judge: the upstream answers a malformed body with its own 400.
-  }
-  return undefined;
+/**
+ * The `model` query parameter of a request target (`/v1/realtime?model=gpt-4o-realtime`: how OpenAI's
+ * Realtime API names the model of a WebSocket upgrade), read like a urlencoded form: duplicates and
+ * `model[...]` are undetermined.
+ */
+export function queryModel(url: string | undefined): ModelReading {
+  const q = url === undefined ? -1 : url.indexOf('?');
+  if (q === -1) return ABSENT;
+  const reader = new UrlencodedModelReader();
+  reader.write(Buffer.from((url as string).slice(q + 1), 'latin1'));
+  return reader.finish();
 }
 
 const STREAM_KEY = Buffer.from('"stream"');
@@ -89,6 +47,10 @@ export function requestsStream(body: Buffer): boolean {
     at = body.indexOf(STREAM_KEY, at + 1);
   }
   return false;
+}
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 /** Regions allowed by an `x-regiongate-regions: eu-west-1,europe-west4` header. */
