@@ -199,3 +199,32 @@ t.test('tracker: failing probes eject, passing probes bring probation', async (t
   await tracker.close();
   t.equal(clock.pending, 0, 'tracker close() leaves no timer (probes, expiries, breaker rotation)');
 });
+
+t.test("the gateway's own trouble (out of descriptors, shutting down) is no verdict on the endpoint", async (t) => {
+  const clock = new FakeClock();
+  let failure: Error = Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+  const changes: string[] = [];
+  let calls = 0;
+  const probe: ProbeFn = async () => {
+    calls++;
+    throw failure;
+  };
+  const prober = new Prober({ endpoints: [a], clock, random: () => 0, options: opts, probe, onChange: (e, up) => changes.push(`${e.id}:${up}`) });
+  t.teardown(() => prober.close());
+  prober.start();
+  clock.tick(0);
+  await flush();
+  for (let i = 0; i < 5; i++) {
+    clock.tick(1000);
+    await flush();
+  }
+  t.ok(calls >= 5, 'probing goes on');
+  t.equal(prober.isUp(a), true, 'five EMFILE rounds did not take the endpoint down');
+  t.same(changes, []);
+  failure = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  for (let i = 0; i < 3; i++) {
+    clock.tick(1000);
+    await flush();
+  }
+  t.equal(prober.isUp(a), false, 'a refused connection is a failed check');
+});

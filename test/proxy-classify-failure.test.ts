@@ -1,6 +1,6 @@
 import t from 'tap';
 import { GatewayError, ERROR_CODES } from '../src/errors.js';
-import { brokenAnswer, classifyAnswer, classifyFailure } from '../src/proxy/classify-failure.js';
+import { brokenAnswer, classifyAnswer, classifyFailure } from '../src/health/classify-failure.js';
 
 const coded = (code: string, message = code): Error => Object.assign(new Error(message), { code });
 

@@ -16,6 +16,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import { MIN_PROBE_INTERVAL, type ProbeOptions } from './health-options.js';
+import { isGatewayOwnFailure } from './classify-failure.js';
 import type { ProbeFn } from './http-probe.js';
 
 /** Why a probe failed. */
@@ -171,8 +172,23 @@ export class Prober {
     }
     pending.then(
       (status) => this.#settle(t, status),
-      () => this.#settle(t, undefined),
+      (err: unknown) => {
+        // The gateway's own trouble (out of ports or descriptors, shutting down) says nothing of the
+        // endpoint: no verdict, probe again next round. Any other rejection is a failed check.
+        if (isGatewayOwnFailure(err)) return this.#noVerdict(t);
+        this.#settle(t, undefined);
+      },
     );
+  }
+
+  #noVerdict(t: ProbeTarget): void {
+    t.running = false;
+    t.controller = undefined;
+    if (this.#closed || !t.awaiting) return;
+    t.awaiting = false;
+    this.#init.clock.clearTimeout(t.timeoutTimer);
+    t.timeoutTimer = undefined;
+    this.#schedule(t, this.#nextDelay());
   }
 
   #settle(t: ProbeTarget, status: number | undefined): void {

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import { brokenAnswer, classifyAnswer, classifyFailure, type FailureVerdict } from './classify-failure.js';
+import { brokenAnswer, classifyAnswer, classifyFailure, type FailureVerdict } from '../health/classify-failure.js';
 
 type Phase = 'queued' | 'connect' | 'first_byte' | 'body' | 'done';
 

@@ -14,7 +14,7 @@ import type { PickRequest } from '../routing/picker.js';
 import { isReplayable, mayRetry, mayRetryStatus } from '../routing/retry-policy.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
-import type { FailureVerdict } from './classify-failure.js';
+import type { FailureVerdict } from '../health/classify-failure.js';
 import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { responseHead, upstreamHeaders } from './headers.js';

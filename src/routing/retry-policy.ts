@@ -17,13 +17,9 @@
  * Whether the body was buffered and whether the retry budget allows it are the caller's checks.
  */
 
-/**
- * May another endpoint be tried after a failure? Decided per failure by src/proxy/classify-failure.ts.
- * - `free`: the request never left the gateway; safe for any method, and costs no retry budget.
- * - `replay`: the endpoint may have seen the request; only where the request is replayable.
- * - `never`: retrying cannot help or is not ours to do (the client's fault, the gateway's own, unknown).
- */
-export type RetryClass = 'free' | 'replay' | 'never';
+import type { RetryClass } from '../health/classify-failure.js';
+
+export type { RetryClass };
 
 export interface RetryPolicy {
   /** Answer statuses that are retried (config `retry.statuses`). */

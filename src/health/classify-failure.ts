@@ -1,5 +1,5 @@
 /**
- * The one place that judges a failed upstream attempt: what the client is told (502/503/504/4xx, like
+ * The one place that judges a failed upstream attempt or probe: what the client is told (502/503/504/4xx, like
  * @fastify/reply-from's mapping), whether it is evidence about the endpoint, and whether another endpoint
  * may be tried. An allow-list: only failures recognised here as the endpoint's (Envoy's local-origin
  * kinds, a 502/503/504 answer) feed outlier detection and breakers. The client's fault, the gateway's own
@@ -7,8 +7,15 @@
  * `RG_ERR_UNCLASSIFIED`, not retried, and logged.
  */
 import { GatewayError, type ErrorCode } from '../errors.js';
-import type { LocalOriginFailure } from '../health/attempt-outcome.js';
-import type { RetryClass } from '../routing/retry-policy.js';
+import type { LocalOriginFailure } from './attempt-outcome.js';
+
+/**
+ * May another endpoint be tried after a failure?
+ * - `free`: the request never left the gateway; safe for any method, and costs no retry budget.
+ * - `replay`: the endpoint may have seen the request; only where the request is replayable.
+ * - `never`: retrying cannot help or is not ours to do (the client's fault, the gateway's own, unknown).
+ */
+export type RetryClass = 'free' | 'replay' | 'never';
 
 export interface FailureVerdict {
   readonly error: GatewayError;
@@ -81,6 +88,12 @@ export function classifyFailure(err: unknown): FailureVerdict {
   return { error: new GatewayError('RG_ERR_UNCLASSIFIED', { cause: err }), evidence: undefined, retry: 'never', unrecognised: true };
 }
 
+/** Whether `err` is the gateway's own trouble (its resources, its shutdown): never a verdict on an endpoint. */
+export function isGatewayOwnFailure(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && (GATEWAY_RESOURCES.has(code) || GATEWAY_CLOSED.has(code));
+}
+
 /** The status classes an answer falls in, for health: Envoy counts 502/503/504 as gateway failures, apart from other 5xx. */
 export type AnswerClass = 'success' | 'rate_limited' | 'gateway_failure' | 'server_error';
 
@@ -96,8 +109,19 @@ export function brokenAnswer(v: FailureVerdict): GatewayError {
   if (v.error.code === 'RG_ERR_UPSTREAM_IDLE_TIMEOUT') return v.error;
   return new GatewayError('RG_ERR_UPSTREAM_BROKEN', {
     cause: v.error,
-    message: `The regional endpoint's answer broke off after it had started (${v.error.code}: ${v.error.message})`,
+    message: `The regional endpoint's answer broke off after it had started (${brokenHow(v)}).`,
   });
+}
+
+function brokenHow(v: FailureVerdict): string {
+  switch (v.evidence) {
+    case 'reset':
+      return 'the connection was reset mid-answer';
+    case undefined:
+      return v.error.code;
+    default:
+      return v.evidence.replace(/_/g, ' ');
+  }
 }
 
 function verdict(error: GatewayError, evidence: LocalOriginFailure | undefined, retry: RetryClass): FailureVerdict {
