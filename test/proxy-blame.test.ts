@@ -346,3 +346,39 @@ t.test('an unrecognised failure is a 502 RG_ERR_UNCLASSIFIED, not retried, not b
   t.ok(lines.some((l) => l.event === 'proxy.unclassified_failure' && l.fields?.endpoint === 'odd-0'), 'a log line names it');
 });
 
+
+t.test('a client that reads slowly is not the endpoint going idle', async (t) => {
+  const total = 24 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const fast = await startUpstream(t, (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  const gw = await startGateway(t, [{ name: 'fast', url: fast.url }], { health: { probes: false }, timeouts: { idle: '100ms' } });
+  const { hostname, port } = new URL(gw.url);
+  const endpoint = gw.registry.endpoints[0];
+  for (let round = 0; round < 2; round++) {
+    const socket = connect({ port: Number(port), host: hostname });
+    await once(socket, 'connect');
+    socket.pause(); // read nothing: the gateway's buffers fill and it pauses the upstream
+    socket.write('GET /v1/big HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    while (gw.health.inflight(endpoint) < 1) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 500)); // five idle timeouts' worth of holding back
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.resume();
+    await once(socket, 'close');
+    t.ok(received > total, `round ${round}: the whole answer arrived (${received} bytes)`);
+  }
+  t.equal(gw.health.state(endpoint), 'healthy');
+  t.equal(gw.health.snapshot()[0].consecutiveLocalOrigin, 0, 'no idle timeout was charged to the endpoint');
+});

@@ -53,6 +53,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #phaseStart = performance.now();
   #sentAt = 0;
   #lastChunk = 0;
+  /** Paused because the client reads slower than the endpoint writes: silence is then the client's doing. */
+  #paused = false;
   #status = 0;
   #ttfbMs = 0;
   #retryAfterMs: number | undefined;
@@ -127,7 +129,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#stale) return;
     this.#lastChunk = performance.now();
-    if (!this.#owner.onData(this, chunk)) controller.pause();
+    if (!this.#owner.onData(this, chunk)) {
+      this.#paused = true;
+      controller.pause();
+    }
   }
 
   onResponseEnd(): void {
@@ -142,8 +147,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#fail(classifyFailure(err));
   }
 
-  /** Resume a paused body after the client drained its buffer. */
+  /** Resume a paused body after the client drained its buffer; the endpoint's silence is timed afresh. */
   resume(): void {
+    if (this.#stale) return;
+    this.#paused = false;
+    this.#lastChunk = performance.now();
     this.#controller?.resume();
   }
 
@@ -207,7 +215,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
       case 'first_byte':
         return a.#fail(classifyFailure(new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT')));
       case 'body': {
-        // Lazy re-arm: chunks only stamp a time, the timer checks it when it fires.
+        // Lazy re-arm: chunks only stamp a time, the timer checks it when it fires. While the client
+        // holds the stream back, the endpoint is not silent: it waits for us (the request deadline bounds it).
+        if (a.#paused) return void (a.#timer = setTimeout(Attempt.#onTimer, a.#owner.idleTimeout, a));
         const idle = performance.now() - a.#lastChunk;
         const left = a.#owner.idleTimeout - idle;
         if (left > 1) return void (a.#timer = setTimeout(Attempt.#onTimer, left, a));
