@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
+import { adminTokenProblem, tokenlessAdminProblem } from './credential-rules.js';
 import { parseDuration } from '../util/duration.js';
 
 const DURATION_HINT = 'must be a duration: milliseconds as a number, or a string such as "250ms", "2s", "1m"';
@@ -112,7 +113,16 @@ export const configSchema = z
         /** 0 binds an ephemeral port; `enabled: false` turns the admin listener off. */
         port: port.default(9090),
         enabled: bool().default(true),
-        token: z.string().optional(),
+        /** Refused when it looks like a placeholder or is short (see `credential-rules.ts`). */
+        token: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = adminTokenProblem(v);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
+        /** `Host` names the admin API answers besides loopback names, IP literals and `admin.host` (DNS rebinding). */
+        allowedHosts: z.array(host).default([]),
       })
       .prefault({}),
     state: z
@@ -325,6 +335,8 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'regions', j], message: `unknown region "${r}"` });
       }),
     );
+    const tokenless = tokenlessAdminProblem(cfg.admin);
+    if (tokenless !== undefined) ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: tokenless });
     if (cfg.state.store === 'redis' && cfg.state.redis.sentinels && !cfg.state.redis.sentinelName)
       ctx.addIssue({ code: 'custom', path: ['state', 'redis', 'sentinelName'], message: 'is required with sentinels' });
   });

@@ -25,4 +25,5 @@ export const LOG_EVENT = {
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
   adminAction: 'admin.action',
+  adminError: 'admin.error',
 } as const;
