@@ -32,7 +32,7 @@ export function isPlaceholderSecret(value: string): boolean {
 
 /** Why `token` cannot be the admin token (a placeholder, or too short), or undefined when it can. */
 export function adminTokenProblem(token: string): string | undefined {
-  if (isPlaceholderSecret(token)) return 'is a placeholder (such as "change-me"), not a secret: set a random one, e.g. `openssl rand -hex 32`';
+  if (isPlaceholderSecret(token)) return 'is a placeholder value: set a random one (e.g. `openssl rand -hex 32`)';
   if (token.length < MIN_ADMIN_TOKEN_LENGTH) return `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`;
   return undefined;
 }
