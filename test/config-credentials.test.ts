@@ -125,3 +125,10 @@ t.test('check-config and start warn loudly about a placeholder endpoint credenti
   t.equal(changeMe.code, 2);
   t.match(changeMe.stderr, /admin\.token: is a placeholder/);
 });
+
+t.test('a malformed %-escape in the Redis URL credentials is a config error, not a crash at start', async (t) => {
+  t.same(issues({ state: { store: 'redis', redis: { url: 'redis://:%ZZ@127.0.0.1:6379' } } }), [
+    'state.redis.url: must be a valid URL (a "%" in the password is written %25)',
+  ]);
+  t.same(issues({ state: { store: 'redis', redis: { url: 'redis://:p%25w@127.0.0.1:6379' } } }), [], 'an escaped % is fine');
+});

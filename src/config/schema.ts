@@ -67,7 +67,20 @@ const httpUrl = z.string({ error: 'must be an http(s) URL' }).refine(
 
 const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).regex(/^rediss?:\/\//, {
   error: 'must be a redis:// or rediss:// URL',
-});
+}).refine(
+  // The store percent-decodes the user and password: a malformed escape would end the process at start.
+  (s) => {
+    try {
+      const u = new URL(s);
+      decodeURIComponent(u.username);
+      decodeURIComponent(u.password);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a valid URL (a "%" in the password is written %25)' },
+);
 
 const name = z
   .string({ error: 'must be a name' })
