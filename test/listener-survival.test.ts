@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { startSim } from './helpers/gateway.js';
 import { waitUntil } from './helpers/redis-server.js';
@@ -201,7 +201,7 @@ async function fuzz(url: URL, cases: (string | Buffer)[], parallel = 8): Promise
   return statuses;
 }
 
-async function assertServing(tt: Tap & { equal: (a: unknown, b: unknown, m?: string) => void; notMatch: (a: unknown, b: RegExp, m?: string) => void }, r: Running, what: string): Promise<void> {
+async function assertServing(tt: Test, r: Running, what: string): Promise<void> {
   tt.equal(r.child.exitCode, null, `${what}: the process still runs`);
   const health = await request(new URL('/healthz', r.admin), { reset: true });
   tt.equal(health.statusCode, 200, `${what}: the admin port answers`);
