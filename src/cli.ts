@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfigFile, maskSecrets } from './config/index.js';
+import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
 import { runPrimary, type WorkerAdminMessage } from './cluster.js';
 import { ConfigError } from './errors.js';
@@ -46,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
       if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
       const config = loadConfigFile(file);
+      if (cluster.isPrimary) warn(configWarnings(config));
       const workers = Number(values.workers ?? 1);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       if (workers > 1 && cluster.isPrimary) {
@@ -85,7 +86,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     case 'check-config': {
       const file = positionals[0] ?? values.config;
       if (!file) throw new ConfigError(['check-config needs a FILE']);
-      process.stdout.write(`${JSON.stringify(maskSecrets(loadConfigFile(file)), null, 2)}\n`);
+      const config = loadConfigFile(file);
+      process.stdout.write(`${JSON.stringify(maskSecrets(config), null, 2)}\n`);
+      warn(configWarnings(config));
       process.stderr.write(`${file}: ok\n`);
       return 0;
     }
@@ -99,6 +102,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 64;
   }
+}
+
+/** Config warnings on stderr, one loud line each (they name keys, never values). */
+function warn(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`regiongate: WARNING: ${w}\n`);
 }
 
 function parseCommandLine(args: readonly string[]) {

@@ -11,7 +11,7 @@ import { isIpcBusMessage, type IpcBusMessage, type IpcSnapshotMessage } from './
 export interface ClusterOptions {
   readonly workers: number;
   /** Where the primary serves the admin port (undefined: `admin.enabled` is false). */
-  readonly admin?: { readonly host: string; readonly port: number };
+  readonly admin?: { readonly host: string; readonly port: number; readonly allowedHosts?: readonly string[] };
   /** Written to stderr. */
   readonly log?: (line: string) => void;
 }
@@ -51,7 +51,7 @@ export async function runPrimary(opts: ClusterOptions): Promise<void> {
   const relay = (from: Worker, msg: IpcBusMessage): void => {
     for (const w of Object.values(cluster.workers ?? {})) if (w && w !== from && w.isConnected()) w.send(msg);
   };
-  const admin = opts.admin && new ClusterAdmin({ workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w) });
+  const admin = opts.admin && new ClusterAdmin({ workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w), host: opts.admin.host, allowedHosts: opts.admin.allowedHosts, log });
   if (admin && opts.admin) log(`regiongate: ${opts.workers} workers, admin on ${await admin.listen(opts.admin.port, opts.admin.host)}`);
   for (let i = 0; i < opts.workers; i++) fork();
   await new Promise<void>((resolve) => {

@@ -164,7 +164,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       return endpoints.map((e) => e.id);
     },
   };
-  const admin = config.admin.enabled ? new AdminServer(target, config.admin.token) : undefined;
+  const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
     config,

@@ -137,16 +137,16 @@ t.test('${VAR} and ${VAR:-default} substitution', async (t) => {
       },
     ],
   });
-  const cfg = resolveConfig(input, { PORT: '9000', ADMIN_TOKEN: 'tok', UPSTREAM_HOST: 'vllm.internal', API_KEY: 'sk-live' });
+  const cfg = resolveConfig(input, { PORT: '9000', ADMIN_TOKEN: 'tok-from-env-0123456789', UPSTREAM_HOST: 'vllm.internal', API_KEY: 'sk-live' });
   t.equal(cfg.listen.host, '127.0.0.1', 'default used when the variable is unset');
   t.equal(cfg.listen.port, 9000, 'a substituted number is validated as a number');
-  t.equal(cfg.admin.token, 'tok');
+  t.equal(cfg.admin.token, 'tok-from-env-0123456789');
   t.equal(cfg.regions[0].name, 'eu-west-1');
   t.equal(cfg.regions[0].endpoints[0].url, 'https://vllm.internal:8000', 'substituted inside a string');
   t.equal(cfg.regions[0].endpoints[0].headers.authorization, 'Bearer sk-live');
   t.equal(cfg.regions[0].endpoints[0].headers['x-literal'], 'cost: ${NOT_A_VAR}', '$${ escapes a literal ${');
 
-  const empty = resolveConfig(input, { PORT: '9000', ADMIN_TOKEN: 'tok', UPSTREAM_HOST: 'h', HOST: '', API_KEY: '' });
+  const empty = resolveConfig(input, { PORT: '9000', ADMIN_TOKEN: 'tok-from-env-0123456789', UPSTREAM_HOST: 'h', HOST: '', API_KEY: '' });
   t.equal(empty.listen.host, '127.0.0.1', 'an empty variable counts as unset');
   t.equal(empty.regions[0].endpoints[0].headers.authorization, 'Bearer sk-example');
 
@@ -342,7 +342,7 @@ t.test('the result is deep-frozen', async (t) => {
 t.test('maskSecrets hides the admin token, header values and URL passwords', async (t) => {
   const cfg = resolveConfig(
     doc({
-      admin: { token: 'admin-s3cret' },
+      admin: { token: 'admin-s3cret-0123456789' },
       state: { store: 'redis', redis: { url: 'redis://default:redis-s3cret@redis.internal:6379/0', sentinelPassword: 'sentinel-s3cret' } },
       regions: [
         {
@@ -366,7 +366,7 @@ t.test('maskSecrets hides the admin token, header values and URL passwords', asy
   t.equal(masked.state.redis.url, 'redis://default:****@redis.internal:6379/0');
   t.equal(masked.state.redis.sentinelPassword, '****');
   t.match(masked.regions[0].endpoints[1].url, /^http:\/\/plain\.internal:8000\/?$/, 'a URL without credentials is unchanged');
-  t.equal(cfg.admin.token, 'admin-s3cret', 'the config itself is untouched');
+  t.equal(cfg.admin.token, 'admin-s3cret-0123456789', 'the config itself is untouched');
   t.equal(cfg.regions[0].endpoints[0].headers.Authorization, 'Bearer sk-s3cret');
   t.equal((maskSecrets(resolveConfig(doc(), {})) as GatewayConfig).admin.token, undefined, 'no token, nothing to mask');
 });
@@ -389,13 +389,24 @@ t.test('config/demo.yaml loads', async (t) => {
   t.equal(inDocker.listen.port, 0);
 });
 
-t.test('config/production.example.yaml loads without any environment', async (t) => {
+t.test('config/production.example.yaml ships no working placeholder: its secrets must come from the environment', async (t) => {
   const file = join(ROOT, 'config/production.example.yaml');
-  const cfg = loadConfigFile(file, {});
+  const issues = issuesOf(t, () => loadConfigFile(file, {}));
+  t.ok(issues.includes('admin.token: environment variable REGIONGATE_ADMIN_TOKEN is not set'), issues.join('\n'));
+  for (const v of ['VLLM_US_EAST_1_API_KEY', 'VLLM_EU_WEST_1_API_KEY', 'VLLM_EUROPE_WEST4_API_KEY', 'ONPREM_API_KEY'])
+    t.ok(issues.some((i) => i.endsWith(`environment variable ${v} is not set`)), `${v} is required`);
+  const secrets = {
+    REGIONGATE_ADMIN_TOKEN: 'prod-admin-token-0123456789abcdef',
+    VLLM_US_EAST_1_API_KEY: 'sk-use1',
+    VLLM_EU_WEST_1_API_KEY: 'sk-euw1',
+    VLLM_EUROPE_WEST4_API_KEY: 'sk-euw4',
+    ONPREM_API_KEY: 'sk-onprem',
+  };
+  const cfg = loadConfigFile(file, secrets);
   t.equal(cfg.listen.host, '0.0.0.0');
   t.equal(cfg.state.store, 'redis');
   t.equal(cfg.state.redis.url, 'redis://127.0.0.1:6379');
-  t.type(cfg.admin.token, 'string');
+  t.equal(cfg.admin.host, '127.0.0.1', 'the admin API stays on loopback by default');
   t.ok(cfg.timeouts.keepAlive > 60_000, 'keep-alive above a 60 s load balancer idle timeout');
   const providers = new Set(cfg.regions.map((r) => r.provider));
   t.ok(providers.has('aws') && providers.has('gcp') && providers.has('onprem'), 'two clouds plus on-prem');
@@ -407,13 +418,12 @@ t.test('config/production.example.yaml loads without any environment', async (t)
     for (const e of r.endpoints) t.match(e.headers, { authorization: /^Bearer \S+/ }, `${e.id ?? r.name} carries an API key header`);
 
   const withEnv = loadConfigFile(file, {
+    ...secrets,
     REDIS_URL: 'rediss://:pw@redis.prod:6380',
-    REGIONGATE_ADMIN_TOKEN: 'admin-from-env',
-    VLLM_US_EAST_1_API_KEY: 'sk-use1',
     LISTEN_HOST: '10.0.0.5',
   });
   t.equal(withEnv.state.redis.url, 'rediss://:pw@redis.prod:6380');
-  t.equal(withEnv.admin.token, 'admin-from-env');
+  t.equal(withEnv.admin.token, 'prod-admin-token-0123456789abcdef');
   t.equal(withEnv.listen.host, '10.0.0.5');
   t.equal(withEnv.regions.find((r) => r.name === 'us-east-1')?.endpoints[0].headers.authorization, 'Bearer sk-use1');
 });
@@ -434,7 +444,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
   const full = resolveConfig(
     {
       gatewayId: 'gw-1',
-      admin: { token: 'x' },
+      admin: { token: 'readme-keys-token-0123456789', allowedHosts: ['gw.internal'] },
       state: { redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },
       timeouts: { firstByte: '30s' },

@@ -75,7 +75,7 @@ t.test('redis fleet: propagation, a newcomer, drills, and Redis dying under load
   t.pass('a newcomer joining during an ejection starts with it');
 
   // A drill on g1 takes region b out on every gateway for a second (panic routing keeps serving).
-  const drill = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1`, { method: 'POST' });
+  const drill = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   t.same(await drill.body.json(), { action: 'drill', endpoints: ['b-0'] });
   await waitUntil('the drill reaches g2', () => stateOf(g2, 'b-0') === 'ejected', 2000);
   t.pass('a drill on one gateway takes the region out on the others');
@@ -100,7 +100,7 @@ t.test('operator drains and drills are the fleet\'s: undrain anywhere, drills ho
   const g1 = await startGateway(t, regions, cfg('g1'), { bus });
   const g2 = await startGateway(t, regions, cfg('g2'), { bus });
   const g3 = await startGateway(t, regions, cfg('g3'), { bus });
-  const post = async (gw: RunningGateway, path: string) => (await request(`${gw.admin!.url}${path}`, { method: 'POST' })).body.dump();
+  const post = async (gw: RunningGateway, path: string) => (await request(`${gw.admin!.url}${path}`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } })).body.dump();
 
   await post(g1, '/admin/endpoints/a-0/drain');
   await waitUntil('the drain reaches g2 and g3', () => stateOf(g2, 'a-0') === 'drained' && stateOf(g3, 'a-0') === 'drained', 2000);

@@ -135,7 +135,7 @@ export const stateOf = (/** @type {FleetGateway} */ g, /** @type {string} */ end
 
 /** POST an admin action; resolves the JSON answer (throws on a non-200). */
 export async function adminAction(/** @type {FleetGateway} */ g, /** @type {string} */ action, /** @type {string} */ endpointId) {
-  const res = await request(`${g.admin}/admin/endpoints/${encodeURIComponent(endpointId)}/${action}`, { method: 'POST', headersTimeout: 5000, bodyTimeout: 5000 });
+  const res = await request(`${g.admin}/admin/endpoints/${encodeURIComponent(endpointId)}/${action}`, { method: 'POST', headers: { 'x-regiongate-admin': '1' }, headersTimeout: 5000, bodyTimeout: 5000 });
   const body = await res.body.json();
   if (res.statusCode !== 200) throw new Error(`gateway-${g.index} ${action} ${endpointId}: HTTP ${res.statusCode} ${JSON.stringify(body)}`);
   return body;

@@ -2,11 +2,17 @@
  * The admin API on its own port: gateway state (endpoint health, store status, retry budget), operator
  * drain/eject of endpoints and regions, Prometheus metrics, and a live dashboard page. Everything but
  * `/metrics`, `/healthz` and the (data-free) dashboard page needs `Authorization: Bearer <admin.token>`
- * when a token is configured.
+ * when a token is configured. Before any of that, `AdminAccess` keeps browsers out (Host, Origin,
+ * preflight-only state changes). Nothing a client sends can throw out of the handler: an unexpected
+ * error is a 500 and an `admin.error` log line, never the end of the process (and of its data plane).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '../telemetry/logger.js';
+import { LOG_EVENT } from '../telemetry/names.js';
+import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-guard.js';
+import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
@@ -22,17 +28,30 @@ export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill';
 const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill']);
 const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill)$/;
 
+export interface AdminServerOptions extends AdminAccessOptions {
+  /** `admin.token`; undefined leaves the API open (the config allows that on loopback only). */
+  readonly token?: string | undefined;
+  readonly logger?: Logger;
+}
+
 export class AdminServer {
   readonly #server: Server;
   readonly #target: AdminTarget;
   readonly #token: Buffer | undefined;
+  readonly #access: AdminAccess;
+  readonly #logger: Logger;
   #url = '';
 
-  constructor(target: AdminTarget, token: string | undefined) {
+  constructor(target: AdminTarget, opts: AdminServerOptions) {
     this.#target = target;
-    this.#token = token ? Buffer.from(token) : undefined;
+    this.#token = opts.token ? Buffer.from(opts.token) : undefined;
+    this.#access = new AdminAccess(opts);
+    this.#logger = opts.logger ?? silentLogger;
     this.#server = createServer(this.#onRequest);
     this.#server.keepAliveTimeout = 5000;
+    // A client that trickles its headers or body holds a socket for seconds, not Node's default minutes.
+    this.#server.headersTimeout = 10_000;
+    this.#server.requestTimeout = 30_000;
   }
 
   get url(): string {
@@ -63,24 +82,38 @@ export class AdminServer {
   }
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const [path, query] = (req.url ?? '/').split('?');
-    if (path === '/metrics' && req.method === 'GET') return send(res, 200, this.#target.metrics(), 'text/plain; version=0.0.4');
-    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    try {
+      this.#route(req, res);
+    } catch (err) {
+      this.#logger.error(LOG_EVENT.adminError, { method: req.method, url: req.url?.slice(0, 200), err });
+      answerInternalError(res);
+    }
+  };
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    const target = this.#access.check(req);
+    if ('code' in target) return sendRefusal(res, target);
+    const { path, query } = target;
+    if (path === '/metrics' && req.method === 'GET') return sendText(res, 200, this.#target.metrics(), 'text/plain; version=0.0.4');
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     // The page holds no data: it reads /admin/state with the token given in its URL fragment (#token=…).
-    if ((path === '/' || path === '/admin/dashboard') && req.method === 'GET') return send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
-    if (!this.#authorized(req)) return json(res, 401, { error: { message: 'admin token required', code: 'RG_ADMIN_UNAUTHORIZED' } });
-    if (path === '/admin/state' && req.method === 'GET') return json(res, 200, this.#target.state());
+    if ((path === '/' || path === '/admin/dashboard') && req.method === 'GET') return sendText(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
+    if (!this.#authorized(req)) return sendRefusal(res, { status: 401, code: 'RG_ADMIN_UNAUTHORIZED', message: 'admin token required' });
+    if (path === '/admin/state' && req.method === 'GET') return sendJson(res, 200, this.#target.state());
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
-      if (req.method !== 'POST') return json(res, 405, { error: { message: 'use POST', code: 'RG_ADMIN_METHOD' } });
-      const seconds = Number(new URLSearchParams(query ?? '').get('seconds') ?? 30);
-      if (!(seconds > 0 && seconds <= 86_400)) return json(res, 400, { error: { message: 'seconds must be within 1..86400', code: 'RG_ADMIN_BAD_REQUEST' } });
-      const affected = this.#target.act(m[3] as AdminAction, m[1] === 'regions' ? 'region' : 'endpoint', decodeURIComponent(m[2]), seconds);
-      if (affected === undefined) return json(res, 404, { error: { message: `unknown ${m[1] === 'regions' ? 'region' : 'endpoint'} "${m[2]}"`, code: 'RG_ADMIN_NOT_FOUND' } });
-      return json(res, 200, { action: m[3], endpoints: affected });
+      if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
+      const seconds = Number(new URLSearchParams(query).get('seconds') ?? 30);
+      if (!(seconds > 0 && seconds <= 86_400)) return badRequest(res, 'seconds must be within 1..86400');
+      const scope = m[1] === 'regions' ? 'region' : 'endpoint';
+      const name = decodeSegment(m[2]);
+      if (name === undefined) return badRequest(res, `malformed percent-escape in the ${scope} name`);
+      const affected = this.#target.act(m[3] as AdminAction, scope, name, seconds);
+      if (affected === undefined) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `unknown ${scope} ${JSON.stringify(name)}` });
+      return sendJson(res, 200, { action: m[3], endpoints: affected });
     }
-    json(res, 404, { error: { message: `no admin route ${req.method} ${path}`, code: 'RG_ADMIN_NOT_FOUND' } });
-  };
+    sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `no admin route ${req.method} ${JSON.stringify(path.slice(0, 200))}` });
+  }
 
   #authorized(req: IncomingMessage): boolean {
     if (this.#token === undefined) return true;
@@ -91,11 +124,6 @@ export class AdminServer {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, JSON.stringify(body), 'application/json');
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+function badRequest(res: ServerResponse, message: string): void {
+  sendRefusal(res, { status: 400, code: 'RG_ADMIN_BAD_REQUEST', message });
 }

@@ -5,10 +5,15 @@
  * sees the whole gateway in one scrape) and relays everything else (state, dashboard, operator
  * actions, with their token) to the first live worker. Actions need no fan-out: a drain, eject or drill
  * is a fleet event that the primary already relays to every worker.
+ *
+ * The primary applies the same browser rules as a worker (`AdminAccess`) before relaying, and nothing a
+ * client sends may throw out of its handler: the primary going down takes every worker with it.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mergeMetrics, type Exposition } from '../telemetry/merge-metrics.js';
 import { baseUrl, closeServer, listen, SocketTracker } from '../util/listener.js';
+import { AdminAccess } from './admin-guard.js';
+import { answerInternalError, sendRefusal, sendText } from './admin-http.js';
 
 /** A worker's private admin listener. */
 export interface WorkerAdmin {
@@ -21,6 +26,11 @@ export interface ClusterAdminOptions {
   readonly workers: () => readonly WorkerAdmin[];
   /** Deadline of one worker's part of a metrics scrape, and of a relayed request's answer. */
   readonly timeoutMs?: number;
+  /** The configured `admin.host` and `admin.allowedHosts`, for the Host rule (see `AdminAccess`). */
+  readonly host?: string;
+  readonly allowedHosts?: readonly string[];
+  /** Where an unexpected error is reported (one line); stderr by default. */
+  readonly log?: (line: string) => void;
 }
 
 const METRICS_TYPE = 'text/plain; version=0.0.4';
@@ -30,13 +40,19 @@ export class ClusterAdmin {
   readonly #sockets = new SocketTracker();
   readonly #workers: () => readonly WorkerAdmin[];
   readonly #timeoutMs: number;
+  readonly #access: AdminAccess;
+  readonly #log: (line: string) => void;
   #url = '';
 
   constructor(opts: ClusterAdminOptions) {
     this.#workers = opts.workers;
     this.#timeoutMs = opts.timeoutMs ?? 2000;
+    this.#access = new AdminAccess({ host: opts.host ?? '127.0.0.1', allowedHosts: opts.allowedHosts });
+    this.#log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
     this.#server = createServer(this.#onRequest);
     this.#server.keepAliveTimeout = 5000;
+    this.#server.headersTimeout = 10_000;
+    this.#server.requestTimeout = 30_000;
     this.#sockets.track(this.#server);
   }
 
@@ -54,12 +70,24 @@ export class ClusterAdmin {
   }
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics' && req.method === 'GET') return void this.#metrics(res);
-    const first = this.#workers()[0];
-    if (first === undefined) return unavailable(res, 'no worker is up yet');
-    this.#relay(req, res, first);
+    try {
+      const target = this.#access.check(req);
+      if ('code' in target) return sendRefusal(res, target);
+      if (target.path === '/metrics' && req.method === 'GET')
+        return void this.#metrics(res).catch((err: unknown) => this.#failed(req, res, err));
+      const first = this.#workers()[0];
+      if (first === undefined) return unavailable(res, 'no worker is up yet');
+      this.#relay(req, res, first);
+    } catch (err) {
+      this.#failed(req, res, err);
+    }
   };
+
+  #failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    this.#log(`regiongate: admin.error ${req.method} ${JSON.stringify(req.url?.slice(0, 200))}: ${what.replace(/\n/g, ' ')}`);
+    answerInternalError(res);
+  }
 
   async #metrics(res: ServerResponse): Promise<void> {
     const parts = await Promise.all(
@@ -73,8 +101,7 @@ export class ClusterAdmin {
     );
     const failures = parts.filter((p): p is string => typeof p === 'string');
     const body = failures.join('') + mergeMetrics(parts.filter((p): p is Exposition => typeof p !== 'string'));
-    res.writeHead(200, { 'content-type': METRICS_TYPE, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    if (!res.destroyed) sendText(res, 200, body, METRICS_TYPE);
   }
 
   #get(url: string): Promise<string> {
@@ -92,24 +119,35 @@ export class ClusterAdmin {
     });
   }
 
+  /**
+   * Relay to a worker's private listener. The admin API reads no request body, so none is forwarded
+   * (nothing unbounded flows through the primary). `Host` becomes the worker's and `Origin` is dropped:
+   * both were checked here, against the address the client actually used.
+   */
   #relay(req: IncomingMessage, res: ServerResponse, to: WorkerAdmin): void {
-    const { host: _host, connection: _connection, ...headers } = req.headers;
-    const r = request(`${to.url}${req.url ?? '/'}`, { method: req.method, headers, timeout: this.#timeoutMs }, (up) => {
+    const { host: _h, connection: _c, origin: _o, 'content-length': _l, 'transfer-encoding': _t, expect: _e, ...headers } = req.headers;
+    // Host and port from the worker's URL, the path as given: `new URL('//x/', worker)` would go to host x.
+    const w = new URL(to.url);
+    const options = { host: w.hostname.replace(/^\[|\]$/g, ''), port: w.port, path: req.url, method: req.method, headers, timeout: this.#timeoutMs };
+    const r = request(options, (up) => {
       const { connection: _c, 'keep-alive': _k, 'transfer-encoding': _te, ...answer } = up.headers;
       res.writeHead(up.statusCode ?? 502, { ...answer, 'x-regiongate-worker': to.gatewayId });
+      up.on('error', (err) => res.destroy(err));
       up.pipe(res);
     });
     r.on('timeout', () => r.destroy(new Error(`worker ${to.gatewayId} did not answer within ${this.#timeoutMs} ms`)));
     r.on('error', (err) => {
+      if (res.destroyed || res.writableEnded) return;
       if (!res.headersSent) unavailable(res, err.message);
       else res.destroy(err);
     });
-    req.pipe(r);
+    // The client went away: stop waiting for the worker.
+    res.on('close', () => r.destroy());
+    req.resume();
+    r.end();
   }
 }
 
 function unavailable(res: ServerResponse, message: string): void {
-  const body = JSON.stringify({ error: { message, code: 'RG_ADMIN_UNAVAILABLE' } });
-  res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  sendRefusal(res, { status: 503, code: 'RG_ADMIN_UNAVAILABLE', message });
 }

@@ -1,6 +1,9 @@
 /**
  * The live dashboard: one static page that polls `/admin/state` every second and shows each endpoint's
  * health, latency and load, with drain/undrain buttons. No build step, no external assets.
+ * Every value is HTML-escaped before it reaches the page (a cause string can come from another gateway
+ * through the fleet store), and the buttons send `X-Regiongate-Admin: 1`, the header the admin API
+ * requires of state changes so that a cross-site page cannot make them (see `admin-guard.ts`).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>regiongate</title>
@@ -17,16 +20,26 @@ button{background:#2a2e36;color:#e6e6e6;border:1px solid #444;border-radius:4px;
 <script>
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
 const headers = token ? { authorization: 'Bearer ' + token } : {};
-async function act(id, action) { await fetch('/admin/endpoints/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers }); refresh(); }
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
+async function act(id, action) {
+  await fetch('/admin/endpoints/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { ...headers, 'x-regiongate-admin': '1' } });
+  refresh();
+}
+document.getElementById('rows').addEventListener('click', (ev) => {
+  const b = ev.target.closest('button[data-id]');
+  if (b) act(b.dataset.id, b.dataset.action);
+});
 async function refresh() {
   try {
     const s = await (await fetch('/admin/state', { headers })).json();
     document.getElementById('meta').textContent = 'gateway ' + s.gatewayId + ' · ' + (s.draining ? 'draining' : 'serving') +
       ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1);
-    const rows = s.endpoints.map((e) => '<tr><td>' + e.region + '</td><td>' + e.id + '</td><td class="' + e.state + '">' + e.state +
-      '</td><td>' + (e.cause || '') + '</td><td>' + e.ewmaMs.toFixed(1) + ' ms</td><td>' + e.inflight + '</td><td>' + e.ejections +
-      '</td><td>' + e.breaker + '</td><td>' + e.probe + '</td><td><button onclick="act(\\'' + e.id + '\\',\\'' + (e.state === 'drained' ? 'undrain' : 'drain') + '\\')">' +
-      (e.state === 'drained' ? 'undrain' : 'drain') + '</button></td></tr>');
+    const rows = s.endpoints.map((e) => {
+      const action = e.state === 'drained' ? 'undrain' : 'drain';
+      return '<tr><td>' + esc(e.region) + '</td><td>' + esc(e.id) + '</td><td class="' + esc(e.state) + '">' + esc(e.state) +
+        '</td><td>' + esc(e.cause) + '</td><td>' + esc(Number(e.ewmaMs).toFixed(1)) + ' ms</td><td>' + esc(e.inflight) + '</td><td>' + esc(e.ejections) +
+        '</td><td>' + esc(e.breaker) + '</td><td>' + esc(e.probe) + '</td><td><button data-id="' + esc(e.id) + '" data-action="' + action + '">' + action + '</button></td></tr>';
+    });
     document.getElementById('rows').innerHTML = rows.join('');
   } catch (err) { document.getElementById('meta').textContent = 'unreachable: ' + err; }
 }

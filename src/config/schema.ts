@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
 import { DEFAULT_REPLAYABLE_PATHS } from '../routing/retry-policy.js';
+import { adminTokenProblem, tokenlessAdminProblem } from './credential-rules.js';
 import { parseDuration } from '../util/duration.js';
 
 const DURATION_HINT = 'must be a duration: milliseconds as a number, or a string such as "250ms", "2s", "1m"';
@@ -67,7 +68,20 @@ const httpUrl = z.string({ error: 'must be an http(s) URL' }).refine(
 
 const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).regex(/^rediss?:\/\//, {
   error: 'must be a redis:// or rediss:// URL',
-});
+}).refine(
+  // The store percent-decodes the user and password: a malformed escape would end the process at start.
+  (s) => {
+    try {
+      const u = new URL(s);
+      decodeURIComponent(u.username);
+      decodeURIComponent(u.password);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a valid URL (a "%" in the password is written %25)' },
+);
 
 const name = z
   .string({ error: 'must be a name' })
@@ -113,7 +127,16 @@ export const configSchema = z
         /** 0 binds an ephemeral port; `enabled: false` turns the admin listener off. */
         port: port.default(9090),
         enabled: bool().default(true),
-        token: z.string().optional(),
+        /** Refused when it looks like a placeholder or is short (see `credential-rules.ts`). */
+        token: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = adminTokenProblem(v);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
+        /** `Host` names the admin API answers besides loopback names, IP literals and `admin.host` (DNS rebinding). */
+        allowedHosts: z.array(host).default([]),
       })
       .prefault({}),
     state: z
@@ -340,6 +363,8 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'regions', j], message: `unknown region "${r}"` });
       }),
     );
+    const tokenless = tokenlessAdminProblem(cfg.admin);
+    if (tokenless !== undefined) ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: tokenless });
     if (cfg.state.store === 'redis' && cfg.state.redis.sentinels && !cfg.state.redis.sentinelName)
       ctx.addIssue({ code: 'custom', path: ['state', 'redis', 'sentinelName'], message: 'is required with sentinels' });
   });

@@ -27,4 +27,5 @@ export const LOG_EVENT = {
   adminAction: 'admin.action',
   /** An attempt failed in a way the classifier does not recognise (not blamed on the endpoint). */
   unclassifiedFailure: 'proxy.unclassified_failure',
+  adminError: 'admin.error',
 } as const;
