@@ -7,14 +7,23 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readActionOptions, type ActionOptions } from './action-options.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
 export interface AdminTarget {
   state(): unknown;
   metrics(): string;
-  /** Operator actions on endpoints (by id) or whole regions; returns the endpoint ids affected. */
-  act(action: AdminAction, scope: 'endpoint' | 'region', name: string, seconds: number): string[] | undefined;
+  /**
+   * Operator actions on endpoints (by id) or whole regions: the endpoint ids affected, undefined for
+   * an unknown name, or a refusal naming the models the action would leave with no routable endpoint.
+   */
+  act(action: AdminAction, scope: 'endpoint' | 'region', name: string, options: ActionOptions): string[] | undefined | ActionRefusal;
+}
+
+/** A drain or drill refused because it would strand these models (409 `RG_ADMIN_STRANDS_MODEL`). */
+export interface ActionRefusal {
+  readonly strandedModels: readonly string[];
 }
 
 /** `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health. */
@@ -73,11 +82,22 @@ export class AdminServer {
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
       if (req.method !== 'POST') return json(res, 405, { error: { message: 'use POST', code: 'RG_ADMIN_METHOD' } });
-      const seconds = Number(new URLSearchParams(query ?? '').get('seconds') ?? 30);
-      if (!(seconds > 0 && seconds <= 86_400)) return json(res, 400, { error: { message: 'seconds must be within 1..86400', code: 'RG_ADMIN_BAD_REQUEST' } });
-      const affected = this.#target.act(m[3] as AdminAction, m[1] === 'regions' ? 'region' : 'endpoint', decodeURIComponent(m[2]), seconds);
-      if (affected === undefined) return json(res, 404, { error: { message: `unknown ${m[1] === 'regions' ? 'region' : 'endpoint'} "${m[2]}"`, code: 'RG_ADMIN_NOT_FOUND' } });
-      return json(res, 200, { action: m[3], endpoints: affected });
+      void readActionOptions(req, query ?? '').then((parsed) => {
+        if ('status' in parsed) return json(res, parsed.status, { error: { message: parsed.message, code: 'RG_ADMIN_BAD_REQUEST' } });
+        const affected = this.#target.act(m[3] as AdminAction, m[1] === 'regions' ? 'region' : 'endpoint', decodeURIComponent(m[2]), parsed.options);
+        if (affected === undefined) return json(res, 404, { error: { message: `unknown ${m[1] === 'regions' ? 'region' : 'endpoint'} "${m[2]}"`, code: 'RG_ADMIN_NOT_FOUND' } });
+        if (!Array.isArray(affected)) {
+          const models = affected.strandedModels;
+          const message = `${m[3]} refused: it would leave ${models.map((x) => `"${x}"`).join(', ')} with no routable endpoint; add ?force=true to do it anyway`;
+          return json(res, 409, { error: { message, code: 'RG_ADMIN_STRANDS_MODEL', models } });
+        }
+        return json(res, 200, { action: m[3], endpoints: affected });
+      }).catch(() => {
+        // An action that throws is a 500 for this request, never an unhandled rejection.
+        if (!res.headersSent) json(res, 500, { error: { message: 'admin action failed', code: 'RG_ADMIN_INTERNAL' } });
+        else res.destroy();
+      });
+      return;
     }
     json(res, 404, { error: { message: `no admin route ${req.method} ${path}`, code: 'RG_ADMIN_NOT_FOUND' } });
   };

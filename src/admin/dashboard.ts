@@ -1,6 +1,6 @@
 /**
  * The live dashboard: one static page that polls `/admin/state` every second and shows each endpoint's
- * health, latency and load, with drain/undrain buttons. No build step, no external assets.
+ * health, latency and load, with drain/undrain buttons, and says when the fleet trusts every writer. No build step, no external assets.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>regiongate</title>
@@ -22,7 +22,9 @@ async function refresh() {
   try {
     const s = await (await fetch('/admin/state', { headers })).json();
     document.getElementById('meta').textContent = 'gateway ' + s.gatewayId + ' · ' + (s.draining ? 'draining' : 'serving') +
-      ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1);
+      ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1) +
+      (s.fleet && s.fleet.trust === 'trusts every writer' ? ' · fleet UNSIGNED: trusts every writer of Redis (set state.secret)' : '') +
+      (s.store.rejected ? ' · ' + s.store.rejected + ' forged fleet messages dropped' : '');
     const rows = s.endpoints.map((e) => '<tr><td>' + e.region + '</td><td>' + e.id + '</td><td class="' + e.state + '">' + e.state +
       '</td><td>' + (e.cause || '') + '</td><td>' + e.ewmaMs.toFixed(1) + ' ms</td><td>' + e.inflight + '</td><td>' + e.ejections +
       '</td><td>' + e.breaker + '</td><td>' + e.probe + '</td><td><button onclick="act(\\'' + e.id + '\\',\\'' + (e.state === 'drained' ? 'undrain' : 'drain') + '\\')">' +

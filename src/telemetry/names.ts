@@ -25,4 +25,6 @@ export const LOG_EVENT = {
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
   adminAction: 'admin.action',
+  adminRefused: 'admin.refused',
+  fleetUnsigned: 'fleet.unsigned',
 } as const;
