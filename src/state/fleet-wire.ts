@@ -70,6 +70,8 @@ export class FleetCodec {
     const now = this.#clock.now();
     const noEnd = ttl === 0;
     let left = noEnd ? Number.POSITIVE_INFINITY : ttl;
+    // Only a drain with no end may sit in the store without a deadline; anything else is not ours.
+    if (remainingMs !== undefined && remainingMs < 0 && !noEnd) return { failure: 'malformed' };
     if (remainingMs !== undefined && remainingMs >= 0) left = Math.min(left, remainingMs);
     const event = toFleetEvent({ ...o, expiresAt: now + left });
     if (!event) return { failure: 'malformed' };
