@@ -431,7 +431,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
     {
       gatewayId: 'gw-1',
       admin: { token: 'x' },
-      state: { redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
+      state: { secret: 'a-fleet-secret-16+', redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },
       routing: { rules: [{ model: 'm', regions: ['a'] }] },
       regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'http://x' }] }],

@@ -84,7 +84,7 @@ async function nextSync(g: Spawned, loads = 1): Promise<void> {
   }
 }
 
-t.test('forged fleet messages do not drain a signed fleet; operator drains are durable', { skip: REDIS_SKIP || (!existsSync(CLI) && 'run npm run build first') }, async (t) => {
+t.test('forged fleet messages do not drain a signed fleet; operator drains are durable', { skip: REDIS_SKIP || (!existsSync(CLI) && 'run npm run build first'), timeout: 240_000 }, async (t) => {
   const redis = await startRedisServer(t);
   const a = await startSim(t, { name: 'a' });
   const b = await startSim(t, { name: 'b' });
