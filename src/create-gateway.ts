@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { ActionOptions } from './admin/action-options.js';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
 import type { GatewayConfig } from './config/schema.js';
 import { FleetSync } from './health/fleet-sync.js';
@@ -15,6 +16,7 @@ import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
 import { servedModels } from './routing/served-models.js';
+import { strandedModels } from './routing/stranded-models.js';
 import { createStateStore } from './state/create-store.js';
 import type { MemoryBus } from './state/memory-store.js';
 import type { StateStore } from './state/state-store.js';
@@ -124,6 +126,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       [{ direction: 'received' }, s.received],
       [{ direction: 'dropped' }, s.dropped],
       [{ direction: 'malformed' }, s.malformed],
+      [{ direction: 'rejected' }, s.rejected],
     ];
   });
   health.onTransition((t) => metrics.transition(t));
@@ -144,23 +147,23 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       draining: gw.draining,
       inflight: gw.inflight,
       store: store.status(),
-      fleet: fleet.view.summary(),
+      fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
       retryBudget: retryBudget.balance(),
       endpoints: health.snapshot(),
     }),
     metrics: () => metrics.registry.render(),
-    act: (action, scope, name, seconds) => {
+    act: (action, scope, name, options) => {
       const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
       if (endpoints === undefined || endpoints.length === 0) return undefined;
-      for (const e of endpoints) {
-        if (action === 'drill') {
-          // A fire drill: the endpoint is out fleet-wide until the drill ends, whatever its health.
-          const until = clock.now() + seconds * 1000;
-          health.eject(e, 'operator', until);
-          fleet.startDrill(e.id, until);
-        } else applyAction(health, action, e);
+      if ((action === 'drain' || action === 'drill') && !options.force) {
+        const stranded = strandedModels(registry.endpoints, new Set(endpoints.map((e) => e.id)), health);
+        if (stranded.length > 0) {
+          logger.warn(LOG_EVENT.adminRefused, { action, scope, name, models: stranded });
+          return { strandedModels: stranded };
+        }
       }
-      logger.info(LOG_EVENT.adminAction, { action, scope, name });
+      for (const e of endpoints) applyAction(health, fleet, action, e, options);
+      logger.info(LOG_EVENT.adminAction, { action, scope, name, force: options.force, reason: options.reason });
       return endpoints.map((e) => e.id);
     },
   };
@@ -179,6 +182,10 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     fleet,
     admin,
     async listen() {
+      if (st.store === 'redis' && st.secret === undefined)
+        logger.warn(LOG_EVENT.fleetUnsigned, {
+          message: 'state.secret is not set: fleet messages are not signed, and anyone who can write to Redis can drain or eject endpoints on every gateway',
+        });
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
       const address = await gw.listen();
@@ -203,12 +210,16 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   };
 }
 
-function applyAction(health: HealthTracker, action: Exclude<AdminAction, 'drill'>, endpoint: Endpoint): void {
+/** Drains and drills are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */
+function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminAction, endpoint: Endpoint, o: ActionOptions): void {
   switch (action) {
     case 'drain':
-      return health.drain(endpoint, 'operator');
+      return fleet.drain(endpoint.id, o.reason, o.seconds === undefined ? undefined : o.seconds * 1000);
     case 'undrain':
-      return health.undrain(endpoint);
+      fleet.undrain(endpoint.id, o.reason);
+      return health.undrain(endpoint); // a local drain from before intents, if any
+    case 'drill':
+      return fleet.drill(endpoint.id, o.reason, (o.seconds ?? 30) * 1000);
     case 'eject':
       return health.eject(endpoint, 'operator');
     case 'uneject':

@@ -52,7 +52,8 @@ t.test('admin API: state, token, drain and undrain move traffic, metrics, dashbo
   const text = await metrics.body.text();
   t.match(text, /regiongate_attempts_total\{endpoint="b-0",region="b",outcome="success"\} 10/);
   t.match(text, /regiongate_requests_total\{class="2xx"\} 10/);
-  t.match(text, /regiongate_health_transitions_total\{to="drained",cause="operator"\} 1/);
+  // Drains are fleet intents: every gateway, this one included, applies them from the fleet's view.
+  t.match(text, /regiongate_health_transitions_total\{to="drained",cause="remote"\} 1/);
   t.match(text, /regiongate_endpoint_state\{endpoint="a-0",region="a",state="healthy"\} 1/);
 
   const page = await request(`${admin}/`);

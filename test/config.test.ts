@@ -445,7 +445,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
     {
       gatewayId: 'gw-1',
       admin: { token: 'readme-keys-token-0123456789', allowedHosts: ['gw.internal'] },
-      state: { redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
+      state: { secret: 'a-fleet-secret-16+', redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },
       timeouts: { firstByte: '30s' },
       routing: { rules: [{ model: 'm', regions: ['a'] }] },

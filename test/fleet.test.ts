@@ -75,7 +75,11 @@ t.test('redis fleet: propagation, a newcomer, drills, and Redis dying under load
   t.pass('a newcomer joining during an ejection starts with it');
 
   // A drill on g1 takes region b out on every gateway for a second (panic routing keeps serving).
-  const drill = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  // Region a is ejected, so a drill of b would leave every model (the endpoints serve "*") with no routable endpoint: refused unless forced.
+  const refused = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  t.equal(refused.statusCode, 409);
+  t.match(await refused.body.json(), { error: { code: 'RG_ADMIN_STRANDS_MODEL', models: ['*'] } });
+  const drill = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1&force=true`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   t.same(await drill.body.json(), { action: 'drill', endpoints: ['b-0'] });
   await waitUntil('the drill reaches g2', () => stateOf(g2, 'b-0') === 'ejected', 2000);
   t.pass('a drill on one gateway takes the region out on the others');

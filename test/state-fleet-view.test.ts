@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { FleetEventSource, type FleetEvent, type FleetEventType } from '../src/state/fleet-event.js';
-import { FleetView, type FleetViewOptions } from '../src/state/fleet-view.js';
+import { FleetView, MAX_REPORTING_GATEWAYS, type FleetViewOptions } from '../src/state/fleet-view.js';
 import type { RemoteEndpointState } from '../src/state/trust-rules.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 
@@ -106,14 +106,14 @@ t.test('rate limits are capped the same way, separately from ejections', async (
   t.equal(view.remoteState('ep-0')?.ejectedUntil, undefined);
 });
 
-t.test('drains are authoritative and last-writer-wins across gateways', async (t) => {
+t.test('drains are authoritative, and the latest drain or undrain from any gateway wins', async (t) => {
   const { clock, view, gw } = setup();
   const x = gw('gw-x');
   const y = gw('gw-y');
   for (let i = 0; i < 10; i++) view.apply(x.create('ejected', `ep-${i}`, 'x', 60_000)); // gw-x over quota
   const drained = x.create('drained', 'ep-9', 'operator', 60_000);
   view.apply(drained);
-  t.same(view.remoteState('ep-9'), { drained: true, cause: 'operator', from: ['gw-x'] }, 'drain applies beyond the quota');
+  t.same(view.remoteState('ep-9'), { drained: true, drainedUntil: drained.expiresAt, cause: 'operator', from: ['gw-x'] }, 'drain applies beyond the quota');
   clock.tick(10);
   view.apply(y.create('undrained', 'ep-9', 'operator', 60_000));
   t.equal(view.remoteState('ep-9')?.drained ?? false, false, 'a later undrain from another gateway lifts it');
@@ -188,4 +188,39 @@ t.test('attach applies a store’s events and snapshots, and detaches', async (t
   detach();
   t.equal(onEvent, undefined);
   t.equal(onSnapshot, undefined);
+});
+
+t.test('intents: own ones apply; an open-ended drain holds until undrained; a load without it lifts it', async (t) => {
+  const { clock, view, gw } = setup();
+  const me = gw('me');
+  const drain = me.create('drained', 'ep-1', 'maintenance', Number.POSITIVE_INFINITY);
+  view.apply(drain);
+  t.same(view.remoteState('ep-1'), { drained: true, drainedUntil: Number.POSITIVE_INFINITY, cause: 'maintenance', from: ['me'] }, 'this gateway\'s own intent applies');
+  clock.tick(40 * 24 * 3_600_000);
+  t.equal(view.remoteState('ep-1')?.drained, true, 'no end of its own');
+  t.same(view.summary().intents, [{ kind: 'drain', endpointId: 'ep-1', by: 'me', reason: 'maintenance', at: drain.at }]);
+  view.applySnapshot([], clock.now()); // the record is gone from the store (undrained, message lost)
+  t.equal(view.remoteState('ep-1'), undefined);
+  t.same(view.summary().intents, []);
+});
+
+t.test('bounded: reports and intents for unknown endpoints, and reports from too many gateways, are dropped', async (t) => {
+  const { view, gw } = setup({ knownEndpoint: (id) => id.startsWith('ep-') });
+  view.apply(gw('x').create('ejected', 'made-up', 'x', 10_000));
+  view.apply(gw('x').create('drained', 'made-up', 'x', 10_000));
+  t.equal(view.summary().records, 0);
+  t.same(view.summary().intents, []);
+  for (let i = 0; i < MAX_REPORTING_GATEWAYS + 50; i++) view.apply(gw(`ghost-${i}`).create('rate_limited', 'ep-1', 'x', 10_000));
+  t.equal(view.summary().records, MAX_REPORTING_GATEWAYS, 'a flood of made-up gateway ids does not grow memory');
+  t.equal(view.summary().overflow, 50, 'and the rest are counted');
+});
+
+t.test('an intent ending beyond the longest Node timer does not fire at once', async (t) => {
+  const { clock, view, gw } = setup();
+  const drain = gw('x').create('drained', 'ep-1', 'long', 30 * 24 * 3_600_000);
+  view.apply(drain);
+  clock.tick(1000);
+  t.equal(view.remoteState('ep-1')?.drained, true);
+  clock.tick(30 * 24 * 3_600_000);
+  t.equal(view.remoteState('ep-1'), undefined, 'ends at its end');
 });

@@ -10,7 +10,7 @@ import { MemoryBus, MemoryStore } from '../src/state/memory-store.js';
 import { RedisStore } from '../src/state/redis-store.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
-import { runStoreContract, type StoreHarness } from './state-contract.js';
+import { CONTRACT_SECRET, runStoreContract, type StoreHarness } from './state-contract.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -36,11 +36,14 @@ function memoryHarness(): StoreHarness {
     createStore(fleet, gatewayId, localEvents) {
       const bus = buses.get(fleet);
       if (!bus) throw new Error(`unknown fleet ${fleet}`);
-      return new MemoryStore({ gatewayId, clock, localEvents, bus, refreshIntervalMs: 200 });
+      return new MemoryStore({ gatewayId, clock, localEvents, bus, refreshIntervalMs: 200, secret: CONTRACT_SECRET });
     },
     async publishRaw(fleet, raw) {
       buses.get(fleet)?.publish(raw);
       await flush();
+    },
+    async writeRaw(fleet, field, value) {
+      buses.get(fleet)?.write(field, value);
     },
   };
 }

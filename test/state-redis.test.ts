@@ -8,7 +8,7 @@ import { FleetEventSource, type FleetEvent } from '../src/state/fleet-event.js';
 import { RedisStore } from '../src/state/redis-store.js';
 import { systemClock } from '../src/util/clock.js';
 import { REDIS_SKIP, sleep, startRedisServer, testStoreOptions, type Teardown } from './helpers/redis-server.js';
-import { runStoreContract, type StoreHarness } from './state-contract.js';
+import { CONTRACT_SECRET, runStoreContract, type StoreHarness } from './state-contract.js';
 
 async function rawClient(t: Teardown, port: number): Promise<Redis> {
   const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
@@ -27,18 +27,22 @@ t.test('RedisStore', { skip: REDIS_SKIP }, async (t) => {
     refreshIntervalMs: 200,
     wait: sleep,
     newFleet: () => `rg-test-${process.pid}-${++n}:`,
-    createStore: (fleet, gatewayId, localEvents) => new RedisStore(testStoreOptions(server.url, fleet, gatewayId, localEvents)),
+    createStore: (fleet, gatewayId, localEvents) =>
+      new RedisStore({ ...testStoreOptions(server.url, fleet, gatewayId, localEvents), secret: CONTRACT_SECRET }),
     async publishRaw(fleet, message) {
       await raw.publish(`${fleet}events`, message);
+    },
+    async writeRaw(fleet, field, value) {
+      await raw.hset(`${fleet}snapshot`, field, value);
     },
   };
 
   t.test('StateStore contract', async (t) => runStoreContract(t, harness));
 
-  t.test('the snapshot is a hash of (endpoint, gateway, class) → event JSON, pruned on refresh', async (t) => {
+  t.test('the snapshot is a hash of deadline-stamped, signed messages, pruned by the Redis server\'s clock', async (t) => {
     const prefix = harness.newFleet();
     let local: FleetEvent[] = [];
-    const store = new RedisStore(testStoreOptions(server.url, prefix, 'gw-a', () => local));
+    const store = new RedisStore({ ...testStoreOptions(server.url, prefix, 'gw-a', () => local), secret: CONTRACT_SECRET });
     t.teardown(() => store.close());
     await store.start();
     t.ok(store.status().connected);
@@ -49,19 +53,38 @@ t.test('RedisStore', { skip: REDIS_SKIP }, async (t) => {
     store.publish(ev);
     await sleep(50);
     const hash = await raw.hgetall(`${prefix}snapshot`);
-    t.same(Object.keys(hash), [JSON.stringify(['ep-1', 'gw-a', 'ejection'])]);
-    t.same(JSON.parse(Object.values(hash)[0] ?? ''), ev);
-    await store.refresh();
-    const ttl = await raw.pttl(`${prefix}snapshot`);
-    t.ok(ttl > 0, 'after a refresh the key itself expires unless some gateway refreshes it again');
-    // A dead gateway's expired entry and garbage are pruned by the next refresh.
-    const dead = new FleetEventSource('gw-dead', systemClock).create('ejected', 'ep-2', 'x', -1);
-    await raw.hset(`${prefix}snapshot`, 'garbage', 'not json', JSON.stringify(['ep-2', 'gw-dead', 'ejection']), JSON.stringify(dead));
+    const field = JSON.stringify(['ep-1', 'gw-a', 'ejection']);
+    t.same(Object.keys(hash), [field]);
+    const [deadline, message] = [hash[field]!.slice(0, hash[field]!.indexOf(' ')), hash[field]!.slice(hash[field]!.indexOf(' ') + 1)];
+    const [secs, micros] = (await raw.time()) as [number | string, number | string];
+    const serverNow = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
+    t.ok(Math.abs(Number(deadline) - (serverNow + 30_000)) < 1000, 'the deadline is the server\'s clock plus the lifetime');
+    const m = JSON.parse(message) as Record<string, unknown>;
+    t.equal(m.ttl, 30_000, 'the message carries a lifetime');
+    t.equal(m.expiresAt, undefined, 'and no absolute expiry');
+    t.match(m.sig, /^[\w-]{43}$/, 'and a signature');
+    // A dead gateway's entry past its deadline (by the server's clock) and garbage go at the next refresh.
+    await raw.hset(`${prefix}snapshot`, 'garbage', 'not json', JSON.stringify(['ep-2', 'gw-dead', 'ejection']), `${serverNow - 1} ${message}`);
     const seen = await store.refresh();
     t.same(seen, [], 'own events are not returned as remote');
-    t.same(Object.keys(await raw.hgetall(`${prefix}snapshot`)), [JSON.stringify(['ep-1', 'gw-a', 'ejection'])]);
+    t.same(Object.keys(await raw.hgetall(`${prefix}snapshot`)), [field]);
     local = [];
     await store.refresh();
     t.equal(await raw.exists(`${prefix}snapshot`), 0, 'entries no longer asserted are removed');
+  });
+
+  t.test('a gateway whose clock is far ahead neither keeps nor prunes others\' entries by it', async (t) => {
+    const prefix = harness.newFleet();
+    const ahead = { ...systemClock, now: () => Date.now() + 3_600_000 };
+    const opts = (id: string, clock = systemClock) => ({ ...testStoreOptions(server.url, prefix, id, () => []), clock, secret: CONTRACT_SECRET });
+    const a = new RedisStore(opts('gw-a'));
+    const skewed = new RedisStore(opts('gw-skewed', ahead));
+    t.teardown(() => Promise.all([a.close(), skewed.close()]));
+    await Promise.all([a.start(), skewed.start()]);
+    a.publish(new FleetEventSource('gw-a', systemClock).create('ejected', 'ep-1', 'x', 30_000));
+    await sleep(50);
+    const seen = await skewed.refresh();
+    t.equal(seen?.length, 1, 'an entry with 30 s left survives a refresh by a gateway an hour ahead');
+    t.ok(seen !== undefined && Math.abs(seen[0]!.expiresAt - (ahead.now() + 30_000)) < 1000, 'and lives 30 s on that gateway\'s own clock');
   });
 });

@@ -13,14 +13,23 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-guard.js';
 import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
+import { readActionOptions, type ActionOptions } from './action-options.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
 export interface AdminTarget {
   state(): unknown;
   metrics(): string;
-  /** Operator actions on endpoints (by id) or whole regions; returns the endpoint ids affected. */
-  act(action: AdminAction, scope: 'endpoint' | 'region', name: string, seconds: number): string[] | undefined;
+  /**
+   * Operator actions on endpoints (by id) or whole regions: the endpoint ids affected, undefined for
+   * an unknown name, or a refusal naming the models the action would leave with no routable endpoint.
+   */
+  act(action: AdminAction, scope: 'endpoint' | 'region', name: string, options: ActionOptions): string[] | undefined | ActionRefusal;
+}
+
+/** A drain or drill refused because it would strand these models (409 `RG_ADMIN_STRANDS_MODEL`). */
+export interface ActionRefusal {
+  readonly strandedModels: readonly string[];
 }
 
 /** `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health. */
@@ -103,14 +112,27 @@ export class AdminServer {
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
       if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
-      const seconds = Number(new URLSearchParams(query).get('seconds') ?? 30);
-      if (!(seconds > 0 && seconds <= 86_400)) return badRequest(res, 'seconds must be within 1..86400');
       const scope = m[1] === 'regions' ? 'region' : 'endpoint';
       const name = decodeSegment(m[2]);
       if (name === undefined) return badRequest(res, `malformed percent-escape in the ${scope} name`);
-      const affected = this.#target.act(m[3] as AdminAction, scope, name, seconds);
-      if (affected === undefined) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `unknown ${scope} ${JSON.stringify(name)}` });
-      return sendJson(res, 200, { action: m[3], endpoints: affected });
+      void readActionOptions(req, query ?? '')
+        .then((parsed) => {
+          if ('status' in parsed) return sendRefusal(res, { status: parsed.status, code: 'RG_ADMIN_BAD_REQUEST', message: parsed.message });
+          const affected = this.#target.act(m[3] as AdminAction, scope, name, parsed.options);
+          if (affected === undefined) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `unknown ${scope} ${JSON.stringify(name)}` });
+          if (!Array.isArray(affected)) {
+            const models = affected.strandedModels;
+            const message = `${m[3]} refused: it would leave ${models.map((x) => `"${x}"`).join(', ')} with no routable endpoint; add ?force=true to do it anyway`;
+            return sendJson(res, 409, { error: { message, code: 'RG_ADMIN_STRANDS_MODEL', models } });
+          }
+          return sendJson(res, 200, { action: m[3], endpoints: affected });
+        })
+        .catch((err: unknown) => {
+          // An action that throws is a 500 for this request, never an unhandled rejection.
+          this.#logger.error(LOG_EVENT.adminError, { method: req.method, url: req.url?.slice(0, 200), err });
+          answerInternalError(res);
+        });
+      return;
     }
     sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `no admin route ${req.method} ${JSON.stringify(path.slice(0, 200))}` });
   }

@@ -1,6 +1,7 @@
 /**
  * The live dashboard: one static page that polls `/admin/state` every second and shows each endpoint's
- * health, latency and load, with drain/undrain buttons. No build step, no external assets.
+ * health, latency and load, with drain/undrain buttons, and says when the fleet trusts every writer. No build
+ * step, no external assets.
  * Every value is HTML-escaped before it reaches the page (a cause string can come from another gateway
  * through the fleet store), and the buttons send `X-Regiongate-Admin: 1`, the header the admin API
  * requires of state changes so that a cross-site page cannot make them (see `admin-guard.ts`).
@@ -33,7 +34,9 @@ async function refresh() {
   try {
     const s = await (await fetch('/admin/state', { headers })).json();
     document.getElementById('meta').textContent = 'gateway ' + s.gatewayId + ' · ' + (s.draining ? 'draining' : 'serving') +
-      ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1);
+      ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1) +
+      (s.fleet && s.fleet.trust === 'trusts every writer' ? ' · fleet UNSIGNED: trusts every writer of Redis (set state.secret)' : '') +
+      (s.store.rejected ? ' · ' + esc(s.store.rejected) + ' forged fleet messages dropped' : '');
     const rows = s.endpoints.map((e) => {
       const action = e.state === 'drained' ? 'undrain' : 'drain';
       return '<tr><td>' + esc(e.region) + '</td><td>' + esc(e.id) + '</td><td class="' + esc(e.state) + '">' + esc(e.state) +

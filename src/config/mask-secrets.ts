@@ -1,6 +1,6 @@
 /**
  * A printable copy of a resolved config with secrets masked: the admin token, endpoint header values
- * (API keys), the Sentinel password and passwords inside URLs.
+ * (API keys), the Sentinel password, the fleet secret and passwords inside URLs.
  */
 import type { GatewayConfig } from './schema.js';
 
@@ -12,6 +12,7 @@ export function maskSecrets(cfg: GatewayConfig): unknown {
     admin: { ...cfg.admin, token: cfg.admin.token === undefined ? undefined : MASK },
     state: {
       ...cfg.state,
+      secret: cfg.state.secret === undefined ? undefined : MASK,
       redis: {
         ...cfg.state.redis,
         url: maskUrl(cfg.state.redis.url),

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
 import { DEFAULT_REPLAYABLE_PATHS } from '../routing/retry-policy.js';
 import { adminTokenProblem, tokenlessAdminProblem } from './credential-rules.js';
+import { MIN_SECRET_LENGTH } from '../state/fleet-signer.js';
 import { parseDuration } from '../util/duration.js';
 
 const DURATION_HINT = 'must be a duration: milliseconds as a number, or a string such as "250ms", "2s", "1m"';
@@ -166,6 +167,11 @@ export const configSchema = z
           .prefault({}),
         /** The fleet snapshot is rewritten and reread on this fixed interval (constant work). */
         refreshInterval: duration(2000),
+        /** Signs every fleet message (HMAC-SHA256); without it the fleet trusts every writer of the store. */
+        secret: z
+          .string({ error: 'must be a string' })
+          .min(MIN_SECRET_LENGTH, { error: `must be at least ${MIN_SECRET_LENGTH} characters` })
+          .optional(),
         trust: z
           .strictObject({
             /** One gateway's unconfirmed reports may impair at most this share of all endpoints. */

@@ -1,7 +1,9 @@
 /**
  * The link between local health and the fleet: local transitions go out as `FleetEvent`s (through the
- * egress guard), and the fleet's view after trust rules comes back as remote health reports. Writes are
- * local first and shared second; nothing here sits on the request path or waits for the store.
+ * egress guard), and the fleet's view after trust rules comes back as remote health reports. Operator
+ * drains and drills are intents: written to the store as their own records, applied from the fleet's
+ * view by every gateway (this one included, at once), so they outlive the gateway that made them.
+ * Writes are local first and shared second; nothing here sits on the request path or waits for the store.
  */
 import type { Registry } from '../registry/registry.js';
 import { EgressGuard } from '../state/egress-guard.js';
@@ -14,6 +16,8 @@ import type { HealthTracker } from './health-tracker.js';
 import type { HealthTransition } from './health-transition.js';
 
 const DRAIN_HOLD_MS = 24 * 3_600_000;
+/** How long an undrain marker replaces a drain record: long enough to settle every race with a refresh. */
+const UNDRAIN_MARKER_MS = 60_000;
 
 export interface FleetSyncOptions {
   readonly gatewayId: string;
@@ -36,8 +40,6 @@ export class FleetSync {
   readonly #guard: EgressGuard;
   #store: StateStore | undefined;
   #seq = 0;
-  /** Drills this gateway started: endpoint id → end (epoch ms), re-asserted at every snapshot refresh. */
-  readonly #drills = new Map<string, number>();
   /** The remote state last applied per endpoint, to tell a lifted layer from a renewed one. */
   readonly #applied = new Map<string, RemoteEndpointState>();
   readonly #off: (() => void)[] = [];
@@ -49,6 +51,7 @@ export class FleetSync {
       gatewayId: opts.gatewayId,
       clock: opts.clock,
       totalEndpoints: total,
+      knownEndpoint: (id) => opts.registry.endpoint(id) !== undefined,
       maxEjectShare: opts.maxEjectShare,
       maxRemoteTtlMs: opts.maxRemoteTtlMs,
     });
@@ -61,24 +64,20 @@ export class FleetSync {
     });
   }
 
-  /** The store's `localEvents` provider: every assertion this gateway makes now, egress-guarded. */
+  /** The store's `localEvents` provider: every report this gateway asserts now, egress-guarded. */
   readonly localEvents = (): readonly FleetEvent[] => {
     const now = this.#o.clock.now();
     const renew = now + (this.#o.renewMs ?? 30_000);
     const out: FleetEvent[] = [];
     for (const s of this.#o.health.snapshot()) {
       if (s.cause === 'remote') continue;
-      const type = s.state === 'ejected' ? 'ejected' : s.state === 'rate_limited' ? 'rate_limited' : s.state === 'drained' && s.cause === 'operator' ? 'drained' : undefined;
+      const type = s.state === 'ejected' ? 'ejected' : s.state === 'rate_limited' ? 'rate_limited' : undefined;
       if (type === undefined) continue;
       // An ejection is asserted for the renew horizon, not its own end: if something else keeps it
       // ejected here (failing probes, an open breaker) peers must not fall back into probation. Its end
       // is announced with `recovered`, and a lost message is healed by the next refresh.
       const until = type === 'ejected' ? renew : Math.min(s.until ?? renew, renew);
       if (until > now) out.push(this.#event(type, s.id, s.cause ?? type, until, now));
-    }
-    for (const [id, until] of this.#drills) {
-      if (until <= now) this.#drills.delete(id);
-      else out.push(this.#event('drill', id, 'drill', until, now));
     }
     return this.#guard.filter(out);
   };
@@ -89,25 +88,44 @@ export class FleetSync {
     this.#off.push(this.view.attach(store));
     this.#off.push(this.view.onChange((id, state) => this.#applyRemote(id, state)));
     this.#off.push(this.#o.health.onTransition((t) => this.#publish(t)));
-    this.#off.push(store.onEvent((e) => this.#onOperatorEvent(e)));
-  }
-
-  /** A fire drill started here: shared now, and renewed with every snapshot refresh until it ends. */
-  startDrill(endpointId: string, untilMs: number): void {
-    this.#drills.set(endpointId, untilMs);
-    this.#store?.publish(this.#event('drill', endpointId, 'drill', untilMs, this.#o.clock.now()));
+    // An open-ended drain is held locally for DRAIN_HOLD_MS at a time: every load renews it.
+    this.#off.push(store.onSnapshot(() => this.#renewDrains()));
   }
 
   /**
-   * Operator drains are the fleet's, not one gateway's: an undrain from any gateway lifts a drain this
-   * gateway holds (it would otherwise re-assert it at every refresh).
+   * An operator drain, fleet-wide: until undrained, or for `ms` when given. `reason` is shown in
+   * `/admin/state` with this gateway's id and the time.
    */
-  #onOperatorEvent(e: FleetEvent): void {
-    if (e.type !== 'undrained') return;
-    const endpoint = this.#o.registry.endpoint(e.endpointId);
-    if (endpoint === undefined) return;
-    const local = this.#o.health.snapshot().find((s) => s.id === e.endpointId);
-    if (local?.state === 'drained' && local.cause === 'operator') this.#o.health.undrain(endpoint);
+  drain(endpointId: string, reason: string, ms?: number): void {
+    const now = this.#o.clock.now();
+    this.#intent(this.#event('drained', endpointId, reason, ms === undefined ? Number.POSITIVE_INFINITY : now + ms, now));
+  }
+
+  /** Lift a drain fleet-wide, whichever gateway made it. */
+  undrain(endpointId: string, reason: string): void {
+    const now = this.#o.clock.now();
+    this.#intent(this.#event('undrained', endpointId, reason, now + UNDRAIN_MARKER_MS, now));
+  }
+
+  /** A fire drill, fleet-wide: the endpoint is ejected everywhere for `ms`, whatever its health. */
+  drill(endpointId: string, reason: string, ms: number): void {
+    const now = this.#o.clock.now();
+    this.#intent(this.#event('drill', endpointId, reason, now + ms, now));
+  }
+
+  /** An intent made here: into the store (where it outlives us) and applied here at once. */
+  #intent(event: FleetEvent): void {
+    this.#store?.publish(event);
+    this.view.apply(event);
+  }
+
+  #renewDrains(): void {
+    for (const [id, state] of this.view.states()) if (state.drained) this.#applyDrain(id, state);
+  }
+
+  #applyDrain(endpointId: string, state: RemoteEndpointState): void {
+    const until = Math.min(state.drainedUntil ?? Number.POSITIVE_INFINITY, this.#o.clock.now() + DRAIN_HOLD_MS);
+    this.#o.health.applyRemote({ endpointId, state: 'drained', until });
   }
 
   close(): void {
@@ -124,11 +142,9 @@ export class FleetSync {
     let type: FleetEventType | undefined;
     if (t.to === 'ejected') type = 'ejected';
     else if (t.to === 'rate_limited') type = 'rate_limited';
-    else if (t.to === 'drained' && t.cause === 'operator') type = 'drained';
-    else if (t.cause === 'undrained') type = 'undrained';
     else if ((t.from === 'ejected' || t.from === 'rate_limited') && (t.to === 'probation' || t.to === 'healthy')) type = 'recovered';
     if (type === undefined) return;
-    const event = this.#event(type, t.endpointId, t.cause, type === 'recovered' || type === 'undrained' ? now + 1000 : until, now);
+    const event = this.#event(type, t.endpointId, t.cause, type === 'recovered' ? now + 1000 : until, now);
     if (this.#guard.allows(event)) this.#store.publish(event);
   }
 
@@ -146,13 +162,13 @@ export class FleetSync {
         (before.rateLimitedUntil ?? 0) > (state.rateLimitedUntil ?? 0));
     if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
     if (state === undefined) return;
-    // A remote drain has no end of its own: the view lifts it when its record expires or is undrained.
-    if (state.drained) health.applyRemote({ endpointId, state: 'drained', until: this.#o.clock.now() + DRAIN_HOLD_MS });
+    // The view lifts a drain when its record ends or is undrained.
+    if (state.drained) this.#applyDrain(endpointId, state);
     if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: 'ejected', until: state.ejectedUntil });
     if (state.rateLimitedUntil !== undefined) health.applyRemote({ endpointId, state: 'rate_limited', until: state.rateLimitedUntil });
   }
 
   #event(type: FleetEventType, endpointId: string, cause: string, expiresAt: number, now: number): FleetEvent {
-    return { v: 1, type, gatewayId: this.#o.gatewayId, endpointId, cause, at: now, expiresAt, seq: ++this.#seq };
+    return { v: 2, type, gatewayId: this.#o.gatewayId, endpointId, cause, at: now, expiresAt, seq: ++this.#seq };
   }
 }

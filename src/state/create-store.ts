@@ -36,6 +36,7 @@ export function createStateStore(cfg: StateConfig, deps: StateStoreDeps): StateS
     gatewayId: deps.gatewayId,
     clock: deps.clock,
     localEvents: deps.localEvents,
+    ...(cfg.secret !== undefined && { secret: cfg.secret }),
     ...(t.refreshIntervalMs !== undefined && { refreshIntervalMs: t.refreshIntervalMs }),
   };
   if (cfg.store === 'memory') return new MemoryStore({ ...base, ...(deps.bus && { bus: deps.bus }) });

@@ -1,7 +1,9 @@
 /**
- * The message gateways exchange about endpoints: a `FleetEvent` (wire version 1), its validation and
- * the record it belongs to. Every byte that comes from Redis or another gateway goes through
- * `parseFleetEvent`: malformed input is rejected, never thrown on, and the result holds only known keys.
+ * The message gateways exchange about endpoints: a `FleetEvent`, its validation and the record it
+ * belongs to. Two kinds: *reports* (ejections, breakers, rate limits, recoveries), which one gateway
+ * asserts about what it sees, and operator *intents* (drains, undrains, drills), which are the fleet's
+ * and live in the store on their own (see `intent-book.ts`). Bytes from Redis or another gateway are
+ * decoded by `fleet-wire.ts` (signed, with a relative lifetime), then validated by `toFleetEvent`.
  */
 import type { Clock } from '../util/clock.js';
 
@@ -20,7 +22,7 @@ export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
 
 /** One health transition or operator action, as published to the fleet. */
 export interface FleetEvent {
-  readonly v: 1;
+  readonly v: 2;
   readonly type: FleetEventType;
   /** The gateway that observed or received it. */
   readonly gatewayId: string;
@@ -29,7 +31,11 @@ export interface FleetEvent {
   readonly cause: string;
   /** When it happened, epoch milliseconds of the publishing gateway. */
   readonly at: number;
-  /** Epoch milliseconds after which peers forget it unless it is renewed. */
+  /**
+   * Epoch ms, on the clock of the process holding it, after which it is forgotten unless renewed;
+   * `Infinity` for an intent with no end (a drain until undrained). Never sent as such: the wire
+   * carries a relative lifetime, turned into a local expiry on receipt.
+   */
   readonly expiresAt: number;
   /** Per-gateway sequence number: orders events of one gateway that share `at`. */
   readonly seq: number;
@@ -55,9 +61,16 @@ const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
 const TYPES: ReadonlySet<string> = new Set(FLEET_EVENT_TYPES);
 
 /** Longest accepted message; anything bigger is malformed (and cheap to refuse). */
-export const MAX_EVENT_BYTES = 4096;
-const MAX_ID = 256;
-const MAX_CAUSE = 1024;
+export const MAX_EVENT_BYTES = 2048;
+export const MAX_ID = 128;
+export const MAX_CAUSE = 256;
+
+/** Operator intents: the fleet's, stored once per (endpoint, class), applied by every gateway. */
+const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill']);
+
+export function isIntent(event: Pick<FleetEvent, 'type'>): boolean {
+  return INTENT_TYPES.has(event.type);
+}
 
 export function eventClass(type: FleetEventType): EventClass {
   return CLASS_OF[type];
@@ -75,18 +88,20 @@ export function isAtLeastAsRecent(a: FleetEvent, b: FleetEvent): boolean {
 
 const isId = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_ID;
 const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+const isExpiry = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x) && x >= 0;
 
 /** Validate a decoded value; returns a fresh object with only the known keys, or undefined. */
 export function toFleetEvent(value: unknown): FleetEvent | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const o = value as Record<string, unknown>;
-  if (o.v !== 1 || typeof o.type !== 'string' || !TYPES.has(o.type)) return undefined;
+  if (o.v !== 2 || typeof o.type !== 'string' || !TYPES.has(o.type)) return undefined;
   if (!isId(o.gatewayId) || !isId(o.endpointId)) return undefined;
   if (typeof o.cause !== 'string' || o.cause.length > MAX_CAUSE) return undefined;
-  if (!isTime(o.at) || !isTime(o.expiresAt)) return undefined;
+  if (!isTime(o.at) || !isExpiry(o.expiresAt)) return undefined;
+  if (o.expiresAt === Number.POSITIVE_INFINITY && o.type !== 'drained') return undefined;
   if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return undefined;
   return {
-    v: 1,
+    v: 2,
     type: o.type as FleetEventType,
     gatewayId: o.gatewayId,
     endpointId: o.endpointId,
@@ -95,17 +110,6 @@ export function toFleetEvent(value: unknown): FleetEvent | undefined {
     expiresAt: o.expiresAt,
     seq: o.seq,
   };
-}
-
-/** Parse one wire message (a JSON text, as a string or Buffer); undefined when malformed. */
-export function parseFleetEvent(raw: unknown): FleetEvent | undefined {
-  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : raw;
-  if (typeof text !== 'string' || text.length > MAX_EVENT_BYTES) return undefined;
-  try {
-    return toFleetEvent(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
 }
 
 /** Builds this gateway's events with its id, the clock's time and a growing sequence number. */
@@ -119,9 +123,9 @@ export class FleetEventSource {
     this.#clock = clock;
   }
 
-  /** A new event that peers forget `ttlMs` from now unless it is renewed. */
+  /** A new event that peers forget `ttlMs` from now unless it is renewed (`Infinity`: a drain with no end). */
   create(type: FleetEventType, endpointId: string, cause: string, ttlMs: number): FleetEvent {
     const at = this.#clock.now();
-    return { v: 1, type, gatewayId: this.gatewayId, endpointId, cause, at, expiresAt: at + ttlMs, seq: ++this.#seq };
+    return { v: 2, type, gatewayId: this.gatewayId, endpointId, cause, at, expiresAt: at + ttlMs, seq: ++this.#seq };
   }
 }

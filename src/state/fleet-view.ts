@@ -1,17 +1,24 @@
 /**
- * `FleetView`: what other gateways say about each endpoint, after trust rules (`trust-rules.ts`). It
- * keeps each gateway's latest event per (endpoint, class), lets it expire at `expiresAt` unless renewed
- * (by a new event or a snapshot refresh; an expiry is never trusted further ahead than
- * `maxRemoteTtlMs`), reconciles against each snapshot load, and tells listeners when an endpoint's
- * effective remote state changes. Runs on the injected clock; `close()` clears its timer.
+ * `FleetView`: what the fleet says about each endpoint, after trust rules (`trust-rules.ts`). It keeps
+ * each other gateway's latest report per (endpoint, class), lets it expire at `expiresAt` unless renewed
+ * (by a new event or a snapshot refresh; a report is never believed further ahead than
+ * `maxRemoteTtlMs`), holds operator intents (`IntentBook`, own ones included), reconciles both against
+ * each snapshot load, and tells listeners when an endpoint's effective remote state changes. Bounded:
+ * reports only for known endpoints, from at most `MAX_REPORTING_GATEWAYS` gateways at a time. Runs on
+ * the injected clock; `close()` clears its timer.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { isAtLeastAsRecent, recordKey, type FleetEvent } from './fleet-event.js';
+import { isAtLeastAsRecent, isIntent, recordKey, type FleetEvent } from './fleet-event.js';
+import { IntentBook, type IntentSummary } from './intent-book.js';
 import { callSafely, type StateStore } from './state-store.js';
 import { effectiveStates, sameState, type RemoteEndpointState, type RemoteRecord } from './trust-rules.js';
 
 export const DEFAULT_MAX_EJECT_SHARE = 0.5;
 export const DEFAULT_MAX_REMOTE_TTL_MS = 60_000;
+/** Distinct gateways whose reports are held at once; reports from more are dropped (and counted). */
+export const MAX_REPORTING_GATEWAYS = 256;
+/** Longest delay a Node timer takes (a longer one fires at once); a timed drain may end later. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface FleetViewOptions {
   /** This gateway: its own events are never applied as remote. */
@@ -19,6 +26,8 @@ export interface FleetViewOptions {
   readonly clock: Clock;
   /** Endpoints in the registry (the base of the per-gateway cap). */
   readonly totalEndpoints: () => number;
+  /** Whether an endpoint id is in the registry (default: any); reports and intents for others are dropped. */
+  readonly knownEndpoint?: (endpointId: string) => boolean;
   /** Share of all endpoints one gateway's unconfirmed reports may impair (default 0.5). */
   readonly maxEjectShare?: number;
   /** Furthest ahead a remote expiry is believed (default 60 s); refreshes renew it. */
@@ -30,6 +39,10 @@ export type FleetViewListener = (endpointId: string, state: RemoteEndpointState 
 export class FleetView {
   readonly #o: FleetViewOptions;
   readonly #records = new Map<string, RemoteRecord>();
+  readonly #intents: IntentBook;
+  /** Records held per reporting gateway (the bound on distinct gateways). */
+  readonly #perGateway = new Map<string, number>();
+  #overflow = 0;
   readonly #listeners = new Set<FleetViewListener>();
   #states = new Map<string, RemoteEndpointState>();
   #withheld = 0;
@@ -39,6 +52,7 @@ export class FleetView {
 
   constructor(opts: FleetViewOptions) {
     this.#o = opts;
+    this.#intents = new IntentBook(opts.knownEndpoint);
   }
 
   /** Apply a store's remote events and snapshot loads; returns a detach function. */
@@ -51,10 +65,14 @@ export class FleetView {
     };
   }
 
-  /** Apply one remote event (an older event of the same gateway and record is ignored). */
+  /**
+   * Apply one event: a remote report (an older event of the same gateway and record is ignored), or an
+   * intent from any gateway, this one included (an operator action made here is applied through it).
+   */
   apply(event: FleetEvent): void {
     if (this.#closed) return;
-    if (this.#put(event, this.#o.clock.now())) this.#recompute();
+    const now = this.#o.clock.now();
+    if (isIntent(event) ? this.#intents.apply(event, now) : this.#put(event, now)) this.#recompute();
   }
 
   /**
@@ -66,10 +84,12 @@ export class FleetView {
     const now = this.#o.clock.now();
     const present = new Set<string>();
     for (const e of events) {
+      if (isIntent(e)) continue;
       present.add(recordKey(e));
       this.#put(e, now);
     }
-    for (const [key, r] of this.#records) if (!present.has(key) && r.receivedAt < since) this.#records.delete(key);
+    for (const [key, r] of this.#records) if (!present.has(key) && r.receivedAt < since) this.#delete(key);
+    this.#intents.load(events, since, now);
     this.#recompute();
   }
 
@@ -83,9 +103,18 @@ export class FleetView {
     return this.#states;
   }
 
-  /** Counts for the admin API: records held, endpoints affected, reports withheld by the cap. */
-  summary(): { records: number; endpoints: number; withheld: number } {
-    return { records: this.#records.size, endpoints: this.#states.size, withheld: this.#withheld };
+  /**
+   * Counts for the admin API: reports held, endpoints affected, reports withheld by the cap, reports
+   * dropped for coming from more gateways than `MAX_REPORTING_GATEWAYS`; and the intents in force.
+   */
+  summary(): { records: number; endpoints: number; withheld: number; overflow: number; intents: IntentSummary[] } {
+    return {
+      records: this.#records.size,
+      endpoints: this.#states.size,
+      withheld: this.#withheld,
+      overflow: this.#overflow,
+      intents: this.#intents.summary(),
+    };
   }
 
   /** Called with (endpointId, new state or undefined) on every change. Returns an unsubscribe. */
@@ -110,20 +139,40 @@ export class FleetView {
   /** Store or renew a record; true if anything changed. */
   #put(event: FleetEvent, now: number): boolean {
     if (event.gatewayId === this.#o.gatewayId) return false;
+    if (this.#o.knownEndpoint && !this.#o.knownEndpoint(event.endpointId)) return false;
     const key = recordKey(event);
     const existing = this.#records.get(key);
     if (existing && !isAtLeastAsRecent(event, existing.event)) return false;
     const until = Math.min(event.expiresAt, now + (this.#o.maxRemoteTtlMs ?? DEFAULT_MAX_REMOTE_TTL_MS));
-    if (until <= now) return this.#records.delete(key);
+    if (until <= now) return this.#delete(key);
+    if (!existing) {
+      const held = this.#perGateway.get(event.gatewayId);
+      if (held === undefined && this.#perGateway.size >= MAX_REPORTING_GATEWAYS) {
+        this.#overflow++;
+        return false;
+      }
+      this.#perGateway.set(event.gatewayId, (held ?? 0) + 1);
+    }
     this.#records.set(key, { event, until, receivedAt: now });
+    return true;
+  }
+
+  #delete(key: string): boolean {
+    const r = this.#records.get(key);
+    if (r === undefined) return false;
+    this.#records.delete(key);
+    const n = (this.#perGateway.get(r.event.gatewayId) ?? 1) - 1;
+    if (n > 0) this.#perGateway.set(r.event.gatewayId, n);
+    else this.#perGateway.delete(r.event.gatewayId);
     return true;
   }
 
   #recompute(): void {
     const now = this.#o.clock.now();
-    for (const [key, r] of this.#records) if (r.until <= now) this.#records.delete(key);
+    for (const [key, r] of this.#records) if (r.until <= now) this.#delete(key);
+    this.#intents.prune(now);
     const { states, withheld } = effectiveStates(
-      this.#records.values(),
+      [...this.#records.values(), ...this.#intents.records()],
       this.#o.totalEndpoints(),
       this.#o.maxEjectShare ?? DEFAULT_MAX_EJECT_SHARE,
     );
@@ -141,7 +190,7 @@ export class FleetView {
 
   /** One timer, due at the earliest record expiry. */
   #schedule(now: number): void {
-    let due: number | undefined;
+    let due = this.#intents.prune(now);
     for (const r of this.#records.values()) if (due === undefined || r.until < due) due = r.until;
     if (due === this.#timerDue) return;
     this.#o.clock.clearTimeout(this.#timer);
@@ -152,7 +201,7 @@ export class FleetView {
       this.#timer = undefined;
       this.#timerDue = undefined;
       if (!this.#closed) this.#recompute();
-    }, due - now);
+    }, Math.min(due - now, MAX_TIMER_MS));
     this.#timer.unref();
   }
 }

@@ -7,7 +7,7 @@ export {
   FleetEventSource,
   eventClass,
   isAtLeastAsRecent,
-  parseFleetEvent,
+  isIntent,
   recordKey,
   toFleetEvent,
   type EventClass,
@@ -23,6 +23,9 @@ export {
   type StateStoreStatus,
   type StoreKind,
 } from './state-store.js';
+export { FleetSigner, MIN_SECRET_LENGTH } from './fleet-signer.js';
+export { FleetCodec, type Decoded } from './fleet-wire.js';
+export { IntentBook, type IntentSummary } from './intent-book.js';
 export { MemoryBus, MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { RedisStore, type RedisStoreOptions } from './redis-store.js';
 export { reconnectDelay, type RedisConnectionConfig, type RedisHostPort } from './redis-clients.js';

@@ -5,8 +5,10 @@
  */
 import type { TimerHandle } from '../util/clock.js';
 import { EventInbox } from './event-inbox.js';
-import { recordKey, toFleetEvent, type FleetEvent } from './fleet-event.js';
-import { refreshSnapshot } from './snapshot.js';
+import { isIntent, recordKey, toFleetEvent, type FleetEvent } from './fleet-event.js';
+import { FleetSigner } from './fleet-signer.js';
+import { FleetCodec } from './fleet-wire.js';
+import { refreshSnapshot, snapshotField, storedValue, type SnapshotEntry } from './snapshot.js';
 import {
   DEFAULT_REFRESH_INTERVAL_MS,
   errorText,
@@ -40,14 +42,24 @@ export class MemoryBus {
       });
   }
 
-  /** Set one snapshot field (what a publish records). */
+  /** Set one snapshot field to a stored value (`"<deadline> <message>"`, see `snapshot.ts`). */
   write(field: string, value: string): void {
     this.#snapshot.set(field, value);
   }
 
-  /** Rewrite `gatewayId`'s active events, prune, and return every remaining value. */
-  refresh(events: readonly FleetEvent[], now: number, gatewayId: string): string[] {
-    return refreshSnapshot(this.#snapshot, events, now, gatewayId);
+  /** Record one message with a lifetime of `ttl` ms from `now` (0: no end), as Redis `PUT_SCRIPT` does. */
+  put(field: string, ttl: number, raw: string, now: number): void {
+    this.write(field, storedValue(ttl, raw, now));
+  }
+
+  /** Rewrite `gatewayId`'s active reports, prune, and return every remaining entry. */
+  refresh(own: readonly (readonly [string, number, string])[], now: number, gatewayId: string): SnapshotEntry[] {
+    return refreshSnapshot(this.#snapshot, own, now, gatewayId);
+  }
+
+  /** Delete fields that failed a reader's checks. */
+  remove(fields: readonly string[]): void {
+    for (const f of fields) this.#snapshot.delete(f);
   }
 
   /** Snapshot fields, for tests and the admin API. */
@@ -66,6 +78,7 @@ export class MemoryStore implements StateStore {
   readonly bus: MemoryBus;
   readonly #opts: MemoryStoreOptions;
   readonly #inbox: EventInbox;
+  readonly #codec: FleetCodec;
   #detach: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #closed = false;
@@ -77,7 +90,8 @@ export class MemoryStore implements StateStore {
   constructor(opts: MemoryStoreOptions) {
     this.#opts = opts;
     this.bus = opts.bus ?? new MemoryBus();
-    this.#inbox = new EventInbox(opts.gatewayId, (err) => {
+    this.#codec = new FleetCodec(new FleetSigner(opts.secret), opts.clock);
+    this.#inbox = new EventInbox(opts.gatewayId, this.#codec, (err) => {
       this.#lastError = `listener: ${errorText(err)}`;
     });
   }
@@ -98,8 +112,8 @@ export class MemoryStore implements StateStore {
       if (this.#detach) this.#lastError = 'publish: invalid event or foreign gatewayId';
       return;
     }
-    const raw = JSON.stringify(valid);
-    this.bus.write(recordKey(valid), raw);
+    const { raw, ttl } = this.#codec.encode(valid);
+    this.bus.put(snapshotField(valid), ttl, raw, this.#opts.clock.now());
     this.bus.publish(raw);
     this.#published++;
   }
@@ -117,14 +131,20 @@ export class MemoryStore implements StateStore {
     const now = this.#opts.clock.now();
     let local: readonly FleetEvent[];
     try {
-      local = this.#opts.localEvents().filter((e) => e.gatewayId === this.#opts.gatewayId);
+      local = this.#opts.localEvents().filter((e) => e.gatewayId === this.#opts.gatewayId && !isIntent(e) && toFleetEvent(e));
     } catch (err) {
       this.#lastError = `localEvents: ${errorText(err)}`;
       return undefined;
     }
-    const raws = this.bus.refresh(local, now, this.#opts.gatewayId);
+    const own = local.map((e) => {
+      const { raw, ttl } = this.#codec.encode(e);
+      return [recordKey(e), ttl, raw] as const;
+    });
+    const entries = this.bus.refresh(own, now, this.#opts.gatewayId);
     this.#lastSyncAt = now;
-    return this.#inbox.snapshot(raws, now);
+    const { events, bad } = this.#inbox.snapshot(entries, now);
+    this.bus.remove(bad);
+    return events;
   }
 
   status(): StateStoreStatus {
@@ -134,6 +154,7 @@ export class MemoryStore implements StateStore {
       published: this.#published,
       dropped: this.#dropped,
       inbox: this.#inbox,
+      signed: this.#codec.signed,
       lastSyncAt: this.#lastSyncAt,
     });
   }

@@ -5,19 +5,22 @@
  * queued while disconnected, time out after `commandTimeout`, and are capped in flight; the store
  * reports `degraded`, reconnects with capped jittered back-off, resubscribes, and resyncs from the
  * snapshot, which every gateway rewrites on a fixed interval (so messages Redis dropped are healed).
+ * Snapshot entries carry deadlines on the Redis server's clock (`snapshot.ts`); messages are signed
+ * and checked with `state.secret` (`fleet-wire.ts`), and entries that fail the checks are deleted.
  */
 import type { TimerHandle } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { CommandGate } from './command-gate.js';
 import { EventInbox } from './event-inbox.js';
-import { recordKey, toFleetEvent, type FleetEvent } from './fleet-event.js';
+import { isIntent, toFleetEvent, type FleetEvent } from './fleet-event.js';
+import { FleetSigner } from './fleet-signer.js';
+import { FleetCodec } from './fleet-wire.js';
 import { HeartbeatMonitor } from './heartbeat.js';
 import { createRedisClient, endClient, type RedisClient, type RedisConnectionConfig } from './redis-clients.js';
-import { REFRESH_SCRIPT, refreshArgs } from './snapshot.js';
+import { PUT_SCRIPT, REFRESH_SCRIPT, refreshArgs, snapshotField, toEntries } from './snapshot.js';
 import {
   DEFAULT_REFRESH_INTERVAL_MS,
   errorText,
-  snapshotKeyTtlMs,
   type EventListener,
   type SnapshotListener,
   type StateStore,
@@ -46,6 +49,7 @@ export class RedisStore implements StateStore {
   readonly #pub: RedisClient;
   readonly #sub: RedisClient;
   readonly #inbox: EventInbox;
+  readonly #codec: FleetCodec;
   readonly #hb: HeartbeatMonitor;
   readonly #gate: CommandGate;
   readonly #channel: string;
@@ -80,7 +84,8 @@ export class RedisStore implements StateStore {
     };
     this.#pub = createRedisClient(opts.redis, 'publisher', clientOpts);
     this.#sub = createRedisClient(opts.redis, 'subscriber', clientOpts);
-    this.#inbox = new EventInbox(opts.gatewayId, (err) => this.#error(`listener: ${errorText(err)}`));
+    this.#codec = new FleetCodec(new FleetSigner(opts.secret), opts.clock);
+    this.#inbox = new EventInbox(opts.gatewayId, this.#codec, (err) => this.#error(`listener: ${errorText(err)}`));
     this.#hb = new HeartbeatMonitor({
       clock: opts.clock,
       intervalMs: opts.heartbeatIntervalMs ?? 1000,
@@ -152,9 +157,9 @@ export class RedisStore implements StateStore {
       this.#dropped++;
       return;
     }
-    const raw = JSON.stringify(valid);
+    const { raw, ttl } = this.#codec.encode(valid);
     // Same connection, so Redis records the snapshot field before subscribers see the message.
-    this.#gate.send('publish', this.#pub.hset(this.#key, recordKey(valid), raw));
+    this.#gate.send('publish', this.#pub.eval(PUT_SCRIPT, 1, this.#key, snapshotField(valid), String(ttl), raw));
     this.#gate.send('publish', this.#pub.publish(this.#channel, raw), (ok) => (ok ? this.#published++ : this.#dropped++));
   }
 
@@ -191,6 +196,7 @@ export class RedisStore implements StateStore {
       published: this.#published,
       dropped: this.#dropped,
       inbox: this.#inbox,
+      signed: this.#codec.signed,
       lastSyncAt: this.#lastSyncAt,
     });
   }
@@ -213,24 +219,24 @@ export class RedisStore implements StateStore {
     }
     let local: readonly FleetEvent[];
     try {
-      local = this.#o.localEvents().filter((e) => e.gatewayId === this.#o.gatewayId);
+      local = this.#o.localEvents().filter((e) => e.gatewayId === this.#o.gatewayId && !isIntent(e) && toFleetEvent(e));
     } catch (err) {
       this.#error(`localEvents: ${errorText(err)}`);
       return undefined;
     }
     const since = this.#o.clock.now();
-    const ttl = snapshotKeyTtlMs(this.#o.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS);
     const subscribedBefore = this.#subscribed;
     let reply: unknown;
     try {
-      const args = refreshArgs(local, since, this.#o.gatewayId, ttl);
+      const args = refreshArgs(local, this.#o.gatewayId, (e) => this.#codec.encode(e));
       reply = await this.#gate.run('refresh', this.#pub.eval(REFRESH_SCRIPT, 1, this.#key, ...args));
     } catch {
       this.#syncFailed = true; // recorded by the gate
       return undefined;
     }
     if (this.#closed) return undefined;
-    if (!Array.isArray(reply)) {
+    const entries = toEntries(reply);
+    if (entries === undefined) {
       this.#syncFailed = true;
       this.#error('refresh: unexpected snapshot reply');
       return undefined;
@@ -238,7 +244,9 @@ export class RedisStore implements StateStore {
     this.#syncFailed = false;
     this.#lastSyncAt = since;
     if (this.status().connected && !this.#hb.silent()) this.#incident = false;
-    const events = this.#inbox.snapshot(reply, since);
+    const { events, bad } = this.#inbox.snapshot(entries, since);
+    // Forged or broken entries go, so each is counted once rather than at every refresh.
+    if (bad.length > 0 && !this.#gate.full()) this.#gate.send('refresh', this.#pub.hdel(this.#key, ...bad));
     if (subscribedBefore) this.#firstSync();
     return events;
   }

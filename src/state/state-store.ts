@@ -25,8 +25,15 @@ export interface StateStoreStatus {
   readonly received: number;
   /** Events not published: backend down, too many in flight, invalid, or failed. */
   readonly dropped: number;
-  /** Incoming messages or snapshot entries rejected by validation. */
+  /** Incoming messages or snapshot entries rejected by validation (unreadable or out of bounds). */
   readonly malformed: number;
+  /** Incoming messages or snapshot entries dropped for a missing or wrong signature (`state.secret`). */
+  readonly rejected: number;
+  /**
+   * Whether fleet messages are signed and checked. False: no `state.secret`, so this gateway trusts
+   * every writer of the store (with Redis, anyone who can write to it).
+   */
+  readonly signed: boolean;
   /** Epoch ms of the last successful snapshot refresh. */
   readonly lastSyncAt?: number;
 }
@@ -45,8 +52,10 @@ export interface StateStore {
   /** Connect (or attach) and load the snapshot once. Never rejects because the backend is down. */
   start(): Promise<void>;
   /**
-   * Send one of this gateway's events to the fleet and record it in the snapshot. Fire-and-forget:
-   * returns at once, never throws, never queues without bound; a failure only counts as dropped.
+   * Send one of this gateway's events to the fleet and record it in the snapshot: a report under its
+   * (endpoint, gateway, class) record, an intent (drain, undrain, drill) under its (endpoint, class)
+   * record, which outlives this gateway. Fire-and-forget: returns at once, never throws, never queues
+   * without bound; a failure only counts as dropped.
    */
   publish(event: FleetEvent): void;
   /** Listen to remote events (events from this gateway are never delivered). Returns an unsubscribe. */
@@ -54,7 +63,7 @@ export interface StateStore {
   /** Listen to snapshot loads (each refresh, reconnect and start). Returns an unsubscribe. */
   onSnapshot(fn: SnapshotListener): () => void;
   /**
-   * Rewrite this gateway's active events into the snapshot, prune expired entries and load the rest
+   * Rewrite this gateway's active reports into the snapshot, prune expired entries and load the rest
    * (the same work the refresh interval does). Resolves the remote events, or undefined when the
    * backend cannot be reached. Never rejects.
    */
@@ -69,21 +78,18 @@ export interface StateStoreOptions {
   readonly gatewayId: string;
   readonly clock: Clock;
   /**
-   * Every event this gateway currently asserts (active ejections, open breakers, rate limits, drains,
-   * drills), rewritten into the snapshot on each refresh. The gateway's other snapshot entries are
+   * Every report this gateway currently asserts (active ejections, open breakers, rate limits),
+   * rewritten into the snapshot on each refresh (intents returned here are ignored). The gateway's other snapshot entries are
    * deleted then, so an event this returns no more disappears from the fleet within one interval.
    */
   readonly localEvents: () => readonly FleetEvent[];
   /** Fixed snapshot refresh interval (constant work, whether or not anything changed). */
   readonly refreshIntervalMs?: number;
+  /** `state.secret`: sign every message and drop any without a valid signature. */
+  readonly secret?: string;
 }
 
 export const DEFAULT_REFRESH_INTERVAL_MS = 2000;
-
-/** Snapshot key lifetime: the whole hash vanishes if no gateway refreshes it for this long. */
-export function snapshotKeyTtlMs(refreshIntervalMs: number): number {
-  return Math.max(60_000, refreshIntervalMs * 10);
-}
 
 /** A listener that throws must not break the store or other listeners; its error is kept for status. */
 export function callSafely<A extends unknown[]>(fn: (...args: A) => void, args: A, onError: (err: unknown) => void): void {
@@ -104,7 +110,8 @@ export interface StoreCounters {
   readonly lastError: string | undefined;
   readonly published: number;
   readonly dropped: number;
-  readonly inbox: { readonly received: number; readonly malformed: number };
+  readonly inbox: { readonly received: number; readonly malformed: number; readonly rejected: number };
+  readonly signed: boolean;
   readonly lastSyncAt: number | undefined;
 }
 
@@ -119,6 +126,8 @@ export function storeStatus(store: StoreKind, connected: boolean, degraded: bool
     received: c.inbox.received,
     dropped: c.dropped,
     malformed: c.inbox.malformed,
+    rejected: c.inbox.rejected,
+    signed: c.signed,
     ...(c.lastSyncAt !== undefined && { lastSyncAt: c.lastSyncAt }),
   };
 }

@@ -1,9 +1,10 @@
 /**
  * How remote reports become an endpoint's effective remote state, so one broken gateway cannot take
  * the world down:
- * - Operator drains and drills are authoritative. Drains are last-writer-wins across gateways by
- *   (`at`, `seq`, gatewayId), so an `undrained` from any gateway lifts an older `drained`. A drill
- *   ejects its endpoint until the drill's expiry (a fire drill rehearses losing it).
+ * - Operator intents (`IntentBook`: one drain record and one drill record per endpoint, signed like
+ *   every message) are authoritative: the admin API refuses one that would leave a model with no
+ *   routable endpoint unless forced. A drain holds until undrained or its end; a drill ejects its
+ *   endpoint until the drill's end (a fire drill rehearses losing it).
  * - Ejections (`ejected`, `breaker_open`) and rate limits count per reporting gateway. An endpoint
  *   reported by two or more gateways is confirmed. A single gateway's reports may impair at most
  *   `floor(maxShare × totalEndpoints)` endpoints: its confirmed ones use its quota first, then its
@@ -26,6 +27,8 @@ export interface RemoteEndpointState {
   /** Ejected (by confirmed or within-quota reports, or a drill) until this epoch ms. */
   readonly ejectedUntil?: number;
   readonly drained: boolean;
+  /** With `drained`: until when (epoch ms; `Infinity` until undrained). */
+  readonly drainedUntil?: number;
   readonly rateLimitedUntil?: number;
   /** Cause of the strongest applied report: drain > drill > ejection > rate limit. */
   readonly cause: string;
@@ -122,6 +125,7 @@ export function effectiveStates(records: Iterable<RemoteRecord>, totalEndpoints:
     states.set(endpointId, {
       ...(ejectedUntil !== undefined && { ejectedUntil }),
       drained,
+      ...(drained && g.drain && { drainedUntil: g.drain.until }),
       ...(rateLimitedUntil !== undefined && { rateLimitedUntil }),
       cause: strongest.event.cause,
       from: [...from].sort(),
@@ -136,6 +140,7 @@ export function sameState(a: RemoteEndpointState | undefined, b: RemoteEndpointS
   return (
     a.ejectedUntil === b.ejectedUntil &&
     a.drained === b.drained &&
+    a.drainedUntil === b.drainedUntil &&
     a.rateLimitedUntil === b.rateLimitedUntil &&
     a.cause === b.cause &&
     a.from.join('\n') === b.from.join('\n')

@@ -28,4 +28,6 @@ export const LOG_EVENT = {
   /** An attempt failed in a way the classifier does not recognise (not blamed on the endpoint). */
   unclassifiedFailure: 'proxy.unclassified_failure',
   adminError: 'admin.error',
+  adminRefused: 'admin.refused',
+  fleetUnsigned: 'fleet.unsigned',
 } as const;
