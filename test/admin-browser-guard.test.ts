@@ -15,7 +15,9 @@ import { waitUntil } from './helpers/redis-server.js';
 
 async function gatewayWithAdmin(t: Teardown, admin: Record<string, unknown> = {}) {
   const a = await startSim(t, { name: 'a' });
-  const gw = await startGateway(t, [{ name: 'a', url: a.url }], {
+  const b = await startSim(t, { name: 'b' });
+  // Two regions: draining one leaves the model served (a drain that strands a model is refused).
+  const gw = await startGateway(t, [{ name: 'a', url: a.url }, { name: 'b', url: b.url }], {
     admin: { host: '127.0.0.1', port: 0, enabled: true, ...admin },
     health: { probes: false },
   });

@@ -220,9 +220,11 @@ export function runStoreContract(t: Test, h: StoreHarness): void {
       await h.writeRaw(fleet, JSON.stringify(['ep-9', 'drain']), `0 ${forged('drained', 'ghost-1')}`);
       await h.writeRaw(fleet, JSON.stringify(['ep-9', 'ghost-2', 'ejection']), `0 ${forged('ejected', 'ghost-2')}`);
       await a.store.refresh();
-      t.equal(a.store.status().rejected, 8, 'forged snapshot entries are counted');
+      // An entry whose store deadline contradicts its lifetime is malformed before its signature is looked at.
+      const dropped = (): number => a.store.status().rejected + a.store.status().malformed;
+      t.equal(dropped(), 8, 'forged snapshot entries are counted');
       await a.store.refresh();
-      t.equal(a.store.status().rejected, 8, '... once: they are deleted from the snapshot');
+      t.equal(dropped(), 8, '... once: they are deleted from the snapshot');
     }
     t.equal(a.view.remoteState('ep-9'), undefined, 'nothing forged applies');
     t.same(a.view.summary().intents, []);

@@ -23,7 +23,14 @@ const token = new URLSearchParams(location.hash.slice(1)).get('token');
 const headers = token ? { authorization: 'Bearer ' + token } : {};
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 async function act(id, action) {
-  await fetch('/admin/endpoints/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { ...headers, 'x-regiongate-admin': '1' } });
+  const url = '/admin/endpoints/' + encodeURIComponent(id) + '/' + action;
+  const init = { method: 'POST', headers: { ...headers, 'x-regiongate-admin': '1' } };
+  const res = await fetch(url, init);
+  // A drain that would leave a model with no endpoint is refused (409): the operator decides.
+  if (res.status === 409) {
+    const why = (await res.json()).error.message;
+    if (confirm(why + '\n\nDo it anyway?')) await fetch(url + '?force=true', init);
+  }
   refresh();
 }
 document.getElementById('rows').addEventListener('click', (ev) => {
