@@ -29,7 +29,7 @@ async function act(id, action) {
   // A drain that would leave a model with no endpoint is refused (409): the operator decides.
   if (res.status === 409) {
     const why = (await res.json()).error.message;
-    if (confirm(why + '\n\nDo it anyway?')) await fetch(url + '?force=true', init);
+    if (confirm(why + ' Do it anyway?')) await fetch(url + '?force=true', init);
   }
   refresh();
 }
