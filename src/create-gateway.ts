@@ -126,6 +126,9 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       [{ direction: 'malformed' }, s.malformed],
     ];
   });
+  metrics.registry.counterFrom(METRIC.outlierEjectionsWithheld, 'Outlier ejections withheld by health.outlier.maxEjectionPercent.', () => [
+    [{}, health.withheldEjections],
+  ]);
   health.onTransition((t) => metrics.transition(t));
   gateway = new Gateway({
     config,
@@ -154,9 +157,10 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       if (endpoints === undefined || endpoints.length === 0) return undefined;
       for (const e of endpoints) {
         if (action === 'drill') {
-          // A fire drill: the endpoint is out fleet-wide until the drill ends, whatever its health.
+          // A fire drill: the endpoint is out fleet-wide until the drill ends, whatever its health; operator
+          // intent, like a drain, so not even panic routes to it.
           const until = clock.now() + seconds * 1000;
-          health.eject(e, 'operator', until);
+          health.drill(e, until);
           fleet.startDrill(e.id, until);
         } else applyAction(health, action, e);
       }

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   RG_ERR_UPSTREAM_RESET: { status: 502, message: 'The regional endpoint closed the connection before answering.' },
   RG_ERR_UPSTREAM: { status: 502, message: 'The regional endpoint failed.' },
   RG_ERR_NO_ENDPOINT: { status: 503, message: 'No healthy regional endpoint serves this request.' },
+  RG_ERR_ENDPOINTS_DRAINED: { status: 503, message: 'Every regional endpoint that can serve this request is drained by an operator.' },
   RG_ERR_DRAINING: { status: 503, message: 'The gateway is shutting down.' },
   RG_ERR_RETRY_BUDGET: { status: 503, message: 'The retry budget is exhausted; the failed attempt was not retried.' },
   RG_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, message: 'Connecting to the regional endpoint timed out.' },

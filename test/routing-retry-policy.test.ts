@@ -55,7 +55,7 @@ t.test('attempt outcomes from the health module are accepted as they are', async
   const outcomes: AttemptOutcome[] = [
     { kind: 'local_origin', endpoint, failure: 'connect_refused', elapsedMs: 1 },
     { kind: 'upstream_5xx', endpoint, status: 502, ttfbMs: 5 },
-    { kind: 'rate_limited', endpoint, retryAfterMs: 0, ttfbMs: 5 },
+    { kind: 'rate_limited', endpoint, retryAfterMs: 0, ttfbMs: 5, sharedCredentials: false },
     { kind: 'success', endpoint, status: 200, ttfbMs: 5 },
   ];
   t.same(

@@ -142,13 +142,16 @@ export class FleetSync {
       before !== undefined &&
       (state === undefined ||
         (before.drained && !state.drained) ||
+        (before.cause === 'drill' && state.cause !== 'drill') ||
         (before.ejectedUntil ?? 0) > (state.ejectedUntil ?? 0) ||
         (before.rateLimitedUntil ?? 0) > (state.rateLimitedUntil ?? 0));
     if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
     if (state === undefined) return;
     // A remote drain has no end of its own: the view lifts it when its record expires or is undrained.
     if (state.drained) health.applyRemote({ endpointId, state: 'drained', until: this.#o.clock.now() + DRAIN_HOLD_MS });
-    if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: 'ejected', until: state.ejectedUntil });
+    // A drill is operator intent, applied as a drain that ends with it (panic never routes to it).
+    const drill = state.cause === 'drill' ? 'drained' : 'ejected';
+    if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: drill, until: state.ejectedUntil });
     if (state.rateLimitedUntil !== undefined) health.applyRemote({ endpointId, state: 'rate_limited', until: state.rateLimitedUntil });
   }
 

@@ -7,7 +7,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
-import type { Endpoint } from '../registry/endpoint.js';
+import { sendsOwnCredentials, type Endpoint } from '../registry/endpoint.js';
 import { toGatewayError, type MappedFailure } from './to-gateway-error.js';
 
 type Phase = 'connect' | 'first_byte' | 'body' | 'done';
@@ -175,7 +175,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
 /** The health outcome of an attempt that got an answer with `status`. */
 export function outcomeOf(endpoint: Endpoint, status: number, ttfbMs: number, retryAfterMs: number | undefined): AttemptOutcome {
-  if (status === 429) return { kind: 'rate_limited', endpoint, retryAfterMs: retryAfterMs ?? 1000, ttfbMs };
+  if (status === 429) return { kind: 'rate_limited', endpoint, retryAfterMs: retryAfterMs ?? 1000, ttfbMs, sharedCredentials: sendsOwnCredentials(endpoint) };
   if (status >= 500) return { kind: 'upstream_5xx', endpoint, status, ttfbMs };
   return { kind: 'success', endpoint, status, ttfbMs };
 }
