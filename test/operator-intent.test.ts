@@ -72,3 +72,21 @@ t.test('outlier detection leaves at least half the endpoints in, and the metric 
   t.ok(gw.health.withheldEjections >= 1);
   t.match(gw.metrics.registry.render(), new RegExp(`^${METRIC.outlierEjectionsWithheld} [1-9]`, 'm'));
 });
+
+t.test('GET /v1/models in panic lists what panic would try, never a drained region\'s models', async (t) => {
+  const us = await startSim(t, { name: 'us-east-1' });
+  const eu = await startSim(t, { name: 'eu-west-1' });
+  const gw = await startGateway(
+    t,
+    [
+      { name: 'us-east-1', url: us.url, models: ['us-only'] },
+      { name: 'eu-west-1', url: eu.url, models: ['eu-only'] },
+    ],
+    { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 } },
+  );
+  await admin(gw, '/admin/regions/us-east-1/drain');
+  gw.health.eject(gw.registry.region('eu-west-1')!.endpoints[0], 'operator', Date.now() + 60_000);
+  const res = await request(`${gw.url}/v1/models`);
+  const ids = ((await res.body.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+  t.same(ids, ['eu-only'], 'nothing routable: the ejected region\'s models, not the drained one\'s');
+});
