@@ -92,6 +92,12 @@ t.test('429s on the gateway\'s own credentials: skipped only after two in a row,
   t.equal(transitions.at(-1)?.cause, 'rate_limited');
 });
 
+t.test('a peer\'s rate limit is capped like ours: no five-minute skip from one report', async (t) => {
+  const { clock, eps, tracker } = setup(1);
+  t.equal(tracker.applyRemote({ endpointId: 'e0', state: 'rate_limited', until: clock.now() + 300_000 }), true);
+  t.equal(tracker.recoveryIn(eps[0]), 30_000, 'held for health.rateLimit.max (30 s), not 300 s');
+});
+
 t.test('sendsOwnCredentials: a credential header in the endpoint config', async (t) => {
   t.equal(sendsOwnCredentials(endpoint('x')), false);
   t.equal(sendsOwnCredentials(endpoint('x', [['x-tenant', 'a']])), false);

@@ -126,7 +126,10 @@ export class HealthStateMachine {
       if (this.#toMonotonic(report.until) <= now) return false;
       this.eject(h, 'remote', report.until);
     } else {
-      const local = report.state === 'healthy' ? report : { ...report, until: this.#toMonotonic(report.until) };
+      let until = report.state === 'healthy' ? 0 : this.#toMonotonic(report.until);
+      // A peer's rate limit is held no longer than one of ours: `rateLimit.max` caps what any Retry-After can do.
+      if (report.state === 'rate_limited') until = Math.min(until, now + this.#options.rateLimit.max);
+      const local = report.state === 'healthy' ? report : { ...report, until };
       if (!rules.applyRemoteLayer(h, local, now)) return false;
       this.#update(h, 'remote');
     }
