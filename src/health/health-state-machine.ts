@@ -49,6 +49,11 @@ export class HealthStateMachine {
     }
   }
 
+  /** Every endpoint's record. */
+  records(): IterableIterator<rules.EndpointHealth> {
+    return this.#records.values();
+  }
+
   /** The record of endpoint `id` (O(1)); undefined when unknown. */
   get(id: string): rules.EndpointHealth | undefined {
     return this.#records.get(id);

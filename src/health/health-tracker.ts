@@ -19,6 +19,7 @@ import type { Random } from '../util/random.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { AttemptObserver, AttemptOutcome, LocalOriginFailure } from './attempt-outcome.js';
 import { BucketRotator, EndpointBreaker, type BreakerState } from './endpoint-breaker.js';
+import { EjectionCap } from './ejection-cap.js';
 import { inProbation, recoveryIn, weightFactor, type EndpointHealth, type RemoteHealthReport } from './endpoint-state.js';
 import { resolveHealthOptions, type HealthOptions, type HealthOptionsInput } from './health-options.js';
 import { TransitionEmitter, type HealthState, type TransitionCause, type TransitionListener } from './health-transition.js';
@@ -41,9 +42,6 @@ export interface HealthTrackerInit {
 export type { EndpointHealthSnapshot } from './health-snapshot.js';
 export type { RemoteHealthReport } from './endpoint-state.js';
 
-/** Ejection causes of outlier detection, which `outlier.maxEjectionPercent` caps. */
-const OUTLIER_CAUSES: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['consecutive_5xx', 'consecutive_local_origin', 'failure_rate', 'probation_failed']);
-
 /** Local-origin failures whose elapsed time is a lower bound of the time to first byte. */
 const TTFB_BOUND: ReadonlySet<LocalOriginFailure> = new Set<LocalOriginFailure>(['connect_timeout', 'first_byte_timeout']);
 
@@ -59,9 +57,9 @@ export class HealthTracker implements AttemptObserver {
   readonly #latency: LatencyTracker;
   readonly #detector: OutlierDetector;
   readonly #rotator: BucketRotator;
+  readonly #cap: EjectionCap;
   #prober: Prober | undefined;
   #httpProbe: HttpProbe | undefined;
-  #withheld = 0;
   #closed = false;
 
   constructor(init: HealthTrackerInit) {
@@ -73,6 +71,7 @@ export class HealthTracker implements AttemptObserver {
     this.#probe = init.probe;
     this.#latency = new LatencyTracker(endpoints, clock, o.latency);
     this.#detector = new OutlierDetector(o.outlier, clock);
+    this.#cap = new EjectionCap(o.outlier.maxEjectionPercent, endpoints.length);
     const onEject = (e: Endpoint): void => {
       this.#detector.reset(e);
       this.#latency.forget(e);
@@ -178,7 +177,7 @@ export class HealthTracker implements AttemptObserver {
 
   /** Ejections outlier detection wanted but `outlier.maxEjectionPercent` withheld, since start. */
   get withheldEjections(): number {
-    return this.#withheld;
+    return this.#cap.withheld;
   }
 
   /** Take the endpoint out of rotation until `undrain` (in-flight attempts finish). */
@@ -261,24 +260,9 @@ export class HealthTracker implements AttemptObserver {
     this.#breakers.get(h.endpoint.id)?.record(false);
   }
 
-  /**
-   * Eject for an outlier cause unless outlier detection already holds `outlier.maxEjectionPercent` of the
-   * endpoints (at least one may always be ejected), as Envoy's `max_ejection_percent`: one failure that
-   * hits every endpoint alike (a poison request, our own egress) must not empty the pool. A withheld
-   * ejection is counted; the next failure asks again.
-   */
+  /** Eject for an outlier cause, within `outlier.maxEjectionPercent` (`ejection-cap.ts`). */
   #ejectOutlier(h: EndpointHealth, cause: TransitionCause): void {
-    const max = Math.max(1, Math.floor((this.options.outlier.maxEjectionPercent / 100) * this.#endpoints.length));
-    let ejected = 0;
-    for (const e of this.#endpoints) {
-      const r = this.#machine.get(e.id);
-      if (r !== undefined && r !== h && r.ejectedUntil !== 0 && OUTLIER_CAUSES.has(r.ejectCause)) ejected++;
-    }
-    if (ejected >= max) {
-      this.#withheld++;
-      return;
-    }
-    this.#machine.eject(h, cause);
+    if (this.#cap.admits(h, this.#machine.records())) this.#machine.eject(h, cause);
   }
 
   /**
