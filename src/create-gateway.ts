@@ -129,6 +129,9 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       [{ direction: 'rejected' }, s.rejected],
     ];
   });
+  metrics.registry.counterFrom(METRIC.outlierEjectionsWithheld, 'Outlier ejections withheld by health.outlier.maxEjectionPercent.', () => [
+    [{}, health.withheldEjections],
+  ]);
   health.onTransition((t) => metrics.transition(t));
   gateway = new Gateway({
     config,

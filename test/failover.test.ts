@@ -78,13 +78,16 @@ t.test('5xx storm: retried on the survivor, ejected after 3 consecutive 5xx', as
   t.equal(state(gw, 'a'), 'ejected');
 });
 
-t.test('429 with Retry-After: skipped for that long, not ejected, then back', async (t) => {
+t.test('429 with Retry-After on the gateway\'s key: skipped for that long after two, not ejected, then back', async (t) => {
   const a = await startSim(t, { name: 'a' });
   const b = await startSim(t, { name: 'b' });
   await a.setFault({ mode: 'ratelimit', retryAfterSec: 1 });
-  const gw = await startGateway(t, [{ name: 'a', url: a.url }, { name: 'b', url: b.url }], passive);
+  const gw = await startGateway(t, [{ name: 'a', url: a.url, headers: { authorization: 'Bearer gateway-key' } }, { name: 'b', url: b.url }], passive);
+  // Which endpoint a request tries first is a weighted draw: send until a has answered twice.
+  for (let i = 0; i < 200 && a.stats.requests < 2; i++) t.equal((await chat(gw)).status, 200);
+  t.equal(state(gw, 'a'), 'rate_limited', 'two 429s in a row: skipped');
   for (let i = 0; i < 10; i++) t.equal((await chat(gw)).status, 200);
-  t.equal(a.stats.requests, 1, 'one 429, then skipped');
+  t.equal(a.stats.requests, 2, 'then nothing more went to a');
   t.equal(state(gw, 'a'), 'rate_limited');
   await a.setFault({ mode: 'none' });
   await new Promise((r) => setTimeout(r, 1100));
@@ -182,11 +185,21 @@ t.test('region restriction by header and by route rule', async (t) => {
   for (let i = 0; i < 5; i++) t.equal((await chat(ruled, { model: 'eu-model' })).region, 'us-east-1');
 });
 
-t.test('panic: with every region ejected, requests still try the one expected back soonest', async (t) => {
+t.test('429 on the client\'s own key: retried elsewhere, but the endpoint stays in rotation for others', async (t) => {
+  const a = await startSim(t, { name: 'a' });
+  const b = await startSim(t, { name: 'b' });
+  await a.setFault({ mode: 'ratelimit', retryAfterSec: 300 });
+  const gw = await startGateway(t, [{ name: 'a', url: a.url }, { name: 'b', url: b.url }], passive);
+  for (let i = 0; i < 40; i++) t.equal((await chat(gw, { headers: { authorization: 'Bearer client-key' } })).status, 200);
+  t.ok(a.stats.requests > 2, `a still took its share of first attempts (${a.stats.requests})`);
+  t.equal(state(gw, 'a'), 'healthy', 'not skipped for everyone on one client\'s 429');
+});
+
+t.test('panic: with every region ejected, requests still try them, spread by weight', async (t) => {
   const a = await startSim(t, { name: 'a' });
   const b = await startSim(t, { name: 'b' });
   const gw = await startGateway(t, [{ name: 'a', url: a.url }, { name: 'b', url: b.url }], {
-    health: { probes: false, outlier: { baseEjectionTime: '30s' } },
+    health: { probes: false, outlier: { baseEjectionTime: '30s', maxEjectionPercent: 100 } },
   });
   await a.setFault({ mode: 'down' });
   await b.setFault({ mode: 'down' });

@@ -74,16 +74,16 @@ t.test('redis fleet: propagation, a newcomer, drills, and Redis dying under load
   await waitUntil('g3 loads the snapshot', () => stateOf(g3, 'a-0') === 'ejected', 3000);
   t.pass('a newcomer joining during an ejection starts with it');
 
-  // A drill on g1 takes region b out on every gateway for a second (panic routing keeps serving).
+  // A drill on g1 takes region b out on every gateway for a second (operator intent: drained, panic or not).
   // Region a is ejected, so a drill of b would leave every model (the endpoints serve "*") with no routable endpoint: refused unless forced.
   const refused = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   t.equal(refused.statusCode, 409);
   t.match(await refused.body.json(), { error: { code: 'RG_ADMIN_STRANDS_MODEL', models: ['*'] } });
   const drill = await request(`${g1.admin!.url}/admin/regions/b/drill?seconds=1&force=true`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   t.same(await drill.body.json(), { action: 'drill', endpoints: ['b-0'] });
-  await waitUntil('the drill reaches g2', () => stateOf(g2, 'b-0') === 'ejected', 2000);
+  await waitUntil('the drill reaches g2', () => stateOf(g2, 'b-0') === 'drained', 2000);
   t.pass('a drill on one gateway takes the region out on the others');
-  await waitUntil('the drill ends', () => stateOf(g2, 'b-0') !== 'ejected', 4000);
+  await waitUntil('the drill ends', () => stateOf(g2, 'b-0') !== 'drained', 4000);
 
   // Redis dies: the data plane carries on from local state, the store reports degraded.
   await redis.kill();
@@ -115,9 +115,9 @@ t.test('operator drains and drills are the fleet\'s: undrain anywhere, drills ho
 
   // A drill of three of four regions: more than one gateway's ejection quota, yet authoritative.
   for (const r of ['b', 'c', 'd']) await post(g1, `/admin/regions/${r}/drill?seconds=3`);
-  await waitUntil('the drill reaches g2', () => ['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'ejected'), 2000);
+  await waitUntil('the drill reaches g2', () => ['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'drained'), 2000);
   await new Promise((r) => setTimeout(r, 1200));
-  t.ok(['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'ejected'), 'the drill still holds on g2 a second later');
+  t.ok(['b-0', 'c-0', 'd-0'].every((id) => stateOf(g2, id) === 'drained'), 'the drill still holds on g2 a second later');
   for (let i = 0; i < 5; i++) t.equal((await chat(g2)).region, 'a', 'traffic moved to the one region left');
 });
 

@@ -135,7 +135,7 @@ t.test('rate-limited and cancelled attempts are not failures', async (t) => {
   t.teardown(() => tracker.close());
   for (let i = 0; i < 5; i++) {
     report({ kind: 'cancelled', endpoint: a });
-    report({ kind: 'rate_limited', endpoint: a, retryAfterMs: 10, ttfbMs: 1 });
+    report({ kind: 'rate_limited', endpoint: a, retryAfterMs: 10, ttfbMs: 1, sharedCredentials: true });
   }
   t.not(tracker.state(a), 'ejected');
   t.equal(tracker.snapshot()[0].consecutiveLocalOrigin, 0);

@@ -105,10 +105,10 @@ t.test('a failure in probation re-ejects at once, with the backed-off time', asy
 });
 
 t.test('429: rate-limited for Retry-After, not ejected, not a failure', async (t) => {
-  const { clock, a, tracker, transitions, steps } = setup({ rateLimit: { min: 1000, max: 60_000 } });
+  const { clock, a, tracker, transitions, steps } = setup({ rateLimit: { min: 1000, max: 60_000, consecutive: 1 } });
   t.teardown(() => tracker.close());
   tracker.attemptStarted(a);
-  tracker.attemptEnded({ kind: 'rate_limited', endpoint: a, retryAfterMs: 5000, ttfbMs: 3 });
+  tracker.attemptEnded({ kind: 'rate_limited', endpoint: a, retryAfterMs: 5000, ttfbMs: 3, sharedCredentials: true });
   t.equal(tracker.state(a), 'rate_limited');
   t.equal(tracker.isRoutable(a), false);
   t.equal(tracker.recoveryIn(a), 5000);
@@ -119,11 +119,11 @@ t.test('429: rate-limited for Retry-After, not ejected, not a failure', async (t
   t.equal(snap.consecutiveLocalOrigin + snap.consecutive5xx, 0);
   t.equal(snap.samples, 0, 'a 429 is not a latency sample');
   clock.tick(2000);
-  tracker.attemptEnded({ kind: 'rate_limited', endpoint: a, retryAfterMs: 0, ttfbMs: 3 });
+  tracker.attemptEnded({ kind: 'rate_limited', endpoint: a, retryAfterMs: 0, ttfbMs: 3, sharedCredentials: true });
   t.equal(tracker.recoveryIn(a), 3000, 'a shorter Retry-After does not shorten the skip');
   clock.tick(3000);
   t.equal(tracker.state(a), 'healthy', 'back without probation');
-  tracker.attemptEnded({ kind: 'rate_limited', endpoint: a, retryAfterMs: 3_600_000, ttfbMs: 3 });
+  tracker.attemptEnded({ kind: 'rate_limited', endpoint: a, retryAfterMs: 3_600_000, ttfbMs: 3, sharedCredentials: true });
   t.equal(tracker.recoveryIn(a), 60_000, 'capped at rateLimit.max');
   t.same(steps(), ['healthy>rate_limited:rate_limited', 'rate_limited>healthy:recovered', 'healthy>rate_limited:rate_limited']);
 });
@@ -214,9 +214,9 @@ t.test('snapshot is plain JSON; listeners can unsubscribe and cannot break track
 });
 
 t.test('close() clears every timer and stops tracking', async (t) => {
-  const { clock, a, b, tracker, refuse } = setup();
+  const { clock, a, b, tracker, refuse } = setup({ rateLimit: { consecutive: 1 } });
   refuse(a);
-  tracker.attemptEnded({ kind: 'rate_limited', endpoint: b, retryAfterMs: 9000, ttfbMs: 1 });
+  tracker.attemptEnded({ kind: 'rate_limited', endpoint: b, retryAfterMs: 9000, ttfbMs: 1, sharedCredentials: true });
   t.ok(clock.pending >= 3, 'two expiries and the breaker bucket rotation');
   await tracker.close();
   t.equal(clock.pending, 0);

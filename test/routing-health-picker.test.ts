@@ -11,9 +11,10 @@ class FakeHealth implements HealthView {
   readonly down = new Set<string>();
   readonly factors = new Map<string, number>();
   readonly scores = new Map<string, number>();
-  readonly recovery = new Map<string, number>();
+  /** Drained by an operator (or in a drill): not routable, and never picked even in panic. */
+  readonly drains = new Set<string>();
   isRoutable(e: Endpoint): boolean {
-    return !this.down.has(e.id);
+    return !this.down.has(e.id) && !this.drains.has(e.id);
   }
   weightFactor(e: Endpoint): number {
     return this.factors.get(e.id) ?? 1;
@@ -21,8 +22,8 @@ class FakeHealth implements HealthView {
   score(e: Endpoint): number {
     return this.scores.get(e.id) ?? 100;
   }
-  recoveryIn(e: Endpoint): number {
-    return this.isRoutable(e) ? 0 : (this.recovery.get(e.id) ?? 1000);
+  drained(e: Endpoint): boolean {
+    return this.drains.has(e.id);
   }
 }
 
@@ -189,27 +190,56 @@ t.test('retries skip tried endpoints and prefer untried regions', async (t) => {
   t.equal(picker.pick(req(undefined, [us0, eu0, us1, eu1, ap0])), undefined, 'never an endpoint already tried');
 });
 
-t.test('panic: nothing routable → untried endpoints in order of soonest recovery', async (t) => {
-  const eps = [ep('a', 'us'), ep('b', 'eu'), ep('c', 'ap'), ep('other-model', 'us', 0, { models: ['x'] })];
+t.test('panic spreads over every candidate by weight, not all on the one expected back soonest', async (t) => {
+  const eps = [ep('a', 'us'), ep('a2', 'us'), ep('b', 'eu'), ep('c', 'ap', 1, { weight: 2 }), ep('other-model', 'us', 0, { models: ['x'] })];
   const { picker, health } = setup(eps);
   for (const e of eps) health.down.add(e.id);
-  health.recovery.set('a', 5000).set('b', 100).set('c', 300).set('other-model', 0);
   t.equal(picker.routable(), false, 'routable() is false: /readyz turns 503 even though panic would route');
 
-  const tried: Endpoint[] = [];
-  const order: string[] = [];
-  for (;;) {
-    const r = picker.pickDetailed(req('m', tried));
-    if (!r) break;
-    t.equal(r.panic, true);
-    order.push(r.endpoint.id);
-    tried.push(r.endpoint);
+  // The case from the issue: 60 requests in panic all went to one endpoint. Now by weight, every tier.
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 6000; i++) {
+    const r = picker.pickDetailed(req('m'));
+    t.equal(r?.panic, true);
+    counts.set(r!.endpoint.id, (counts.get(r!.endpoint.id) ?? 0) + 1);
   }
-  t.same(order, ['b', 'c', 'a'], 'soonest recovery first; never an endpoint not serving the model');
+  t.same([...counts.keys()].sort(), ['a', 'a2', 'b', 'c'], 'every candidate serving the model, none other');
+  t.ok(Math.abs((counts.get('c') ?? 0) / 6000 - 0.4) < 0.03, `weight 2 of 5 takes ~40% (${counts.get('c')})`);
+  t.ok(Math.abs((counts.get('b') ?? 0) / 6000 - 0.2) < 0.03, `weight 1 of 5 takes ~20% (${counts.get('b')})`);
+
+  // Retries still prefer untried regions, then the tried regions' other endpoints.
+  const a = eps[0];
+  for (let i = 0; i < 200; i++) t.not(picker.pick(req('m', [a]))?.region, 'us', 'a retry goes to an untried region first');
+  t.equal(picker.pick(req('m', [a, eps[2], eps[3]]))?.id, 'a2', 'then the tried region\'s other endpoint');
+  t.equal(picker.pick(req('m', [a, eps[1], eps[2], eps[3]])), undefined, 'never an endpoint already tried');
 
   health.down.delete('c');
   t.equal(picker.routable(), true);
-  t.same(picker.pickDetailed(req('m')), { endpoint: eps[2], panic: false }, 'one routable endpoint: no panic');
+  t.same(picker.pickDetailed(req('m')), { endpoint: eps[3], panic: false }, 'one routable endpoint: no panic');
+});
+
+t.test('operator intent wins over panic: a drained endpoint is never picked, and the miss says why', async (t) => {
+  const eps = [ep('us-0', 'us-east-1'), ep('us-1', 'us-east-1'), ep('only-us', 'us-east-1', 0, { models: ['us-model'] }), ep('eu-0', 'eu', 0, { models: ['m'] })];
+  const { picker, health } = setup(eps);
+  for (const id of ['us-0', 'us-1', 'only-us']) health.drains.add(id);
+  health.down.add('eu-0');
+  for (let i = 0; i < 200; i++) t.equal(picker.pick(req('m'))?.id, 'eu-0', 'panic goes to the ejected eu-0, never to a drained one');
+  t.equal(picker.pick(req(undefined, [], ['us-east-1'])), undefined, 'pinned to the drained region: nothing');
+  t.same(picker.explainMiss(req(undefined, [], ['us-east-1'])), { reason: 'drained', regions: ['us-east-1'] });
+  t.equal(picker.pick(req('us-model')), undefined, 'a model only the drained region serves: nothing');
+  t.same(picker.explainMiss(req('us-model')), { reason: 'drained', regions: ['us-east-1'] });
+  t.same(picker.explainMiss(req('no-such-model', [], ['eu'])), { reason: 'no_candidate' }, 'no candidate at all is no drain');
+  t.same(picker.explainMiss(req(undefined, [eps[3]])), { reason: 'no_candidate' }, 'an undrained candidate (even tried) is no drain');
+
+  // Threshold panic ignores health, never a drain.
+  const th = setup([...tier('us', 0, 10), ...tier('eu', 1, 10)], { panicThreshold: 0.5 });
+  for (let i = 0; i < 10; i++) th.health.down.add(`eu-${i}`);
+  for (let i = 0; i < 8; i++) th.health.drains.add(`us-${i}`);
+  for (let i = 8; i < 10; i++) th.health.down.add(`us-${i}`);
+  th.health.down.delete('us-9');
+  const s = shares(th.picker, req(), 5000);
+  t.equal(shareWhere(s, (id) => id.startsWith('us') && Number(id.split('-')[1]) < 8), 0, 'no drained endpoint in threshold panic');
+  t.ok((s.get('us-9') ?? 0) > 0, 'the routable one still serves');
 });
 
 t.test('panic threshold: a tier below it routes across all its endpoints', async (t) => {

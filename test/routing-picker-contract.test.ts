@@ -13,7 +13,7 @@ const allHealthy: HealthView = {
   isRoutable: () => true,
   weightFactor: () => 1,
   score: () => 1,
-  recoveryIn: () => 0,
+  drained: () => false,
 };
 
 function ep(id: string, region: string, priority: number, models?: string[]): Endpoint {

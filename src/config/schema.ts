@@ -208,6 +208,8 @@ export const configSchema = z
             maxEjectionTime: duration(H.outlier.maxEjectionTime),
             ejectionJitter: num(0, 1).default(H.outlier.ejectionJitter),
             backoffDecay: duration(H.outlier.backoffDecay),
+            /** Most endpoints (percent) outlier detection ejects at once; at least one (Envoy's max_ejection_percent). */
+            maxEjectionPercent: num(0, 100).default(H.outlier.maxEjectionPercent),
           })
           .prefault({}),
         probation: z
@@ -249,6 +251,8 @@ export const configSchema = z
             /** Clamp on how long a 429's Retry-After keeps an endpoint skipped. */
             min: duration(H.rateLimit.min),
             max: duration(H.rateLimit.max),
+            /** 429s in a row on the gateway's own credentials before the endpoint is skipped. */
+            consecutive: int(1, 1000).default(H.rateLimit.consecutive),
           })
           .prefault({}),
       })

@@ -18,7 +18,17 @@ export type AttemptOutcome =
   | { readonly kind: 'local_origin'; readonly endpoint: Endpoint; readonly failure: LocalOriginFailure; readonly elapsedMs: number }
   /** A 5xx answer; 502/503/504 are gateway failures, other 5xx (500) are counted apart. */
   | { readonly kind: 'upstream_5xx'; readonly endpoint: Endpoint; readonly status: number; readonly ttfbMs: number }
-  | { readonly kind: 'rate_limited'; readonly endpoint: Endpoint; readonly retryAfterMs: number; readonly ttfbMs: number }
+  /**
+   * A 429. `sharedCredentials`: the gateway sent its own credentials (the endpoint's configured
+   * `authorization` / `api-key` / `x-api-key`), so the limit concerns every client, not just this one.
+   */
+  | {
+      readonly kind: 'rate_limited';
+      readonly endpoint: Endpoint;
+      readonly retryAfterMs: number;
+      readonly ttfbMs: number;
+      readonly sharedCredentials: boolean;
+    }
   /**
    * The attempt was abandoned for a reason that is no failure of the endpoint (client gone, hedge lost).
    * A hedge loser that had not answered yet carries its wait as a lower bound of its time to first byte.

@@ -3,7 +3,8 @@
  * to keep traffic away is its own layer with its own expiry, so overlapping reasons never lose each
  * other (a drained endpoint whose ejection ends while drained comes back in probation, not healthy):
  *
- *   drained       operator / config / peer; until undrained or a peer's expiry
+ *   drained       operator intent: a drain (operator / config / peer; until undrained or a peer's
+ *                 expiry) or a fire drill (until it ends). Never routed, not even in panic
  *   ejected       outlier or operator or peer ejection (timed), open breaker, or probes failing
  *   rate_limited  a 429's Retry-After (timed)
  *   probation     starts when the ejected layer clears; ramps for `probation.window`
@@ -11,14 +12,18 @@
  *
  * The strongest layer names the state. Probes passing never cut a timed ejection short: once the
  * ejection time has passed, failing probes keep the endpoint ejected, and passing probes (after
- * `healthyThreshold` successes) release it into probation. Times are `Clock.now()` epoch ms, so
- * expiries can be shared with other gateways.
+ * `healthyThreshold` successes) release it into probation. Times in a record are `Clock.monotonic()`
+ * ms, so a step of the wall clock (NTP) neither lengthens nor shortens a local expiry; the state machine
+ * converts to and from epoch ms where times cross processes (remote reports, transitions, snapshots).
  */
 import type { TimerHandle } from '../util/clock.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { HealthState, HealthTransition, TransitionCause } from './health-transition.js';
 
-/** A state another gateway reported for an endpoint, with its expiry (epoch ms, `Clock.now()` base). */
+/**
+ * A state another gateway reported for an endpoint, with its expiry (epoch ms, `Clock.now()` base, as
+ * it travels between processes). `drained` is operator intent: a drain or a fire drill.
+ */
 export type RemoteHealthReport =
   | { readonly endpointId: string; readonly state: 'ejected' | 'rate_limited' | 'drained'; readonly until: number }
   /** Lifts what earlier remote reports imposed (never a local ejection, drain or rate limit). */
@@ -47,6 +52,8 @@ export interface EndpointHealth {
   /** 0 = not rate-limited. */
   rateLimitedUntil: number;
   rateLimitCause: TransitionCause;
+  /** 429s in a row on the gateway's own credentials (any other answer resets it). */
+  consecutive429: number;
   /** Start of probation, -1 when not in probation. */
   probationSince: number;
   /** Whether the ejected layer was active at the last evaluation. */
@@ -74,6 +81,7 @@ export function createEndpointHealth(endpoint: Endpoint, now: number, onTimer: (
     probeDown: false,
     rateLimitedUntil: 0,
     rateLimitCause: 'rate_limited',
+    consecutive429: 0,
     probationSince: -1,
     blocked: false,
     timer: undefined,
@@ -169,7 +177,8 @@ export function nextDeadline(h: EndpointHealth, probationWindow: number): number
 
 /**
  * Re-evaluate after a layer changed (`cause` says what changed): settle the state, keep the reason,
- * and return the transition when the state changed.
+ * and return the transition when the state changed. `now` is monotonic; the transition's `at` and
+ * `until` are epoch ms (`now + wallOffset`), since transitions leave the process.
  */
 export function evaluate(
   h: EndpointHealth,
@@ -177,6 +186,7 @@ export function evaluate(
   cause: TransitionCause,
   probationWindow: number,
   breakerResetTimeout: number,
+  wallOffset = 0,
 ): HealthTransition | undefined {
   const from = h.state;
   const to = settleState(h, now, probationWindow);
@@ -187,12 +197,13 @@ export function evaluate(
   if (to === 'healthy') h.healthySince = now;
   const { id: endpointId, region } = h.endpoint;
   const until = stateUntil(h, probationWindow, breakerResetTimeout);
-  return until === undefined ? { endpointId, region, from, to, cause, at: now } : { endpointId, region, from, to, cause, at: now, until };
+  const at = now + wallOffset;
+  return until === undefined ? { endpointId, region, from, to, cause, at } : { endpointId, region, from, to, cause, at, until: until + wallOffset };
 }
 
 /**
- * Apply a remote report other than an ejection (the tracker ejects through its own path). Returns
- * false when the report has already expired.
+ * Apply a remote report other than an ejection (the tracker ejects through its own path), its `until`
+ * already converted to monotonic ms. Returns false when the report has already expired.
  */
 export function applyRemoteLayer(h: EndpointHealth, report: RemoteHealthReport, now: number): boolean {
   if (report.state === 'healthy') {

@@ -158,13 +158,16 @@ export class FleetSync {
       before !== undefined &&
       (state === undefined ||
         (before.drained && !state.drained) ||
+        (before.cause === 'drill' && state.cause !== 'drill') ||
         (before.ejectedUntil ?? 0) > (state.ejectedUntil ?? 0) ||
         (before.rateLimitedUntil ?? 0) > (state.rateLimitedUntil ?? 0));
     if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
     if (state === undefined) return;
     // The view lifts a drain when its record ends or is undrained.
     if (state.drained) this.#applyDrain(endpointId, state);
-    if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: 'ejected', until: state.ejectedUntil });
+    // A drill is operator intent, applied as a drain that ends with it (panic never routes to it).
+    if (state.ejectedUntil !== undefined)
+      health.applyRemote({ endpointId, state: state.cause === 'drill' ? 'drained' : 'ejected', until: state.ejectedUntil });
     if (state.rateLimitedUntil !== undefined) health.applyRemote({ endpointId, state: 'rate_limited', until: state.rateLimitedUntil });
   }
 

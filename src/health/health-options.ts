@@ -48,6 +48,11 @@ export interface OutlierOptions {
   readonly ejectionJitter: number;
   /** Each full period of this spent healthy forgets one earlier ejection (backoff decays). */
   readonly backoffDecay: number;
+  /**
+   * Most endpoints (percent of all, 0..100) outlier detection holds ejected at once; at least one may
+   * always be ejected (Envoy's `max_ejection_percent`). Further ejections are withheld and counted.
+   */
+  readonly maxEjectionPercent: number;
 }
 
 /** Probation (half-open): the trickle of traffic an endpoint gets before full weight. */
@@ -82,12 +87,14 @@ export interface LatencyOptions {
   readonly initial: number | 'median';
 }
 
-/** 429 handling. */
+/** 429 handling (only 429s on the gateway's own credentials skip an endpoint). */
 export interface RateLimitOptions {
   /** Shortest skip after a 429 (applies when Retry-After is missing or tiny). */
   readonly min: number;
   /** Longest skip, whatever Retry-After says. */
   readonly max: number;
+  /** 429s in a row (no other answer between) before the endpoint is skipped. */
+  readonly consecutive: number;
 }
 
 export interface HealthOptions extends ProbeOptions {
@@ -131,11 +138,12 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = Object.freeze({
     maxEjectionTime: 60_000,
     ejectionJitter: 0.2,
     backoffDecay: 30_000,
+    maxEjectionPercent: 50,
   }),
   probation: Object.freeze({ window: 10_000, minWeight: 0.1, maxConcurrent: 4 }),
   breaker: Object.freeze({ volumeThreshold: 20, errorThresholdPercentage: 50, resetTimeout: 10_000, window: 10_000, buckets: 10 }),
   latency: Object.freeze({ decay: 10_000, initial: 'median' as const }),
-  rateLimit: Object.freeze({ min: 1000, max: 300_000 }),
+  rateLimit: Object.freeze({ min: 1000, max: 30_000, consecutive: 2 }),
 });
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
@@ -166,10 +174,11 @@ export function resolveHealthOptions(input: HealthOptionsInput = {}): HealthOpti
       failurePercentageWindow: Math.max(10, outlier.failurePercentageWindow),
       maxEjectionTime: Math.max(outlier.baseEjectionTime, outlier.maxEjectionTime),
       ejectionJitter: clamp(outlier.ejectionJitter, 0, 1),
+      maxEjectionPercent: clamp(outlier.maxEjectionPercent, 0, 100),
     }),
     probation: Object.freeze({ ...probation, minWeight: clamp(probation.minWeight, 0, 1), maxConcurrent: Math.max(1, probation.maxConcurrent) }),
     breaker: Object.freeze({ ...breaker, buckets: Math.max(1, Math.floor(breaker.buckets)) }),
     latency: Object.freeze({ ...d.latency, ...input.latency }),
-    rateLimit: Object.freeze({ ...rateLimit, max: Math.max(rateLimit.min, rateLimit.max) }),
+    rateLimit: Object.freeze({ ...rateLimit, max: Math.max(rateLimit.min, rateLimit.max), consecutive: Math.max(1, rateLimit.consecutive) }),
   });
 }

@@ -41,7 +41,10 @@ export interface SnapshotParts {
   readonly detector: OutlierDetector;
   readonly breaker: EndpointBreaker | undefined;
   readonly prober: Prober | undefined;
+  /** `Clock.monotonic()`, the base of the record's times. */
   readonly now: number;
+  /** Epoch ms minus monotonic ms: the snapshot's times are epoch ms. */
+  readonly wallOffset: number;
 }
 
 export function snapshotEndpoint(e: Endpoint, h: EndpointHealth, p: SnapshotParts): EndpointHealthSnapshot {
@@ -54,8 +57,8 @@ export function snapshotEndpoint(e: Endpoint, h: EndpointHealth, p: SnapshotPart
     region: e.region,
     state: h.state,
     cause: h.reason ?? null,
-    since: h.since,
-    until: until ?? null,
+    since: h.since + p.wallOffset,
+    until: until === undefined ? null : until + p.wallOffset,
     recoveryInMs: Number.isFinite(recovery) ? recovery : null,
     weightFactor: weightFactor(h, p.now, o.probation.window, o.probation.minWeight),
     ewmaMs: p.latency.ewma(e),

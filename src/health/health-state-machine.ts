@@ -1,8 +1,12 @@
 /**
  * Drives every endpoint's health layers (`endpoint-state.ts`) on the injected clock: applies each
- * change (ejection with backoff, rate limit, drain, probe verdict, breaker state, a peer's report),
- * keeps at most one timer per endpoint (its next expiry), and emits a `HealthTransition` whenever a
- * state changes. No I/O; `close()` clears every timer.
+ * change (ejection with backoff, rate limit, drain, drill, probe verdict, breaker state, a peer's
+ * report), keeps at most one timer per endpoint (its next expiry), and emits a `HealthTransition`
+ * whenever a state changes. No I/O; `close()` clears every timer.
+ *
+ * Local expiries run on `Clock.monotonic()`: an NTP step of the wall clock must not end an ejection
+ * early or hold it for an hour. Epoch times (`until` given by callers and peers) are converted here,
+ * at the boundary, with the wall clock's reading of the moment.
  */
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -38,11 +42,16 @@ export class HealthStateMachine {
     this.#options = init.options;
     this.#emitter = init.emitter;
     this.#onEject = init.onEject;
-    const now = init.clock.now();
+    const now = init.clock.monotonic();
     for (const endpoint of init.endpoints) {
       const h: rules.EndpointHealth = rules.createEndpointHealth(endpoint, now, () => this.#onTimer(h));
       this.#records.set(endpoint.id, h);
     }
+  }
+
+  /** Every endpoint's record. */
+  records(): IterableIterator<rules.EndpointHealth> {
+    return this.#records.values();
   }
 
   /** The record of endpoint `id` (O(1)); undefined when unknown. */
@@ -51,11 +60,12 @@ export class HealthStateMachine {
   }
 
   /**
-   * Eject until `until` (epoch ms) when given, else for the next backed-off ejection time: the
+   * Eject until `untilEpoch` (epoch ms) when given, else for the next backed-off ejection time: the
    * ejection count first forgets one ejection per `backoffDecay` spent healthy.
    */
-  eject(h: rules.EndpointHealth, cause: TransitionCause, until?: number): void {
-    const now = this.#clock.now();
+  eject(h: rules.EndpointHealth, cause: TransitionCause, untilEpoch?: number): void {
+    const now = this.#clock.monotonic();
+    let until = untilEpoch === undefined ? undefined : this.#toMonotonic(untilEpoch);
     if (until === undefined) {
       const o = this.#options.outlier;
       if (h.state === 'healthy') h.ejections = Math.max(0, h.ejections - Math.floor((now - h.healthySince) / o.backoffDecay));
@@ -82,7 +92,7 @@ export class HealthStateMachine {
   /** Skip the endpoint for Retry-After, clamped to `rateLimit.min..max`; never shortens a skip. */
   rateLimit(h: rules.EndpointHealth, retryAfterMs: number): void {
     const { min, max } = this.#options.rateLimit;
-    const until = this.#clock.now() + Math.min(max, Math.max(min, retryAfterMs));
+    const until = this.#clock.monotonic() + Math.min(max, Math.max(min, retryAfterMs));
     if (until > h.rateLimitedUntil) [h.rateLimitedUntil, h.rateLimitCause] = [until, 'rate_limited'];
     this.#update(h, 'rate_limited');
   }
@@ -94,7 +104,19 @@ export class HealthStateMachine {
     this.#update(h, cause);
   }
 
-  /** Lift any drain, local or remote. */
+  /**
+   * A fire drill: drained until `untilEpoch` (epoch ms), operator intent like a drain, so panic never
+   * routes to it. Never shortens a drain that lasts longer.
+   */
+  drill(h: rules.EndpointHealth, untilEpoch: number): void {
+    const until = this.#toMonotonic(untilEpoch);
+    if (this.#closed || until <= this.#clock.monotonic() || until <= h.drainedUntil) return;
+    h.drainedUntil = until;
+    h.drainCause = 'drill';
+    this.#update(h, 'drill');
+  }
+
+  /** Lift any drain, local or remote (a drill too). */
   undrain(h: rules.EndpointHealth): void {
     h.drainedUntil = 0;
     this.#update(h, 'undrained');
@@ -104,12 +126,16 @@ export class HealthStateMachine {
   applyRemote(report: rules.RemoteHealthReport): boolean {
     const h = this.#records.get(report.endpointId);
     if (!h || this.#closed) return false;
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     if (report.state === 'ejected') {
-      if (report.until <= now) return false;
+      if (this.#toMonotonic(report.until) <= now) return false;
       this.eject(h, 'remote', report.until);
     } else {
-      if (!rules.applyRemoteLayer(h, report, now)) return false;
+      let until = report.state === 'healthy' ? 0 : this.#toMonotonic(report.until);
+      // A peer's rate limit is held no longer than one of ours: `rateLimit.max` caps what any Retry-After can do.
+      if (report.state === 'rate_limited') until = Math.min(until, now + this.#options.rateLimit.max);
+      const local = report.state === 'healthy' ? report : { ...report, until };
+      if (!rules.applyRemoteLayer(h, local, now)) return false;
       this.#update(h, 'remote');
     }
     return true;
@@ -124,7 +150,7 @@ export class HealthStateMachine {
   /** The endpoint's breaker changed state. */
   breakerState(h: rules.EndpointHealth, state: BreakerState): void {
     h.breakerOpen = state === 'open';
-    if (h.breakerOpen) h.breakerOpenedAt = this.#clock.now();
+    if (h.breakerOpen) h.breakerOpenedAt = this.#clock.monotonic();
     this.#update(h, state === 'open' ? 'breaker_open' : state === 'half_open' ? 'breaker_half_open' : 'recovered');
   }
 
@@ -137,18 +163,29 @@ export class HealthStateMachine {
     }
   }
 
+  /** Epoch ms minus monotonic ms now: add it to a monotonic time to get the epoch time. */
+  wallOffset(): number {
+    return this.#clock.now() - this.#clock.monotonic();
+  }
+
+  #toMonotonic(epochMs: number): number {
+    return epochMs - this.wallOffset();
+  }
+
   #onTimer(h: rules.EndpointHealth): void {
     h.timer = undefined;
     h.timerDue = Number.POSITIVE_INFINITY;
-    this.#update(h, h.state === 'drained' ? 'undrained' : 'recovered');
+    // Only drills and peers' drains expire by timer (a local drain lasts until undrained). Their end is
+    // no undrain: the fleet must not read it as an operator lifting a drain.
+    this.#update(h, 'recovered');
   }
 
   /** Re-evaluate after a layer changed; emit the transition if any; re-arm the endpoint's one timer. */
   #update(h: rules.EndpointHealth, cause: TransitionCause): void {
     if (this.#closed) return;
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     const window = this.#options.probation.window;
-    const transition = rules.evaluate(h, now, cause, window, this.#options.breaker.resetTimeout);
+    const transition = rules.evaluate(h, now, cause, window, this.#options.breaker.resetTimeout, this.wallOffset());
     if (transition) this.#emitter.emit(transition);
     const due = rules.nextDeadline(h, window);
     if (due === h.timerDue) return;

@@ -19,6 +19,7 @@ import type { Random } from '../util/random.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import { isGatewayFailure, type AttemptObserver, type AttemptOutcome, type LocalOriginFailure } from './attempt-outcome.js';
 import { BucketRotator, EndpointBreaker, type BreakerState } from './endpoint-breaker.js';
+import { EjectionCap } from './ejection-cap.js';
 import { inProbation, recoveryIn, weightFactor, type EndpointHealth, type RemoteHealthReport } from './endpoint-state.js';
 import { resolveHealthOptions, type HealthOptions, type HealthOptionsInput } from './health-options.js';
 import { TransitionEmitter, type HealthState, type TransitionCause, type TransitionListener } from './health-transition.js';
@@ -56,6 +57,7 @@ export class HealthTracker implements AttemptObserver {
   readonly #latency: LatencyTracker;
   readonly #detector: OutlierDetector;
   readonly #rotator: BucketRotator;
+  readonly #cap: EjectionCap;
   #prober: Prober | undefined;
   #httpProbe: HttpProbe | undefined;
   #closed = false;
@@ -69,6 +71,7 @@ export class HealthTracker implements AttemptObserver {
     this.#probe = init.probe;
     this.#latency = new LatencyTracker(endpoints, clock, o.latency);
     this.#detector = new OutlierDetector(o.outlier, clock);
+    this.#cap = new EjectionCap(o.outlier.maxEjectionPercent, endpoints.length);
     const onEject = (e: Endpoint): void => {
       this.#detector.reset(e);
       this.#latency.forget(e);
@@ -107,7 +110,7 @@ export class HealthTracker implements AttemptObserver {
     if (h === undefined) return 0;
     if (h.state === 'healthy') return 1; // the common case, without reading the clock
     const p = this.options.probation;
-    return weightFactor(h, this.#clock.now(), p.window, p.minWeight);
+    return weightFactor(h, this.#clock.monotonic(), p.window, p.minWeight);
   }
 
   /** Peak-EWMA time to first byte × (in flight + 1); lower is better. */
@@ -123,11 +126,16 @@ export class HealthTracker implements AttemptObserver {
   recoveryIn(endpoint: Endpoint): number {
     const h = this.#machine.get(endpoint.id);
     const o = this.options;
-    return h ? recoveryIn(h, this.#clock.now(), o.breaker.resetTimeout, o.interval * o.healthyThreshold) : Number.POSITIVE_INFINITY;
+    return h ? recoveryIn(h, this.#clock.monotonic(), o.breaker.resetTimeout, o.interval * o.healthyThreshold) : Number.POSITIVE_INFINITY;
   }
 
   state(endpoint: Endpoint): HealthState | undefined {
     return this.#machine.get(endpoint.id)?.state;
+  }
+
+  /** Out by operator intent (a drain or a fire drill, here or from a peer): never routed, not even in panic. */
+  drained(endpoint: Endpoint): boolean {
+    return this.#machine.get(endpoint.id)?.state === 'drained';
   }
 
   attemptStarted(endpoint: Endpoint): void {
@@ -148,11 +156,13 @@ export class HealthTracker implements AttemptObserver {
     if (!h || this.#closed) return;
     switch (outcome.kind) {
       case 'success':
+        h.consecutive429 = 0;
         this.#latency.attemptEnded(e, outcome.ttfbMs);
         if (h.state !== 'ejected') this.#detector.record(outcome);
         this.#breakers.get(e.id)?.record(true);
         return;
       case 'upstream_5xx':
+        h.consecutive429 = 0;
         this.#latency.attemptEnded(e); // a fast error must not make the endpoint look fast
         if (isGatewayFailure(outcome.status)) this.#failed(h, outcome);
         // A 500 is often about the request, not the endpoint: it counts toward `consecutive5xx` only
@@ -178,14 +188,19 @@ export class HealthTracker implements AttemptObserver {
         this.#latency.attemptEnded(e, TTFB_BOUND.has(outcome.failure) && h.state !== 'ejected' ? outcome.elapsedMs : undefined);
         this.#failed(h, outcome);
         return;
-      case 'rate_limited': // skipped for Retry-After; neither a failure nor a latency sample
+      case 'rate_limited': // neither a failure nor a latency sample
         this.#latency.attemptEnded(e);
-        this.#machine.rateLimit(h, outcome.retryAfterMs);
+        this.#rateLimited(h, outcome.retryAfterMs, outcome.sharedCredentials);
         return;
       case 'cancelled':
         this.#latency.attemptEnded(e, h.state !== 'ejected' ? outcome.ttfbAtLeastMs : undefined);
         return;
     }
+  }
+
+  /** Ejections outlier detection wanted but `outlier.maxEjectionPercent` withheld, since start. */
+  get withheldEjections(): number {
+    return this.#cap.withheld;
   }
 
   /** Take the endpoint out of rotation until `undrain` (in-flight attempts finish). */
@@ -195,6 +210,14 @@ export class HealthTracker implements AttemptObserver {
 
   undrain(endpoint: Endpoint): void {
     this.#with(endpoint, (h) => this.#machine.undrain(h));
+  }
+
+  /**
+   * A fire drill: the endpoint takes no new requests until `untilMs` (epoch ms), whatever its health,
+   * like a drain that ends by itself (state `drained`, cause `drill`).
+   */
+  drill(endpoint: Endpoint, untilMs: number): void {
+    this.#with(endpoint, (h) => this.#machine.drill(h, untilMs));
   }
 
   /**
@@ -217,7 +240,8 @@ export class HealthTracker implements AttemptObserver {
 
   /** A plain, JSON-able view of every endpoint, for the admin API. */
   snapshot(): EndpointHealthSnapshot[] {
-    const parts = { options: this.options, latency: this.#latency, detector: this.#detector, prober: this.#prober, now: this.#clock.now() };
+    const now = this.#clock.monotonic();
+    const parts = { options: this.options, latency: this.#latency, detector: this.#detector, prober: this.#prober, now, wallOffset: this.#machine.wallOffset() };
     return this.#endpoints.map((e) =>
       snapshotEndpoint(e, this.#machine.get(e.id) as EndpointHealth, { ...parts, breaker: this.#breakers.get(e.id) }),
     );
@@ -251,11 +275,29 @@ export class HealthTracker implements AttemptObserver {
 
   /** An endpoint failure: re-eject from probation, else let the outlier detector judge; then the breaker. */
   #failed(h: EndpointHealth, outcome: AttemptOutcome): void {
-    if (inProbation(h)) this.#machine.eject(h, 'probation_failed');
+    if (inProbation(h)) this.#ejectOutlier(h, 'probation_failed');
     else if (h.state !== 'ejected') {
       const cause = this.#detector.record(outcome);
-      if (cause) this.#machine.eject(h, cause);
+      if (cause) this.#ejectOutlier(h, cause);
     }
     this.#breakers.get(h.endpoint.id)?.record(false);
+  }
+
+  /** Eject for an outlier cause, within `outlier.maxEjectionPercent` (`ejection-cap.ts`). */
+  #ejectOutlier(h: EndpointHealth, cause: TransitionCause): void {
+    if (this.#cap.admits(h, this.#machine.records())) this.#machine.eject(h, cause);
+  }
+
+  /**
+   * A 429. With the client's own credentials passed through, it is that client's business: returned or
+   * retried, but the endpoint stays in rotation for everyone else. On the gateway's own credentials
+   * (`sharedCredentials`), `rateLimit.consecutive` of them in a row skip the endpoint for Retry-After
+   * (clamped), here and, through the fleet, everywhere; a 429 while already skipped extends the skip.
+   */
+  #rateLimited(h: EndpointHealth, retryAfterMs: number, sharedCredentials: boolean): void {
+    if (!sharedCredentials) return;
+    if (h.state !== 'rate_limited' && ++h.consecutive429 < this.options.rateLimit.consecutive) return;
+    h.consecutive429 = 0;
+    this.#machine.rateLimit(h, retryAfterMs);
   }
 }

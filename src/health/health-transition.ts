@@ -7,7 +7,8 @@
  * - `probation`: half-open; a bounded trickle of traffic ramping up to full weight.
  * - `ejected`: not routable (outlier detection, failing probes, an open breaker, an operator or a peer).
  * - `rate_limited`: answered 429; skipped until its Retry-After passes. Not a failure, not an ejection.
- * - `drained`: taken out of rotation on purpose (operator, config reload or a peer).
+ * - `drained`: taken out of rotation on purpose (operator, config reload, a fire drill or a peer); operator
+ *   intent, so never routed to, not even in panic.
  */
 
 /** Every endpoint state. When several apply, the strongest wins: drained > ejected > rate_limited > probation > healthy. */
@@ -44,6 +45,8 @@ export const TRANSITION_CAUSES = [
   'remote',
   /** An explicit ejection or uneject through the admin API. */
   'operator',
+  /** A fire drill through the admin API: drained until the drill ends, whatever the endpoint's health. */
+  'drill',
 ] as const;
 export type TransitionCause = (typeof TRANSITION_CAUSES)[number];
 

@@ -8,7 +8,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
-import type { Endpoint } from '../registry/endpoint.js';
+import { sendsOwnCredentials, type Endpoint } from '../registry/endpoint.js';
 import { brokenAnswer, classifyAnswer, classifyFailure, type FailureVerdict } from '../health/classify-failure.js';
 
 type Phase = 'queued' | 'connect' | 'first_byte' | 'body' | 'done';
@@ -231,7 +231,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 export function outcomeOf(endpoint: Endpoint, status: number, ttfbMs: number, retryAfterMs: number | undefined): AttemptOutcome {
   switch (classifyAnswer(status)) {
     case 'rate_limited':
-      return { kind: 'rate_limited', endpoint, retryAfterMs: retryAfterMs ?? 1000, ttfbMs };
+      return { kind: 'rate_limited', endpoint, retryAfterMs: retryAfterMs ?? 1000, ttfbMs, sharedCredentials: sendsOwnCredentials(endpoint) };
     case 'gateway_failure':
     case 'server_error':
       return { kind: 'upstream_5xx', endpoint, status, ttfbMs };

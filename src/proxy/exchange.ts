@@ -11,6 +11,7 @@ import type { RequestSpan } from '../telemetry/request-tracer.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { PickRequest } from '../routing/picker.js';
+import { noEndpointError } from '../routing/no-endpoint-error.js';
 import { isReplayable, mayRetry, mayRetryStatus } from '../routing/retry-policy.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
@@ -184,7 +185,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#deps.retryGate?.deposit();
     this.#deadline = setTimeout(Exchange.#onDeadline, opts.requestTimeout, this);
     const endpoint = this.#deps.picker.pick(this);
-    if (endpoint === undefined) return this.#fail(new GatewayError('RG_ERR_NO_ENDPOINT'));
+    if (endpoint === undefined) return this.#fail(noEndpointError(this.#deps.picker, this));
     this.#launch(endpoint);
   }
 

@@ -45,3 +45,15 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
 export function servesModel(endpoint: Endpoint, model: string | undefined): boolean {
   return model === undefined || endpoint.models === undefined || endpoint.models.has(model);
 }
+
+/** Request headers that carry API credentials to an OpenAI-style upstream (OpenAI, Azure, Anthropic). */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'api-key', 'x-api-key']);
+
+/**
+ * Whether the gateway sends its own credentials to `endpoint` (a credential header in its configured
+ * `headers`, which replaces the client's header of that name): then a 429 concerns every client.
+ */
+export function sendsOwnCredentials(endpoint: Endpoint): boolean {
+  for (let i = 0; i < endpoint.headers.length; i++) if (CREDENTIAL_HEADERS.has(endpoint.headers[i][0])) return true;
+  return false;
+}

@@ -1,2 +1,2 @@
-export { createEndpoint, servesModel, type Endpoint } from './endpoint.js';
+export { createEndpoint, sendsOwnCredentials, servesModel, type Endpoint } from './endpoint.js';
 export { Registry, type Region } from './registry.js';

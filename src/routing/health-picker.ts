@@ -11,10 +11,16 @@
  * 3. Within the tier, power of two choices: two distinct endpoints drawn at random by weight ×
  *    `weightFactor`, the one with the clearly lower `score` wins (within `scoreTolerance`, the first draw). A sudden fast endpoint wins only the pairs it is
  *    drawn into, so it ramps up instead of taking everything at once (no herding).
- * 4. Panic: when no untried candidate is routable at all, health is ignored and the untried candidate
- *    expected to recover soonest (`recoveryIn`) is returned; a retry gets the next soonest. Failing open
- *    like this beats a certain 503. With `panicThreshold` set, a degraded tier is in Envoy's threshold
- *    panic and its picks ignore health too. `pickDetailed` says whether a pick was a panic pick.
+ * 4. Panic: when no untried candidate is routable at all, health is ignored and the pick is a weighted
+ *    draw over every untried candidate of every tier (Envoy's total panic spreads by total weight), a
+ *    retry preferring untried regions. Failing open like this beats a certain 503, and spreading it
+ *    keeps a fleet of gateways from sending everything to the one endpoint they all think is back
+ *    soonest. With `panicThreshold` set, a degraded tier is in Envoy's threshold panic and its picks
+ *    ignore health too. `pickDetailed` says whether a pick was a panic pick.
+ *
+ * Operator intent wins over panic: a drained endpoint (a drain or a fire drill, `HealthView.drained`)
+ * is never picked, in panic or not. When that leaves nothing, `explainMiss` says so, so the client is
+ * told its endpoints are drained instead of a generic "no endpoint".
  *
  * O(endpoints) per pick, no allocation and no closures on the `pick` path: scratch arrays are sized at
  * construction and reused (picks are synchronous, so sharing them is safe).
@@ -23,7 +29,7 @@ import { servesModel, type Endpoint } from '../registry/endpoint.js';
 import type { Registry } from '../registry/registry.js';
 import type { Random } from '../util/random.js';
 import type { HealthView } from './health-view.js';
-import type { PickRequest, Picker } from './picker.js';
+import type { PickMiss, PickRequest, Picker } from './picker.js';
 import { PriorityLoad } from './priority-load.js';
 import { compileRouteRules, ruleMatches, type CompiledRouteRule, type RouteRule } from './route-rules.js';
 
@@ -53,7 +59,7 @@ export type HealthAwarePickerInit = (
 /** A pick with how it was made. */
 export interface PickResult {
   endpoint: Endpoint;
-  /** True when health was ignored: nothing routable (recovery order) or the tier was in threshold panic. */
+  /** True when health was ignored: nothing routable (total panic) or the tier was in threshold panic. */
   panic: boolean;
 }
 
@@ -116,8 +122,26 @@ export class HealthAwarePicker implements Picker {
     this.#matchRules(req.model);
     if (this.#pickByHealth(req, true, res)) return res;
     if (req.tried.length > 0 && this.#pickByHealth(req, false, res)) return res;
-    if (this.#pickByRecovery(req, res)) return res;
+    if (this.#pickInPanic(req, true, res)) return res;
+    if (req.tried.length > 0 && this.#pickInPanic(req, false, res)) return res;
     return undefined;
+  }
+
+  /**
+   * Why `pick(req)` found nothing: `drained` (with the regions) when endpoints could serve the request
+   * but every one of them is drained by an operator; else `no_candidate`. Tried endpoints count as
+   * candidates here: this explains the request, not the last retry.
+   */
+  explainMiss(req: PickRequest): PickMiss {
+    this.#matchRules(req.model);
+    const all: PickRequest = { model: req.model, regions: req.regions, tried: [] };
+    const regions: string[] = [];
+    for (const e of this.#endpoints) {
+      if (!this.#isCandidate(e, all, false)) continue;
+      if (!this.#health.drained(e)) return { reason: 'no_candidate' };
+      if (!regions.includes(e.region)) regions.push(e.region);
+    }
+    return regions.length > 0 ? { reason: 'drained', regions } : { reason: 'no_candidate' };
   }
 
   /**
@@ -156,14 +180,15 @@ export class HealthAwarePicker implements Picker {
     for (let i = this.#tierStart[tier]; i < this.#tierStart[tier + 1]; i++) {
       const healthy = this.#healthyWeight[i];
       if (healthy === NOT_CANDIDATE) continue;
-      const w = panic ? endpoints[i].weight : healthy;
+      // Threshold panic ignores health, never an operator's drain.
+      const w = !panic ? healthy : healthy > 0 || !this.#health.drained(endpoints[i]) ? endpoints[i].weight : 0;
       if (w <= 0) continue;
       this.#candidates[n] = i;
       this.#weights[n] = w;
       total += w;
       n++;
     }
-    if (n === 0) return false; // unreachable: a tier with load has positive weight
+    if (n === 0) return false; // a tier in panic whose unhealthy endpoints are all drained
     res.endpoint = this.#powerOfTwoChoices(n, total);
     res.panic = panic;
     return true;
@@ -192,24 +217,23 @@ export class HealthAwarePicker implements Picker {
     return last; // rounding: the draw fell a hair past the end
   }
 
-  /** Recovery panic: the untried candidate expected to recover soonest; ties prefer untried regions, then priority. */
-  #pickByRecovery(req: PickRequest, res: PickResult): boolean {
-    let best: Endpoint | undefined;
-    let bestIn = Infinity;
-    let bestRegionTried = true;
+  /**
+   * Total panic: nothing routable, so health is ignored and the pick is a weighted draw over the
+   * candidates of every tier, drained ones excepted; false when there are none.
+   */
+  #pickInPanic(req: PickRequest, freshRegionsOnly: boolean, res: PickResult): boolean {
+    let n = 0;
+    let total = 0;
     for (let i = 0; i < this.#endpoints.length; i++) {
       const e = this.#endpoints[i];
-      if (!this.#isCandidate(e, req, false)) continue;
-      const recoveryIn = this.#health.recoveryIn(e);
-      const regionTried = regionWasTried(e.region, req.tried);
-      if (best === undefined || recoveryIn < bestIn || (recoveryIn === bestIn && bestRegionTried && !regionTried)) {
-        best = e;
-        bestIn = recoveryIn;
-        bestRegionTried = regionTried;
-      }
+      if (e.weight <= 0 || !this.#isCandidate(e, req, freshRegionsOnly) || this.#health.drained(e)) continue;
+      this.#candidates[n] = i;
+      this.#weights[n] = e.weight;
+      total += e.weight;
+      n++;
     }
-    if (best === undefined) return false;
-    res.endpoint = best;
+    if (n === 0) return false;
+    res.endpoint = this.#endpoints[this.#candidates[this.#weightedDraw(n, total, -1)]];
     res.panic = true;
     return true;
   }

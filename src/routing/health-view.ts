@@ -11,6 +11,9 @@ export interface HealthView {
   weightFactor(endpoint: Endpoint): number;
   /** Load-aware latency score: peak-EWMA of time to first byte × (in-flight + 1). Lower is better. */
   score(endpoint: Endpoint): number;
-  /** Milliseconds until the endpoint is expected to be routable again (0 when routable). */
-  recoveryIn(endpoint: Endpoint): number;
+  /**
+   * Out by operator intent: drained, or in a fire drill (here or on a peer). Such an endpoint takes no
+   * new requests at all: panic, which ignores health, still honours it.
+   */
+  drained(endpoint: Endpoint): boolean;
 }

@@ -3,8 +3,9 @@
  * retried (`isReplayable`, `mayRetry`, `RetryBudget`) and when to hedge (`hedgeDelay`).
  */
 export type { HealthView } from './health-view.js';
-export type { PickRequest, Picker } from './picker.js';
+export type { PickMiss, PickRequest, Picker } from './picker.js';
 export { StaticPicker } from './static-picker.js';
+export { noEndpointError } from './no-endpoint-error.js';
 export {
   HealthAwarePicker,
   type HealthAwarePickerInit,

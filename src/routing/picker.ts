@@ -14,9 +14,17 @@ export interface PickRequest {
   readonly tried: readonly Endpoint[];
 }
 
+/** Why `pick` found no endpoint (see `Picker.explainMiss`). */
+export type PickMiss =
+  | { readonly reason: 'no_candidate' }
+  /** Every endpoint that could serve the request is drained or in a drill, by an operator; in these regions. */
+  | { readonly reason: 'drained'; readonly regions: readonly string[] };
+
 export interface Picker {
   /** The endpoint for the next attempt, or undefined when none can take it. */
   pick(req: PickRequest): Endpoint | undefined;
+  /** Why `pick(req)` returned undefined, for the error the client gets. Not on the hot path. */
+  explainMiss?(req: PickRequest): PickMiss;
   /** Whether at least one endpoint is routable now (drives `/readyz`). */
   routable(): boolean;
 }

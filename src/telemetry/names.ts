@@ -7,6 +7,7 @@ export const METRIC = {
   attempts: 'regiongate_attempts_total',
   gatewayErrors: 'regiongate_gateway_errors_total',
   transitions: 'regiongate_health_transitions_total',
+  outlierEjectionsWithheld: 'regiongate_outlier_ejections_withheld_total',
   inflight: 'regiongate_inflight_requests',
   endpointState: 'regiongate_endpoint_state',
   endpointLatency: 'regiongate_endpoint_ttfb_ewma_ms',

@@ -1,6 +1,7 @@
 /**
  * A simulated clock for tests: time moves only when `tick()` is called, and timers due in the
- * ticked span run in order of their due time.
+ * ticked span run in order of their due time. `tick()` advances wall and monotonic time together;
+ * `stepWall()` moves the wall clock alone, as an NTP step does (timers and `monotonic()` ignore it).
  */
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -12,7 +13,8 @@ interface FakeTimer extends TimerHandle {
 }
 
 export class FakeClock implements Clock {
-  #now: number;
+  #now: number; // monotonic; timers run on it
+  #wallOffset = 0;
   #seq = 0;
   #timers = new Map<number, FakeTimer>();
 
@@ -21,7 +23,7 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
-    return this.#now;
+    return this.#now + this.#wallOffset;
   }
 
   monotonic(): number {
@@ -42,6 +44,11 @@ export class FakeClock implements Clock {
 
   clearInterval(h: TimerHandle | undefined): void {
     this.clearTimeout(h);
+  }
+
+  /** Step the wall clock by `ms` (negative: backwards), like NTP correcting a drifted clock. */
+  stepWall(ms: number): void {
+    this.#wallOffset += ms;
   }
 
   /** Number of pending timers (tests use it to prove cleanup). */

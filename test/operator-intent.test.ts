@@ -1,0 +1,92 @@
+/**
+ * Operator intent wins over panic, end to end through a real gateway and simulated regions: a region
+ * drained (or in a drill) through the admin API takes no new request, even when nothing else is
+ * routable, and a request that only it could serve gets a clear 503 naming the drain.
+ */
+import t from 'tap';
+import { request } from 'undici';
+import type { RunningGateway } from '../src/create-gateway.js';
+import { METRIC } from '../src/telemetry/names.js';
+import { forwardedCount, refusedUrl, startGateway, startSim } from './helpers/gateway.js';
+
+async function chat(gw: RunningGateway, opts: { model?: string; regions?: string } = {}) {
+  const res = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(opts.regions && { 'x-regiongate-regions': opts.regions }) },
+    body: JSON.stringify({ model: opts.model ?? 'm', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, code: res.headers['x-regiongate-error'], region: res.headers['x-regiongate-region'], text };
+}
+
+async function admin(gw: RunningGateway, path: string): Promise<void> {
+  const res = await request(`${gw.admin!.url}${path}`, { method: 'POST' });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode}`);
+}
+
+t.test('a drained region gets no request, pinned, sole server of a model, or in panic: RG_ERR_ENDPOINTS_DRAINED', async (t) => {
+  const us = await startSim(t, { name: 'us-east-1' });
+  const eu = await startSim(t, { name: 'eu-west-1' });
+  const gw = await startGateway(
+    t,
+    [
+      { name: 'us-east-1', url: us.url, models: ['m', 'us-only'] },
+      { name: 'eu-west-1', url: eu.url, models: ['m'] },
+    ],
+    { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 } },
+  );
+  await admin(gw, '/admin/regions/us-east-1/drain');
+
+  const pinned = await chat(gw, { regions: 'us-east-1' });
+  t.equal(pinned.status, 503, 'pinned to the drained region');
+  t.equal(pinned.code, 'RG_ERR_ENDPOINTS_DRAINED');
+  t.match(JSON.parse(pinned.text), { error: { code: 'RG_ERR_ENDPOINTS_DRAINED', message: /drained by an operator \(region us-east-1\)/ } });
+  const only = await chat(gw, { model: 'us-only' });
+  t.equal(only.code, 'RG_ERR_ENDPOINTS_DRAINED', 'a model only the drained region serves');
+
+  // The other region goes down: nothing is routable, and panic still leaves the drained region alone.
+  await eu.setFault({ mode: 'down' });
+  for (let i = 0; i < 10; i++) t.not((await chat(gw)).status, 200, 'nothing healthy to answer');
+  t.equal(gw.health.state(gw.registry.region('eu-west-1')!.endpoints[0]), 'ejected');
+  for (let i = 0; i < 10; i++) await chat(gw);
+  t.equal(forwardedCount(us), 0, 'the drained region never saw a request');
+
+  await admin(gw, '/admin/regions/us-east-1/undrain');
+  const back = await chat(gw, { regions: 'us-east-1' });
+  t.equal(back.status, 200, 'undrained: served again');
+  t.equal(back.region, 'us-east-1');
+
+  // A fire drill is operator intent too.
+  await admin(gw, '/admin/regions/us-east-1/drill?seconds=60');
+  const drilled = await chat(gw, { regions: 'us-east-1' });
+  t.equal(drilled.code, 'RG_ERR_ENDPOINTS_DRAINED', 'in a drill: the same clear error');
+  t.equal(forwardedCount(us), 1, 'and no request reached it');
+});
+
+t.test('outlier detection leaves at least half the endpoints in, and the metric counts what it withheld', async (t) => {
+  const gw = await startGateway(t, [{ name: 'a', url: await refusedUrl() }, { name: 'b', url: await refusedUrl() }], { health: { probes: false } });
+  for (let i = 0; i < 3; i++) await chat(gw);
+  const states = ['a', 'b'].map((r) => gw.health.state(gw.registry.region(r)!.endpoints[0]));
+  t.same(states.sort(), ['ejected', 'healthy'], 'one of two ejected (50 %)');
+  t.ok(gw.health.withheldEjections >= 1);
+  t.match(gw.metrics.registry.render(), new RegExp(`^${METRIC.outlierEjectionsWithheld} [1-9]`, 'm'));
+});
+
+t.test('GET /v1/models in panic lists what panic would try, never a drained region\'s models', async (t) => {
+  const us = await startSim(t, { name: 'us-east-1' });
+  const eu = await startSim(t, { name: 'eu-west-1' });
+  const gw = await startGateway(
+    t,
+    [
+      { name: 'us-east-1', url: us.url, models: ['us-only'] },
+      { name: 'eu-west-1', url: eu.url, models: ['eu-only'] },
+    ],
+    { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 } },
+  );
+  await admin(gw, '/admin/regions/us-east-1/drain');
+  gw.health.eject(gw.registry.region('eu-west-1')!.endpoints[0], 'operator', Date.now() + 60_000);
+  const res = await request(`${gw.url}/v1/models`);
+  const ids = ((await res.body.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+  t.same(ids, ['eu-only'], 'nothing routable: the ejected region\'s models, not the drained one\'s');
+});
