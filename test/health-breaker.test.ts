@@ -83,7 +83,7 @@ t.test('close() shuts the breaker down and detaches it from the rotator', async 
   t.equal(clock.pending, 0);
 });
 
-const fail = (e: Endpoint): AttemptOutcome => ({ kind: 'upstream_5xx', endpoint: e, status: 500, ttfbMs: 2 });
+const fail = (e: Endpoint): AttemptOutcome => ({ kind: 'upstream_5xx', endpoint: e, status: 503, ttfbMs: 2 });
 
 t.test('tracker: an open breaker makes the endpoint non-routable (cause breaker_open)', async (t) => {
   const clock = new FakeClock();
@@ -91,7 +91,7 @@ t.test('tracker: an open breaker makes the endpoint non-routable (cause breaker_
     endpoints: [a],
     clock,
     random: () => 0,
-    options: { probes: false, outlier: { consecutive5xx: 1000 }, breaker: { volumeThreshold: 4, resetTimeout: 60_000 } },
+    options: { probes: false, outlier: { consecutive5xx: 1000, consecutiveGatewayFailure: 1000 }, breaker: { volumeThreshold: 4, resetTimeout: 60_000 } },
   });
   t.teardown(() => tracker.close());
   const transitions: HealthTransition[] = [];
@@ -115,7 +115,7 @@ t.test('tracker: half-open is probation; a failed trial re-opens, a good one clo
     endpoints: [a],
     clock,
     random: () => 0,
-    options: { probes: false, outlier: { consecutive5xx: 1000 }, breaker: { volumeThreshold: 2, resetTimeout: 20 } },
+    options: { probes: false, outlier: { consecutive5xx: 1000, consecutiveGatewayFailure: 1000 }, breaker: { volumeThreshold: 2, resetTimeout: 20 } },
   });
   t.teardown(() => tracker.close());
   // Opossum's reset timer is unref'd: hold the event loop open while waiting for it.

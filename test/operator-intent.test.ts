@@ -20,7 +20,7 @@ async function chat(gw: RunningGateway, opts: { model?: string; regions?: string
 }
 
 async function admin(gw: RunningGateway, path: string): Promise<void> {
-  const res = await request(`${gw.admin!.url}${path}`, { method: 'POST' });
+  const res = await request(`${gw.admin!.url}${path}`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   await res.body.dump();
   if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode}`);
 }
@@ -36,7 +36,7 @@ t.test('a drained region gets no request, pinned, sole server of a model, or in 
     ],
     { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 } },
   );
-  await admin(gw, '/admin/regions/us-east-1/drain');
+  await admin(gw, '/admin/regions/us-east-1/drain?force=true');
 
   const pinned = await chat(gw, { regions: 'us-east-1' });
   t.equal(pinned.status, 503, 'pinned to the drained region');
@@ -58,7 +58,7 @@ t.test('a drained region gets no request, pinned, sole server of a model, or in 
   t.equal(back.region, 'us-east-1');
 
   // A fire drill is operator intent too.
-  await admin(gw, '/admin/regions/us-east-1/drill?seconds=60');
+  await admin(gw, '/admin/regions/us-east-1/drill?seconds=60&force=true');
   const drilled = await chat(gw, { regions: 'us-east-1' });
   t.equal(drilled.code, 'RG_ERR_ENDPOINTS_DRAINED', 'in a drill: the same clear error');
   t.equal(forwardedCount(us), 1, 'and no request reached it');
@@ -84,7 +84,7 @@ t.test('GET /v1/models in panic lists what panic would try, never a drained regi
     ],
     { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 } },
   );
-  await admin(gw, '/admin/regions/us-east-1/drain');
+  await admin(gw, '/admin/regions/us-east-1/drain?force=true');
   gw.health.eject(gw.registry.region('eu-west-1')!.endpoints[0], 'operator', Date.now() + 60_000);
   const res = await request(`${gw.url}/v1/models`);
   const ids = ((await res.body.json()) as { data: { id: string }[] }).data.map((m) => m.id);

@@ -158,7 +158,7 @@ export class FleetSync {
       before !== undefined &&
       (state === undefined ||
         (before.drained && !state.drained) ||
-        (before.cause === 'drill' && state.cause !== 'drill') ||
+        (before.drillUntil ?? 0) > (state.drillUntil ?? 0) ||
         (before.ejectedUntil ?? 0) > (state.ejectedUntil ?? 0) ||
         (before.rateLimitedUntil ?? 0) > (state.rateLimitedUntil ?? 0));
     if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
@@ -166,8 +166,8 @@ export class FleetSync {
     // The view lifts a drain when its record ends or is undrained.
     if (state.drained) this.#applyDrain(endpointId, state);
     // A drill is operator intent, applied as a drain that ends with it (panic never routes to it).
-    if (state.ejectedUntil !== undefined)
-      health.applyRemote({ endpointId, state: state.cause === 'drill' ? 'drained' : 'ejected', until: state.ejectedUntil });
+    if (state.drillUntil !== undefined) health.applyRemote({ endpointId, state: 'drained', until: state.drillUntil });
+    if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: 'ejected', until: state.ejectedUntil });
     if (state.rateLimitedUntil !== undefined) health.applyRemote({ endpointId, state: 'rate_limited', until: state.rateLimitedUntil });
   }
 

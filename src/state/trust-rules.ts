@@ -29,6 +29,8 @@ export interface RemoteEndpointState {
   readonly drained: boolean;
   /** With `drained`: until when (epoch ms; `Infinity` until undrained). */
   readonly drainedUntil?: number;
+  /** A fire drill holds the endpoint until this epoch ms (operator intent: applied as a drain). */
+  readonly drillUntil?: number;
   readonly rateLimitedUntil?: number;
   /** Cause of the strongest applied report: drain > drill > ejection > rate limit. */
   readonly cause: string;
@@ -116,9 +118,10 @@ export function effectiveStates(records: Iterable<RemoteRecord>, totalEndpoints:
     const drained = g.drain?.event.type === 'drained';
     const ejections = eject.applied.get(endpointId) ?? [];
     const limits = rate.applied.get(endpointId) ?? [];
-    const ejectedUntil = maxUntil([...g.drills, ...ejections]);
+    const ejectedUntil = maxUntil(ejections);
+    const drillUntil = maxUntil(g.drills);
     const rateLimitedUntil = maxUntil(limits);
-    if (!drained && ejectedUntil === undefined && rateLimitedUntil === undefined) continue;
+    if (!drained && ejectedUntil === undefined && drillUntil === undefined && rateLimitedUntil === undefined) continue;
     const strongest =
       drained && g.drain ? g.drain : g.drills.length ? latest(g.drills) : ejections.length ? latest(ejections) : latest(limits);
     const from = new Set([...(drained && g.drain ? [g.drain] : []), ...g.drills, ...ejections, ...limits].map((r) => r.event.gatewayId));
@@ -126,6 +129,7 @@ export function effectiveStates(records: Iterable<RemoteRecord>, totalEndpoints:
       ...(ejectedUntil !== undefined && { ejectedUntil }),
       drained,
       ...(drained && g.drain && { drainedUntil: g.drain.until }),
+      ...(drillUntil !== undefined && { drillUntil }),
       ...(rateLimitedUntil !== undefined && { rateLimitedUntil }),
       cause: strongest.event.cause,
       from: [...from].sort(),
@@ -141,6 +145,7 @@ export function sameState(a: RemoteEndpointState | undefined, b: RemoteEndpointS
     a.ejectedUntil === b.ejectedUntil &&
     a.drained === b.drained &&
     a.drainedUntil === b.drainedUntil &&
+    a.drillUntil === b.drillUntil &&
     a.rateLimitedUntil === b.rateLimitedUntil &&
     a.cause === b.cause &&
     a.from.join('\n') === b.from.join('\n')
