@@ -257,10 +257,10 @@ export function runStoreContract(t: Test, h: StoreHarness): void {
     const b = await member(t, h, fleet, 'gw-b');
     const drill = a.source.create('drill', 'ep-11', 'drill', 600);
     a.store.publish(drill);
-    await until(h, 'B to apply the drill', () => b.view.remoteState('ep-11')?.ejectedUntil !== undefined);
+    await until(h, 'B to apply the drill', () => b.view.remoteState('ep-11')?.drillUntil !== undefined);
     await h.wait(300);
     await b.store.refresh(); // a reload tells the lifetime left, not the full one again
-    t.ok((b.view.remoteState('ep-11')?.ejectedUntil ?? 0) <= drill.expiresAt + 100, 'a reload does not lengthen it');
+    t.ok((b.view.remoteState('ep-11')?.drillUntil ?? 0) <= drill.expiresAt + 100, 'a reload does not lengthen it');
     await until(h, 'the drill to end', () => b.view.remoteState('ep-11') === undefined, 3000);
   });
 }

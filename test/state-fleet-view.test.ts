@@ -131,7 +131,7 @@ t.test('drills eject whatever the quota, until their expiry', async (t) => {
   t.equal(view.remoteState('ep-9'), undefined, 'over quota');
   const drill = x.create('drill', 'ep-9', 'drill: region us down', 2_000);
   view.apply(drill);
-  t.same(view.remoteState('ep-9'), { ejectedUntil: drill.expiresAt, drained: false, cause: 'drill: region us down', from: ['gw-x'] });
+  t.same(view.remoteState('ep-9'), { drillUntil: drill.expiresAt, drained: false, cause: 'drill: region us down', from: ['gw-x'] });
   clock.tick(2_000);
   t.equal(view.remoteState('ep-9'), undefined);
 });

@@ -60,7 +60,7 @@ t.test('RedisStore', { skip: REDIS_SKIP }, async (t) => {
     const serverNow = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
     t.ok(Math.abs(Number(deadline) - (serverNow + 30_000)) < 1000, 'the deadline is the server\'s clock plus the lifetime');
     const m = JSON.parse(message) as Record<string, unknown>;
-    t.equal(m.ttl, 30_000, 'the message carries a lifetime');
+    t.ok(typeof m.ttl === 'number' && m.ttl <= 30_000 && m.ttl > 0, 'the message carries a lifetime (what is left of 30 s when it was sent)');
     t.equal(m.expiresAt, undefined, 'and no absolute expiry');
     t.match(m.sig, /^[\w-]{43}$/, 'and a signature');
     // A dead gateway's entry past its deadline (by the server's clock) and garbage go at the next refresh.
