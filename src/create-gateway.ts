@@ -5,6 +5,9 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
+import { ModelCatalog } from './catalog/model-catalog.js';
+import { ModelDiscovery } from './catalog/model-discovery.js';
+import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
@@ -14,7 +17,6 @@ import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
-import { servedModels } from './routing/served-models.js';
 import { createStateStore } from './state/create-store.js';
 import type { MemoryBus } from './state/memory-store.js';
 import type { StateStore } from './state/state-store.js';
@@ -45,6 +47,8 @@ export interface RunningGateway {
   readonly registry: Registry;
   readonly health: HealthTracker;
   readonly picker: HealthAwarePicker;
+  /** Learns the model lists of `"*"` endpoints (`refresh()` runs a round now). */
+  readonly modelDiscovery: ModelDiscovery;
   readonly retryBudget: RetryBudget;
   readonly gateway: Gateway;
   readonly metrics: GatewayMetrics;
@@ -82,8 +86,16 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
-  const models = (regions: ReadonlySet<string> | undefined): string[] | undefined =>
-    servedModels(regions === undefined ? registry.endpoints : registry.endpoints.filter((e) => regions.has(e.region)), health);
+  const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
+  const discoveryCfg = config.routing.modelDiscovery;
+  const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect });
+  const discovery = new ModelDiscovery({
+    endpoints: registry.endpoints,
+    clock,
+    fetch: modelLists.fetch,
+    options: { interval: discoveryCfg.interval, timeout: discoveryCfg.timeout },
+    logger,
+  });
   const st = config.state;
   const fleet = new FleetSync({
     gatewayId,
@@ -133,7 +145,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     observer: fanOut(health, metrics),
     retryGate: retryBudget,
     logger,
-    models,
+    catalog,
     onRequestEnd: (status, code) => metrics.requestEnded(status, code),
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
   });
@@ -171,6 +183,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     registry,
     health,
     picker,
+    modelDiscovery: discovery,
     retryBudget,
     gateway: gw,
     metrics,
@@ -184,6 +197,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       const address = await gw.listen();
       await admin?.listen(config.admin.port, config.admin.host);
       health.start();
+      discovery.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;
     },
@@ -195,7 +209,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         .drain(deadlineMs, delayMs)
         .then(() => {
           fleet.close();
-          return Promise.all([health.close(), admin?.close(), store.close()]);
+          discovery.close();
+          return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
         })
         .then(() => undefined);
       return closing;

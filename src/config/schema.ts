@@ -290,6 +290,15 @@ export const configSchema = z
         panicThreshold: num(0, 1).default(0),
         /** Latency scores within this ratio count as equal in power-of-two-choices (weights decide). */
         scoreTolerance: num(0, 10).default(0.2),
+        /** What `"*"` endpoints serve, learned from their own `GET /v1/models` off the request path. */
+        modelDiscovery: z
+          .strictObject({
+            /** Time between two fetches of each list; 0 = off (a `"*"` endpoint may then serve any model). */
+            interval: duration(30_000),
+            timeout: positiveDuration(5000),
+            maxBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+          })
+          .prefault({}),
         /** Data residency: requests for matching models may go only to these regions. */
         rules: z
           .array(z.strictObject({ model: z.string().min(1).optional(), regions: z.array(name).min(1) }))

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { modelInPath } from '../catalog/model-catalog.js';
 import { GatewayError } from '../errors.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../telemetry/diagnostics.js';
 import type { RequestSpan } from '../telemetry/request-tracer.js';
@@ -102,7 +103,12 @@ export class Exchange implements AttemptOwner, PickRequest {
   #route(): void {
     if (this.#done) return;
     this.model = this.#body === null ? undefined : requestModel(this.req.headers['content-type'], this.#body);
+    // `GET /v1/models/{id}` is routed like a request for that model (the gateway checked the id).
+    const pathModel = modelInPath(this.req.method, pathOf(this.req.url));
+    if (typeof pathModel === 'string') this.model = pathModel;
     this.regions = requestRegions(this.req.headers['x-regiongate-regions']);
+    const refused = this.#deps.catalog?.checkRegions(this.regions);
+    if (refused !== undefined) return this.#fail(refused);
     const tracer = this.#deps.tracer;
     if (tracer !== undefined) {
       const url = this.req.url ?? '/';
@@ -112,7 +118,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#deps.retryGate?.deposit();
     this.#deadline = setTimeout(Exchange.#onDeadline, this.#deps.options.requestTimeout, this);
     const endpoint = this.#deps.picker.pick(this);
-    if (endpoint === undefined) return this.#fail(new GatewayError('RG_ERR_NO_ENDPOINT'));
+    if (endpoint === undefined) return this.#fail(this.#deps.catalog?.whyNoEndpoint(this) ?? new GatewayError('RG_ERR_NO_ENDPOINT'));
     this.#launch(endpoint);
   }
 
@@ -309,4 +315,10 @@ export class Exchange implements AttemptOwner, PickRequest {
     }
     this.#deps.onDone(this);
   }
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }

@@ -25,4 +25,6 @@ export const LOG_EVENT = {
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
   adminAction: 'admin.action',
+  modelListFailed: 'models.list_failed',
+  modelListLearned: 'models.list_learned',
 } as const;
