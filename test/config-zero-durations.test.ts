@@ -77,6 +77,10 @@ t.test('a zero timeouts.request is refused (it failed every request)', async (t)
   t.same(issues(withValue(['timeouts.request'], 0)), ['timeouts.request: must be greater than 0']);
 });
 
+t.test('limits.bodyBytes 0 is refused (it answered every body with a 413)', async (t) => {
+  t.same(issues(withValue(['limits.bodyBytes'], 0)), ['limits.bodyBytes: must be at least 1']);
+});
+
 t.test('keys where 0 has a meaning accept it', async (t) => {
   t.same(issues(withValue(ACCEPTED, 0)), []);
 });

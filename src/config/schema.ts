@@ -252,7 +252,8 @@ export const configSchema = z
       .prefault({}),
     limits: z
       .strictObject({
-        bodyBytes: int(0, 1 << 30).default(10 * 1024 * 1024),
+        // 0 would refuse every body with a 413 (and reads as "unlimited" next to `connections: 0`): refused.
+        bodyBytes: int(1, 1 << 30).default(10 * 1024 * 1024),
         headerBytes: int(1024, 1 << 20).default(16 * 1024),
       })
       .prefault({}),
