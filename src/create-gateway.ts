@@ -6,6 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { ActionOptions } from './admin/action-options.js';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
+import { ModelCatalog } from './catalog/model-catalog.js';
+import { ModelDiscovery } from './catalog/model-discovery.js';
+import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
@@ -15,7 +18,6 @@ import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
-import { servedModels } from './routing/served-models.js';
 import { strandedModels } from './routing/stranded-models.js';
 import { createStateStore } from './state/create-store.js';
 import type { MemoryBus } from './state/memory-store.js';
@@ -47,6 +49,8 @@ export interface RunningGateway {
   readonly registry: Registry;
   readonly health: HealthTracker;
   readonly picker: HealthAwarePicker;
+  /** Learns the model lists of `"*"` endpoints (`refresh()` runs a round now). */
+  readonly modelDiscovery: ModelDiscovery;
   readonly retryBudget: RetryBudget;
   readonly gateway: Gateway;
   readonly metrics: GatewayMetrics;
@@ -84,8 +88,16 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
-  const models = (regions: ReadonlySet<string> | undefined): string[] | undefined =>
-    servedModels(regions === undefined ? registry.endpoints : registry.endpoints.filter((e) => regions.has(e.region)), health);
+  const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
+  const discoveryCfg = config.routing.modelDiscovery;
+  const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect });
+  const discovery = new ModelDiscovery({
+    endpoints: registry.endpoints,
+    clock,
+    fetch: modelLists.fetch,
+    options: { interval: discoveryCfg.interval, timeout: discoveryCfg.timeout },
+    logger,
+  });
   const st = config.state;
   const fleet = new FleetSync({
     gatewayId,
@@ -139,7 +151,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     observer: fanOut(health, metrics),
     retryGate: retryBudget,
     logger,
-    models,
+    catalog,
     onRequestEnd: (status, code) => metrics.requestEnded(status, code),
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
   });
@@ -177,6 +189,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     registry,
     health,
     picker,
+    modelDiscovery: discovery,
     retryBudget,
     gateway: gw,
     metrics,
@@ -194,6 +207,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       const address = await gw.listen();
       await admin?.listen(config.admin.port, config.admin.host);
       health.start();
+      discovery.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;
     },
@@ -205,7 +219,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         .drain(deadlineMs, delayMs)
         .then(() => {
           fleet.close();
-          return Promise.all([health.close(), admin?.close(), store.close()]);
+          discovery.close();
+          return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
         })
         .then(() => undefined);
       return closing;

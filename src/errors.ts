@@ -8,6 +8,9 @@ export const ERROR_CODES = {
   RG_ERR_MODEL_UNDETERMINED: { status: 400, message: "The request's model cannot be determined from its body." },
   RG_ERR_CLIENT_TIMEOUT: { status: 408, message: 'The client did not send the request in time.' },
   RG_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit.' },
+  RG_ERR_UNKNOWN_REGION: { status: 400, message: 'The x-regiongate-regions header names a region this gateway does not have.' },
+  RG_ERR_MODEL_NOT_FOUND: { status: 404, message: 'No endpoint of this gateway serves the requested model.' },
+  RG_ERR_NOT_IN_REGIONS: { status: 404, message: 'What the request asks for is served only outside the regions it may use.' },
   RG_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the configured limit.' },
   RG_ERR_UPSTREAM_CONNECT: { status: 502, message: 'Could not connect to the regional endpoint.' },
   RG_ERR_UPSTREAM_RESET: { status: 502, message: 'The regional endpoint closed the connection before answering.' },
@@ -31,19 +34,35 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The OpenAI error fields of a body, where OpenAI has a meaning for the failure (a missing model is
+ * `invalid_request_error` / `model_not_found`, which SDKs surface as a 404 and do not retry).
+ */
+export interface OpenAiErrorFields {
+  readonly type: string;
+  readonly code: string;
+  readonly param: string | null;
+}
+
 /** Base of every error the gateway answers with. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  constructor(code: ErrorCode, opts: { message?: string; cause?: unknown } = {}) {
+  /** OpenAI's own type, code and param for the body; the gateway's code stays in `x-regiongate-error`. */
+  readonly openai: OpenAiErrorFields | undefined;
+
+  constructor(code: ErrorCode, opts: { message?: string; cause?: unknown; openai?: OpenAiErrorFields } = {}) {
     super(opts.message ?? ERROR_CODES[code].message, { cause: opts.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.statusCode = ERROR_CODES[code].status;
+    this.openai = opts.openai;
   }
 
   /** The OpenAI-style JSON body sent to clients. */
-  toJSON(): { error: { message: string; type: 'gateway_error'; code: ErrorCode } } {
+  toJSON(): { error: { message: string; type: string; param?: string | null; code: string } } {
+    const o = this.openai;
+    if (o !== undefined) return { error: { message: this.message, type: o.type, param: o.param, code: o.code } };
     return { error: { message: this.message, type: 'gateway_error', code: this.code } };
   }
 }

@@ -210,10 +210,11 @@ t.test('the total request deadline → 504 RG_ERR_REQUEST_TIMEOUT', async (t) =>
   t.equal(await errorOf(res), 'RG_ERR_REQUEST_TIMEOUT');
 });
 
-t.test('no endpoint serves the model → 503 RG_ERR_NO_ENDPOINT', async (t) => {
+t.test('no endpoint serves the model → 404 model_not_found (RG_ERR_MODEL_NOT_FOUND), as OpenAI answers', async (t) => {
   const sim = await startSim(t, { name: 'r' });
   const gw = await startGateway(t, [{ name: 'r', url: sim.url, models: ['other'] }]);
   const res = await post(gw.url);
-  t.equal(res.statusCode, 503);
-  t.equal(await errorOf(res), 'RG_ERR_NO_ENDPOINT');
+  t.equal(res.statusCode, 404);
+  t.equal(res.headers['x-regiongate-error'], 'RG_ERR_MODEL_NOT_FOUND');
+  t.equal(await errorOf(res), 'model_not_found');
 });

@@ -26,6 +26,12 @@ const duration = (def: number) => anyDuration().default(def);
 /** A duration without a default: unset stays undefined. */
 const optionalDuration = () => anyDuration().optional();
 
+/**
+ * A duration that must be above zero: where 0 has no meaning (a timer of 0 fails every request or
+ * spins, and some libraries read 0 as "no limit"), it is refused by name instead of accepted.
+ */
+const positiveDuration = (def: number) => duration(def).refine((v) => v > 0, { error: 'must be greater than 0' });
+
 /** A whole number, also accepted as a numeric string (values often come from `${ENV}`). */
 const int = (min: number, max: number, what = 'a whole number') =>
   z.preprocess(
@@ -152,21 +158,21 @@ export const configSchema = z
             /** Sentinels' own password (their `requirepass`), apart from the master's in the URL. */
             sentinelPassword: z.string().optional(),
             cluster: z.array(z.strictObject({ host, port })).optional(),
-            commandTimeout: duration(250),
-            connectTimeout: duration(1000),
+            commandTimeout: positiveDuration(250),
+            connectTimeout: positiveDuration(1000),
             /** Each gateway checks its subscriber with a heartbeat through Redis... */
-            heartbeatInterval: duration(1000),
+            heartbeatInterval: positiveDuration(1000),
             /** ...and reconnects it when one is missing this long (a half-open connection). */
-            heartbeatTimeout: duration(3000),
+            heartbeatTimeout: positiveDuration(3000),
             /** Start-up waits at most this for Redis, then carries on degraded. */
             startTimeout: duration(2000),
             /** Publishes in flight at most; beyond, events are dropped (counted), never queued. */
             maxInFlight: int(1, 1_000_000).default(1024),
-            maxReconnectDelay: duration(2000),
+            maxReconnectDelay: positiveDuration(2000),
           })
           .prefault({}),
         /** The fleet snapshot is rewritten and reread on this fixed interval (constant work). */
-        refreshInterval: duration(2000),
+        refreshInterval: positiveDuration(2000),
         /** Signs every fleet message (HMAC-SHA256); without it the fleet trusts every writer of the store. */
         secret: z
           .string({ error: 'must be a string' })
@@ -177,7 +183,7 @@ export const configSchema = z
             /** One gateway's unconfirmed reports may impair at most this share of all endpoints. */
             maxEjectShare: num(0, 1).default(0.5),
             /** A remote expiry is never believed further ahead than this; refreshes renew it. */
-            maxRemoteTtl: duration(60_000),
+            maxRemoteTtl: positiveDuration(60_000),
             /** A gateway ejecting more than this share of endpoints by itself stops publishing ejections. */
             egressThreshold: num(0, 1).default(0.5),
           })
@@ -189,7 +195,7 @@ export const configSchema = z
         /** Active probes on (passive detection works without them). */
         probes: bool().default(H.probes),
         interval: duration(H.interval).refine((v) => v >= 100, { error: 'must be at least 100ms' }),
-        timeout: duration(H.timeout),
+        timeout: positiveDuration(H.timeout),
         path: path.default(H.path),
         jitter: num(0, 1).default(H.jitter),
         healthyThreshold: int(1, 100).default(H.healthyThreshold),
@@ -203,11 +209,11 @@ export const configSchema = z
             consecutiveConnectRefused: int(1, 1000).default(H.outlier.consecutiveConnectRefused),
             failurePercentageThreshold: num(0, 100).default(H.outlier.failurePercentageThreshold),
             failurePercentageRequestVolume: int(1, 1_000_000).default(H.outlier.failurePercentageRequestVolume),
-            failurePercentageWindow: duration(H.outlier.failurePercentageWindow),
-            baseEjectionTime: duration(H.outlier.baseEjectionTime),
-            maxEjectionTime: duration(H.outlier.maxEjectionTime),
+            failurePercentageWindow: positiveDuration(H.outlier.failurePercentageWindow),
+            baseEjectionTime: positiveDuration(H.outlier.baseEjectionTime),
+            maxEjectionTime: positiveDuration(H.outlier.maxEjectionTime),
             ejectionJitter: num(0, 1).default(H.outlier.ejectionJitter),
-            backoffDecay: duration(H.outlier.backoffDecay),
+            backoffDecay: positiveDuration(H.outlier.backoffDecay),
             /** Most endpoints (percent) outlier detection ejects at once; at least one (Envoy's max_ejection_percent). */
             maxEjectionPercent: num(0, 100).default(H.outlier.maxEjectionPercent),
           })
@@ -223,14 +229,14 @@ export const configSchema = z
           .strictObject({
             volumeThreshold: int(1, 1_000_000).default(H.breaker.volumeThreshold),
             errorThresholdPercentage: num(1, 100).default(H.breaker.errorThresholdPercentage),
-            resetTimeout: duration(H.breaker.resetTimeout),
-            window: duration(H.breaker.window),
+            resetTimeout: positiveDuration(H.breaker.resetTimeout),
+            window: positiveDuration(H.breaker.window),
             buckets: int(1, 1000).default(H.breaker.buckets),
           })
           .prefault({}),
         latency: z
           .strictObject({
-            decay: duration(H.latency.decay),
+            decay: positiveDuration(H.latency.decay),
             /** Estimate for an endpoint without samples: "median" of the measured ones, or a duration. */
             initial: z
               .union([z.literal('median'), z.number(), z.string()])
@@ -260,9 +266,9 @@ export const configSchema = z
     timeouts: z
       .strictObject({
         /** Longest wait for a free connection to an endpoint whose `connections` are all busy (then another endpoint is tried). */
-        queue: duration(5000),
+        queue: positiveDuration(5000),
         /** Upstream TCP/TLS connect. */
-        connect: duration(2000),
+        connect: positiveDuration(2000),
         /**
          * From request sent to the upstream's response headers, for every request, streamed or not.
          * Unset: `firstByteStream` for streamed requests, `firstByteUnary` for the others.
@@ -275,13 +281,13 @@ export const configSchema = z
         /** Longest silence between upstream body chunks. */
         idle: duration(30_000),
         /** Total deadline of one client request, all attempts included. */
-        request: duration(300_000),
+        request: positiveDuration(300_000),
         /** A client must send its headers within this (408 after). */
-        clientHeaders: duration(10_000),
+        clientHeaders: positiveDuration(10_000),
         /** A client must send its whole request (headers and body) within this (408 after). */
-        clientRequest: duration(60_000),
+        clientRequest: positiveDuration(60_000),
         /** Idle keep-alive sockets to clients; above a typical load balancer's 60 s. */
-        keepAlive: duration(65_000),
+        keepAlive: positiveDuration(65_000),
         /** On SIGTERM, how long in-flight requests and streams may take to finish. */
         drain: duration(30_000),
         /** On SIGTERM, how long readiness fails while the gateway still accepts, before the listener closes. */
@@ -290,9 +296,10 @@ export const configSchema = z
       .prefault({}),
     limits: z
       .strictObject({
-        bodyBytes: int(0, 1 << 30).default(10 * 1024 * 1024),
+        // 0 would refuse every body with a 413 (and reads as "unlimited" next to `connections: 0`): refused.
+        bodyBytes: int(1, 1 << 30).default(10 * 1024 * 1024),
         /** Request bytes held for replay by all requests together; beyond, 503 RG_ERR_BUFFER_FULL with Retry-After. */
-        bufferedBytes: int(0, 2 ** 40).default(128 * 1024 * 1024),
+        bufferedBytes: int(1024, 2 ** 40).default(128 * 1024 * 1024),
         headerBytes: int(1024, 1 << 20).default(16 * 1024),
       })
       .prefault({}),
@@ -310,7 +317,7 @@ export const configSchema = z
           .strictObject({
             /** Retries may add at most this percentage of requests over `ttl`... */
             percent: num(0, 100).default(20),
-            ttl: duration(10_000),
+            ttl: positiveDuration(10_000),
             /** ...plus this floor, so a burst caught by one region's death all get their retry. */
             minRetriesPerSec: num(0, 1e6).default(10),
           })
@@ -332,6 +339,15 @@ export const configSchema = z
         panicThreshold: num(0, 1).default(0),
         /** Latency scores within this ratio count as equal in power-of-two-choices (weights decide). */
         scoreTolerance: num(0, 10).default(0.2),
+        /** What `"*"` endpoints serve, learned from their own `GET /v1/models` off the request path. */
+        modelDiscovery: z
+          .strictObject({
+            /** Time between two fetches of each list; 0 = off (a `"*"` endpoint may then serve any model). */
+            interval: duration(30_000),
+            timeout: positiveDuration(5000),
+            maxBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+          })
+          .prefault({}),
         /** Data residency: requests for matching models may go only to these regions. */
         rules: z
           .array(z.strictObject({ model: z.string().min(1).optional(), regions: z.array(name).min(1) }))
@@ -367,6 +383,9 @@ export const configSchema = z
         endpointIds.add(id);
       });
     });
+    // Node refuses a server whose header limit exceeds its request limit (ERR_OUT_OF_RANGE at start-up).
+    if (cfg.timeouts.clientHeaders > cfg.timeouts.clientRequest)
+      ctx.addIssue({ code: 'custom', path: ['timeouts', 'clientHeaders'], message: 'must not be longer than timeouts.clientRequest' });
     cfg.routing.rules.forEach((rule, i) =>
       rule.regions.forEach((r, j) => {
         if (!regionNames.has(r))

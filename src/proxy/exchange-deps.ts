@@ -1,6 +1,7 @@
 /**
  * What an `Exchange` is built with: its timeouts and retry settings, and the collaborators it reports to.
  */
+import type { ModelCatalog } from '../catalog/model-catalog.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import type { RetryPolicy } from '../routing/retry-policy.js';
@@ -50,6 +51,8 @@ export interface ExchangeDeps {
   readonly options: ExchangeOptions;
   /** OpenTelemetry spans, when `telemetry.tracing` is on. */
   readonly tracer: RequestTracer | undefined;
+  /** Answers for requests no endpoint can take (unknown region or model); undefined = always 503. */
+  readonly catalog?: Pick<ModelCatalog, 'checkRegions' | 'whyNoEndpoint'>;
   /** Called exactly once when the exchange is over (answered, failed or abandoned). */
   readonly onDone: (exchange: Exchange) => void;
 }

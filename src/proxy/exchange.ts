@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { modelInPath } from '../catalog/model-catalog.js';
 import { GatewayError } from '../errors.js';
 import { attemptStartChannel, type AttemptStartMessage } from '../telemetry/diagnostics.js';
 import type { RequestSpan } from '../telemetry/request-tracer.js';
@@ -180,12 +181,20 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#replayable = isReplayable({ method: this.method, path, idempotencyKey: typeof key === 'string' && key.length > 0 }, opts.retryPolicy);
     this.#firstByteTimeout =
       opts.firstByteTimeout ?? (this.#body !== null && requestsStream(this.#body) ? opts.firstByteStreamTimeout : opts.firstByteUnaryTimeout);
+    // `GET /v1/models/{id}` is routed like a request for that model (the gateway checked the id).
+    const pathModel = modelInPath(req.method, path);
+    if (typeof pathModel === 'string') this.model = pathModel;
+    const refused = this.#deps.catalog?.checkRegions(this.regions);
+    if (refused !== undefined) return this.#fail(refused);
     const tracer = this.#deps.tracer;
     if (tracer !== undefined) this.#span = tracer.request(this.method, path, this.model, req.headers);
     this.#deps.retryGate?.deposit();
     this.#deadline = setTimeout(Exchange.#onDeadline, opts.requestTimeout, this);
     const endpoint = this.#deps.picker.pick(this);
-    if (endpoint === undefined) return this.#fail(noEndpointError(this.#deps.picker, this));
+    if (endpoint === undefined) {
+      const drained = (): GatewayError => noEndpointError(this.#deps.picker, this);
+      return this.#fail(this.#deps.catalog?.whyNoEndpoint(this, drained) ?? drained());
+    }
     this.#launch(endpoint);
   }
 
@@ -406,3 +415,4 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#deps.onDone(this);
   }
 }
+

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { modelInPath, modelObject, type ModelCatalog } from '../catalog/model-catalog.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
@@ -25,8 +26,8 @@ export interface GatewayOptions {
   readonly observer?: AttemptObserver;
   readonly retryGate?: RetryGate;
   readonly logger?: Logger;
-  /** The models servable now in `regions` (all when undefined), answered locally on `GET /v1/models`; undefined = ask an endpoint. */
-  readonly models?: (regions: ReadonlySet<string> | undefined) => string[] | undefined;
+  /** Models and regions: local `/v1/models` answers, and 400/404 for unknown regions and models (off when undefined). */
+  readonly catalog?: ModelCatalog;
   /** OpenTelemetry spans per request and attempt (off when undefined). */
   readonly tracer?: RequestTracer;
   /** Called once per proxied request when it ends, with the status and the gateway error code if any. */
@@ -47,7 +48,7 @@ export class Gateway {
    */
   #inflight = 0;
   readonly #log: Logger;
-  readonly #models: ((regions: ReadonlySet<string> | undefined) => string[] | undefined) | undefined;
+  readonly #catalog: ModelCatalog | undefined;
   readonly #onRequestEnd: ((status: number, code: string | undefined) => void) | undefined;
   #draining = false;
   #url = '';
@@ -58,7 +59,7 @@ export class Gateway {
     this.#config = cfg;
     this.#picker = opts.picker;
     this.#log = opts.logger ?? silentLogger;
-    this.#models = opts.models;
+    this.#catalog = opts.catalog;
     this.#onRequestEnd = opts.onRequestEnd;
     this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
     this.#upgrades = new UpgradeProxy(opts.picker);
@@ -70,6 +71,7 @@ export class Gateway {
       bodyBudget: new BodyBudget(cfg.limits.bufferedBytes),
       logger: this.#log,
       tracer: opts.tracer,
+      catalog: opts.catalog,
       options: {
         queueTimeout: cfg.timeouts.queue,
         connectTimeout: cfg.timeouts.connect,
@@ -148,7 +150,7 @@ export class Gateway {
       return this.#probeAnswer(res, ready, this.#draining ? 'draining' : ready ? 'ready' : 'no routable endpoint');
     }
     if (this.#draining) res.shouldKeepAlive = false;
-    if (path === '/v1/models' && req.method === 'GET' && this.#answerModels(req, res)) return;
+    if (path.startsWith('/v1/models') && this.#answerModels(req, res, path)) return;
     if (url[0] !== '/') {
       return sendError(res, new GatewayError('RG_ERR_BAD_REQUEST', { message: 'request target must be an origin-form path' }), { attempts: 0, close: true });
     }
@@ -157,11 +159,36 @@ export class Gateway {
     exchange.run(expectContinue);
   };
 
-  /** `GET /v1/models` as the union over healthy regions, when every endpoint lists its models. */
-  #answerModels(req: IncomingMessage, res: ServerResponse): boolean {
-    const models = this.#models?.(requestRegions(req.headers['x-regiongate-regions']));
-    if (models === undefined) return false;
-    const body = JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'regiongate' })) });
+  /**
+   * `GET /v1/models` (the union the request may use) and `GET /v1/models/{id}`, answered here when the
+   * catalog knows; false = forward to an endpoint (routed by the model in the path).
+   */
+  #answerModels(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    const catalog = this.#catalog;
+    if (catalog === undefined) return false;
+    const isList = path === '/v1/models' && req.method === 'GET';
+    const id = modelInPath(req.method, path);
+    if (!isList && id === undefined) return false;
+    if (id === null) {
+      sendError(res, new GatewayError('RG_ERR_BAD_REQUEST', { message: 'The model id in the path is malformed.' }), { attempts: 0 });
+      return true;
+    }
+    const regions = requestRegions(req.headers['x-regiongate-regions']);
+    const refused = catalog.checkRegions(regions);
+    if (refused !== undefined) {
+      sendError(res, refused, { attempts: 0 });
+      return true;
+    }
+    let answer: unknown;
+    if (id === undefined) {
+      const models = catalog.list(regions);
+      if (models === undefined) return false;
+      answer = { object: 'list', data: models.map(modelObject) };
+    } else {
+      if (req.method !== 'GET' || !catalog.knows(id, regions)) return false;
+      answer = modelObject(id);
+    }
+    const body = JSON.stringify(answer);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-regiongate-attempts': '0' });
     res.end(body);
     return true;

@@ -4,6 +4,16 @@
  */
 import type { EndpointConfig, RegionConfig } from '../config/schema.js';
 
+/**
+ * What an endpoint configured with `"*"` last reported it serves (its own `GET /v1/models`, learned off
+ * the request path by `catalog/model-discovery.ts`). The one mutable part of an endpoint: the picker
+ * reads it on every pick, so it lives on the endpoint instead of in a map.
+ */
+export interface ReportedModels {
+  /** The ids of the last good report, or undefined while none is known (then the endpoint may serve any). */
+  models: ReadonlySet<string> | undefined;
+}
+
 export interface Endpoint {
   /** Stable id, safe to show to clients (`x-regiongate-endpoint`); never the URL, which may hold secrets. */
   readonly id: string;
@@ -18,6 +28,8 @@ export interface Endpoint {
   readonly basePath: string;
   /** Served models; `undefined` means any (`"*"`). */
   readonly models: ReadonlySet<string> | undefined;
+  /** For a `"*"` endpoint, what it reports serving (absent on hand-built endpoints: any model). */
+  readonly reported?: ReportedModels;
   /** Extra headers sent upstream, names lower-cased. */
   readonly headers: readonly (readonly [string, string])[];
   readonly connections: number;
@@ -36,14 +48,25 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     origin: url.origin,
     basePath,
     models: cfg.models.includes('*') ? undefined : new Set(cfg.models),
+    reported: { models: undefined },
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
   });
 }
 
-/** Whether `endpoint` serves `model` (requests without a model go anywhere). */
+/**
+ * Whether `endpoint` serves `model` (requests without a model go anywhere). A `"*"` endpoint serves
+ * what it reported, or any model while no report is known.
+ */
 export function servesModel(endpoint: Endpoint, model: string | undefined): boolean {
-  return model === undefined || endpoint.models === undefined || endpoint.models.has(model);
+  if (model === undefined) return true;
+  const models = endpoint.models ?? endpoint.reported?.models;
+  return models === undefined || models.has(model);
+}
+
+/** The models `endpoint` is known to serve, or undefined when it may serve any (`"*"` without a report). */
+export function knownModels(endpoint: Endpoint): ReadonlySet<string> | undefined {
+  return endpoint.models ?? endpoint.reported?.models;
 }
 
 /** Request headers that carry API credentials to an OpenAI-style upstream (OpenAI, Azure, Anthropic). */

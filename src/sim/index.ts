@@ -17,6 +17,6 @@ export {
 export { SimControl, describeRegion, type RegionDescription, type SimControlOptions } from './sim-control.js';
 export { DEMO_REGIONS, startSimFleet, type SimFleet, type SimFleetOptions } from './sim-fleet.js';
 export { SSE_ECHO_PATH, type EchoBody } from './sim-routes.js';
-export { EMBEDDING_DIMS, WILDCARD_MODEL_ID, answerText, type OpenAiErrorBody } from './openai-payloads.js';
+export { EMBEDDING_DIMS, answerText, type OpenAiErrorBody } from './openai-payloads.js';
 export { webSocketAccept } from './upgrade-echo.js';
 export type { SimProfile } from './sim-exchange.js';

@@ -14,9 +14,6 @@ export interface Usage {
   total_tokens: number;
 }
 
-/** The model listed by `GET /v1/models` for a region that serves any model. */
-export const WILDCARD_MODEL_ID = 'gpt-sim';
-
 /** Embedding vectors have this many dimensions. */
 export const EMBEDDING_DIMS = 8;
 
@@ -117,8 +114,11 @@ export function embeddingList(model: string, inputs: readonly string[]): object 
   };
 }
 
-/** The `GET /v1/models` list. */
+/**
+ * The `GET /v1/models` list. A region that serves any model lists none: a finite list would claim it
+ * serves only those (gateways learn what `"*"` endpoints serve from this list).
+ */
 export function modelList(region: string, models: readonly string[]): object {
-  const ids = models.includes('*') ? [WILDCARD_MODEL_ID, ...models.filter((m) => m !== '*')] : models;
+  const ids = models.includes('*') ? [] : models;
   return { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: `sim-${region}` })) };
 }

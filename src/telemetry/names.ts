@@ -31,4 +31,6 @@ export const LOG_EVENT = {
   adminError: 'admin.error',
   adminRefused: 'admin.refused',
   fleetUnsigned: 'fleet.unsigned',
+  modelListFailed: 'models.list_failed',
+  modelListLearned: 'models.list_learned',
 } as const;

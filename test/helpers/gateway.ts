@@ -23,7 +23,11 @@ export interface RegionSpec {
   connections?: number;
 }
 
-/** Start a gateway over `regions` with config `overrides` (listen port 0, admin off, logs silent). */
+/**
+ * Start a gateway over `regions` with config `overrides` (listen port 0, admin off, logs silent, and
+ * model discovery off unless `overrides.routing.modelDiscovery` turns it on, so upstreams see only the
+ * test's own requests and its health probes).
+ */
 export async function startGateway(
   t: Teardown,
   regions: RegionSpec[],
@@ -36,6 +40,7 @@ export async function startGateway(
       admin: { enabled: false },
       log: { level: 'silent' },
       ...overrides,
+      routing: { ...overrides.routing, modelDiscovery: { interval: 0, ...overrides.routing?.modelDiscovery } },
       regions: regions.map((r) => ({
         name: r.name,
         priority: r.priority ?? 0,
