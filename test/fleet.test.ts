@@ -126,9 +126,9 @@ t.test('two gateways that both detect a failure keep each other ejected', async 
   const cfg = (id: string) => ({ ...base, gatewayId: id, state: { store: 'memory' as const, refreshInterval: 100 } });
   const g1 = await startGateway(t, regions, cfg('g1'), { bus });
   const g2 = await startGateway(t, regions, cfg('g2'), { bus });
-  const until = Date.now() + 10_000;
-  g1.health.eject(g1.registry.endpoint('a-0')!, 'consecutive_5xx', until);
-  g2.health.eject(g2.registry.endpoint('a-0')!, 'consecutive_5xx', until);
+  const ejectedUntil = Date.now() + 60_000;
+  g1.health.eject(g1.registry.endpoint('a-0')!, 'consecutive_5xx', ejectedUntil);
+  g2.health.eject(g2.registry.endpoint('a-0')!, 'consecutive_5xx', ejectedUntil);
   await Promise.all([refreshes(g1, 5), refreshes(g2, 5)]);
   t.equal(stateOf(g1, 'a-0'), 'ejected', 'g1 still ejects it');
   t.equal(stateOf(g2, 'a-0'), 'ejected', 'g2 still ejects it');
