@@ -7,7 +7,7 @@
  */
 
 /** How long a test waits for an event before it gives up (not a speed goal; see the header). */
-export const EVENT_BOUND_MS = 30_000;
+export const EVENT_BOUND_MS = 120_000;
 
 /** `promise`, or a rejection naming `what` if it has not settled within `ms`. */
 export function within<T>(what: string | (() => string), promise: Promise<T>, ms = EVENT_BOUND_MS): Promise<T> {
