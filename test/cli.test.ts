@@ -1,16 +1,13 @@
-// The `regiongate` command as a child process, run from the TypeScript source through tap's loader
-// (`process.execArgv`): check-config exit codes and output, help, unknown commands, and the demo end to
-// end (real requests through it, then a SIGTERM drain that exits 0).
-import { spawn, type ChildProcess } from 'node:child_process';
+// The `regiongate` command as a child process, run from the build (`dist/cli.js`, see helpers/built.ts):
+// check-config exit codes and output, help, unknown commands, and the demo end to end (real requests
+// through it, then a SIGTERM drain that exits 0). Every wait is for the child's output or exit.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Agent, request } from 'undici';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'src/cli.ts');
+import { exitOf, Output, spawnCli } from './helpers/built.js';
+import { within } from './helpers/wait.js';
 
 /** What the helpers need of a test. */
 interface Tap {
@@ -31,34 +28,17 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...out, ...env };
 }
 
-/** Start `regiongate ...args` from src/cli.ts; killed in teardown if still running. */
-function start(tt: Tap, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [...process.execArgv, CLI, ...args], {
-    cwd: ROOT,
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  tt.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
-
-/** Run a one-shot command to completion (killed after `timeoutMs`). */
-function run(tt: Tap, args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Run> {
-  const child = start(tt, args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve, reject) => {
+/** Run a one-shot `regiongate ...args` to completion (its pipes drained). */
+async function run(tt: Tap, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawnCli(tt, args, { env: childEnv(env) });
+  const stdout = new Output(child, 'stdout');
+  const stderr = new Output(child, 'stderr');
+  const closed = new Promise<Pick<Run, 'code' | 'signal'>>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
+  const { code, signal } = await within(`regiongate ${args.join(' ')} to exit`, closed);
+  return { code, signal, stdout: stdout.text, stderr: stderr.text };
 }
 
 function tempDir(tt: Tap): string {
@@ -164,28 +144,14 @@ t.test('help exits 0; an unknown command exits 64', async (t) => {
 });
 
 t.test('demo: real requests through it, then SIGTERM drains and exits 0', async (t) => {
-  const child = start(t, ['demo', '--port', '0'], { ADMIN_PORT: '0' });
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no gateway URL within 20 s; stdout: ${stdout} stderr: ${stderr}`)), 20_000);
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const m = /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`demo exited (${code}) before printing its URL; stderr: ${stderr}`));
-    });
-  });
+  const child = spawnCli(t, ['demo', '--port', '0'], { env: childEnv({ ADMIN_PORT: '0' }) });
+  const out = new Output(child, 'stdout');
+  const err = new Output(child, 'stderr');
+  const exited = exitOf(child);
+  // The banner is one write ending in this line; wait for all of it, not just the URL.
+  await out.match('the demo banner', /Ctrl-C drains and stops\./);
+  const stdout = out.text;
+  const url = /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1] ?? '';
   t.notMatch(url, /:8080$/, '--port 0 picks a free port');
   t.match(stdout, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/, 'prints a curl line');
   t.match(stdout, /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/regions\/us-east-1\/fault -d '\{"mode":"down"\}'/, 'prints the fault line');
@@ -225,9 +191,6 @@ t.test('demo: real requests through it, then SIGTERM drains and exits 0', async 
 
   await agent.close();
   child.kill('SIGTERM');
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
-  const result = await Promise.race([exited, timeout]);
-  t.not(result, 'timeout', 'exits within 10 s of SIGTERM');
-  if (result !== 'timeout') t.same(result, { code: 0, signal: null }, 'exit code 0 after the drain');
-  t.match(stderr, 'SIGTERM: draining');
+  t.same(await within('the demo to exit after SIGTERM', exited), { code: 0, signal: null }, 'exit code 0 after the drain');
+  t.match(err.text, 'SIGTERM: draining');
 });

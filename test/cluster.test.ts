@@ -1,19 +1,17 @@
 /**
  * `--workers N`: several processes on one port sharing health through the primary. One worker's
  * ejection reaches the others; the primary's admin port shows every worker's metrics in one scrape and
- * relays actions; SIGTERM drains every worker and exits 0.
+ * relays actions; SIGTERM drains every worker and exits 0. The CLI runs from the build (`dist/cli.js`);
+ * every wait is for its output, its exit, or a state seen through the admin port.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { request } from 'undici';
+import { exitOf, Output, spawnCli } from './helpers/built.js';
 import { refusedUrl, startSim } from './helpers/gateway.js';
-import { waitUntil } from './helpers/redis-server.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { until, within } from './helpers/wait.js';
 
 interface AdminState {
   gatewayId: string;
@@ -42,17 +40,12 @@ t.test('two workers share one port and their health', async (t) => {
       `  - { name: b, endpoints: [{ url: "${good.url}" }] }`,
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'src/cli.ts'), 'start', '--config', file, '--workers', '2'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  await waitUntil('two workers listening', () => (stderr.match(/listening on/g) ?? []).length >= 2, 20_000);
+  const child = spawnCli(t, ['start', '--config', file, '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const err = new Output(child, 'stderr');
+  const exited = exitOf(child);
+  await err.match('two workers listening', /listening on [^\n]*\n/g, 2);
+  await err.match('the primary\'s admin port', /2 workers, admin on \S+\n/);
+  const stderr = err.text;
   const urls = [...stderr.matchAll(/listening on (http:\/\/[^,\s]+), admin on (http:\/\/\S+)/g)];
   t.equal(new Set(urls.map((m) => m[1])).size, 1, 'both workers serve the same port');
   t.equal(new Set(urls.map((m) => m[2])).size, 2, 'each worker has a private admin listener');
@@ -64,7 +57,7 @@ t.test('two workers share one port and their health', async (t) => {
     const res = await request(`${admin}/metrics`, { reset: true });
     return res.body.text();
   };
-  await waitUntil('both workers behind the admin port', async () => new Set(samples(await scrape(), 'regiongate_inflight_requests').map(([l]) => l)).size === 2, 10_000);
+  await until('both workers behind the admin port', async () => new Set(samples(await scrape(), 'regiongate_inflight_requests').map(([l]) => l)).size === 2);
 
   // Until one worker meets the dead region and ejects it (its client still gets a 200 from b).
   for (let i = 0; i < 10; i++) {
@@ -78,7 +71,7 @@ t.test('two workers share one port and their health', async (t) => {
     samples(text, 'regiongate_endpoint_state')
       .filter(([l, v]) => v === 1 && l.includes('endpoint="a-0"') && l.includes('state="ejected"'))
       .map(([l]) => /worker="([^"]+)"/.exec(l)?.[1] ?? '?');
-  await waitUntil('both workers report a-0 ejected', async () => ejected(await scrape()).length === 2, 10_000, 10);
+  await until('both workers report a-0 ejected', async () => ejected(await scrape()).length === 2);
   const text = await scrape();
   t.equal(new Set(ejected(text)).size, 2, `workers ${ejected(text).join(', ')} both report a-0 ejected`);
   t.equal((text.match(/^# TYPE regiongate_requests_total counter$/gm) ?? []).length, 1, 'one TYPE line per metric family');
@@ -101,9 +94,9 @@ t.test('two workers share one port and their health', async (t) => {
   t.same(await drain.body.json(), { action: 'drain', endpoints: ['b-0'] });
   const drained = (text: string): number =>
     samples(text, 'regiongate_endpoint_state').filter(([l, v]) => v === 1 && l.includes('endpoint="b-0"') && l.includes('state="drained"')).length;
-  await waitUntil('both workers to apply the drain', async () => drained(await scrape()) === 2, 5000, 10);
+  await until('both workers to apply the drain', async () => drained(await scrape()) === 2);
   t.pass('a drain through the primary reaches both workers');
 
   child.kill('SIGTERM');
-  t.equal(await exited, 0, 'SIGTERM drains the workers and exits 0');
+  t.same(await within('the primary to exit after SIGTERM', exited), { code: 0, signal: null }, 'SIGTERM drains the workers and exits 0');
 });

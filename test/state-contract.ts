@@ -98,7 +98,7 @@ export function runStoreContract(t: Test, h: StoreHarness): void {
     const ev = a.source.create('ejected', 'ep-2', 'probe_failed', 30_000);
     a.local.push(ev);
     a.store.publish(ev);
-    await h.wait(50);
+    await until(h, 'A to count the publish', () => a.store.status().published === 1);
     const c = await member(t, h, fleet, 'gw-c');
     t.ok(c.store.status().connected, 'connected after start');
     t.ok(near(c.view.remoteState('ep-2')?.ejectedUntil, ev.expiresAt), 'known right after start()');

@@ -70,7 +70,11 @@ async function startFreezingProxy(t: Teardown, redisPort: number): Promise<{ por
   };
 }
 
-/** Calls publish `n` times; returns the slowest call in ms (and proves none threw or returned a value). */
+/**
+ * Calls publish `n` times and proves none threw or returned a value (a promise would mean the caller
+ * could be made to wait). Returns the slowest and mean call in ms, printed as figures, never asserted:
+ * how fast a call is depends on the machine.
+ */
 function timePublishes(store: StateStore, make: () => FleetEvent, n: number): { max: number; mean: number } {
   let max = 0;
   let total = 0;
@@ -86,6 +90,29 @@ function timePublishes(store: StateStore, make: () => FleetEvent, n: number): { 
   return { max, mean: total / n };
 }
 
+/**
+ * Publishes a fresh event from `a` every 200 ms until `b` receives one by pub/sub. Right after a
+ * reconnect, a subscriber may still be resubscribing and miss one message (lost messages are healed by
+ * the snapshot, not redelivered), so a single publish could be lost and the wait would never end.
+ */
+async function eventsFlow(what: string, a: { store: StateStore; source: FleetEventSource }, b: { store: StateStore }): Promise<number> {
+  const sent = new Set<number>();
+  let received = false;
+  const off = b.store.onEvent((e) => (received ||= sent.has(e.seq)));
+  try {
+    await waitUntil(what, () => {
+      if (received) return true;
+      const ev = a.source.create('breaker_open', 'ep-flow', 'breaker_open', 60_000);
+      sent.add(ev.seq);
+      a.store.publish(ev);
+      return false;
+    }, undefined, 200);
+  } finally {
+    off();
+  }
+  return sent.size;
+}
+
 t.test('Redis down at start: start() resolves degraded, then the store connects by itself', { skip: REDIS_SKIP }, async (t) => {
   const port = await freePort();
   const store = new RedisStore({ ...testStoreOptions(`redis://127.0.0.1:${port}`, 'rg-fail:', 'gw-a', () => []), startTimeoutMs: 300 });
@@ -99,7 +126,7 @@ t.test('Redis down at start: start() resolves degraded, then the store connects 
   store.publish(new FleetEventSource('gw-a', systemClock).create('ejected', 'ep-1', 'x', 1000));
   t.equal(store.status().dropped, 1, 'dropped, not queued');
   await startRedisServer(t, { port });
-  await waitUntil('the store to connect', () => !store.status().degraded, 5000);
+  await waitUntil('the store to connect', () => !store.status().degraded);
   t.ok(store.status().lastSyncAt, 'synced');
 });
 
@@ -118,10 +145,10 @@ t.test('Redis killed and restarted', { skip: REDIS_SKIP }, async (t) => {
   const dropped = a.store.status().dropped;
   const timing = timePublishes(a.store, () => a.source.create('ejected', 'ep-9', 'x', 60_000), 1000);
   t.comment(`publish while Redis is down: mean ${timing.mean.toFixed(4)} ms, max ${timing.max.toFixed(3)} ms`);
-  t.ok(timing.mean < 1, 'publish returns synchronously in well under 1 ms');
+  t.pass('publish returns synchronously: 1000 calls, none threw or returned a promise');
   // Dropped at once, or (if the publisher had not yet seen its socket close) failed by ioredis
   // when it does: either way nothing waits to be replayed later.
-  await waitUntil('every publish to count as dropped', () => a.store.status().dropped === dropped + 1000, 2000);
+  await waitUntil('every publish to count as dropped', () => a.store.status().dropped === dropped + 1000);
   t.equal(a.store.status().published, 1, 'none of them was published');
   t.notOk(a.store.status().connected);
   t.ok(a.store.status().lastError, 'the error is reported');
@@ -135,16 +162,12 @@ t.test('Redis killed and restarted', { skip: REDIS_SKIP }, async (t) => {
   t.ok(b.view.remoteState('ep-1'), 'B still holds the stale ejection');
 
   await server.restart();
-  await waitUntil('both stores to reconnect', () => !a.store.status().degraded && !b.store.status().degraded, 8000);
-  await waitUntil('the refresh to heal B', () => b.view.remoteState('ep-2') !== undefined && b.view.remoteState('ep-1') === undefined, 3000);
+  await waitUntil('both stores to reconnect', () => !a.store.status().degraded && !b.store.status().degraded);
+  await waitUntil('the refresh to heal B', () => b.view.remoteState('ep-2') !== undefined && b.view.remoteState('ep-1') === undefined);
   t.pass('lost messages healed by the snapshot refresh');
 
-  const got: FleetEvent[] = [];
-  b.store.onEvent((e) => got.push(e));
-  const after = a.source.create('breaker_open', 'ep-3', 'breaker_open', 60_000);
-  a.store.publish(after);
-  await waitUntil('pub/sub after the restart', () => got.some((e) => e.seq === after.seq));
-  t.pass('resubscribed');
+  const tries = await eventsFlow('pub/sub after the restart', a, b);
+  t.pass(`resubscribed (${tries} publish(es) until one arrived)`);
 });
 
 t.test('Redis paused (SIGSTOP) and resumed', { skip: REDIS_SKIP }, async (t) => {
@@ -158,25 +181,22 @@ t.test('Redis paused (SIGSTOP) and resumed', { skip: REDIS_SKIP }, async (t) => 
   const paused = Date.now();
   const timing = timePublishes(a.store, () => a.source.create('ejected', 'ep-1', 'x', 60_000), 200);
   t.comment(`publish while Redis is paused: mean ${timing.mean.toFixed(4)} ms, max ${timing.max.toFixed(3)} ms`);
-  t.ok(timing.mean < 1, 'publish does not block on a paused server');
-  await waitUntil('heartbeats to notice the pause', () => a.store.status().degraded && b.store.status().degraded, 5000);
+  t.pass('publish does not wait for a paused server: 200 calls returned synchronously');
+  await waitUntil('heartbeats to notice the pause', () => a.store.status().degraded && b.store.status().degraded);
   t.comment(`degraded ${Date.now() - paused} ms after SIGSTOP`);
-  await sleep(1500); // long enough for the watchdog to reconnect at least once
+  await waitUntil('the watchdog to report the cause', () => /heartbeat|timed out|ready check/i.test(b.store.status().lastError ?? ''));
   t.comment(`B lastError: ${b.store.status().lastError}`);
   t.match(b.store.status().lastError, /heartbeat|timed out|ready check/i, 'the cause is reported');
   const during = timePublishes(a.store, () => a.source.create('ejected', 'ep-1', 'x', 60_000), 200);
-  t.ok(during.mean < 1, 'still non-blocking after the watchdog fired');
+  t.comment(`publish after the watchdog fired: mean ${during.mean.toFixed(4)} ms, max ${during.max.toFixed(3)} ms`);
+  t.pass('still synchronous after the watchdog fired');
 
   server.cont();
   const resumed = Date.now();
-  await waitUntil('recovery after SIGCONT', () => !a.store.status().degraded && !b.store.status().degraded, 8000);
+  await waitUntil('recovery after SIGCONT', () => !a.store.status().degraded && !b.store.status().degraded);
   t.comment(`recovered ${Date.now() - resumed} ms after SIGCONT`);
-  const got: FleetEvent[] = [];
-  b.store.onEvent((e) => got.push(e));
-  const ev = a.source.create('ejected', 'ep-2', 'consecutive_5xx', 60_000);
-  a.store.publish(ev);
-  await waitUntil('pub/sub after SIGCONT', () => got.some((e) => e.seq === ev.seq));
-  t.pass('events flow again');
+  const tries = await eventsFlow('pub/sub after SIGCONT', a, b);
+  t.pass(`events flow again (${tries} publish(es) until one arrived)`);
 });
 
 t.test('a half-open subscriber is detected by heartbeats and reconnected', { skip: REDIS_SKIP }, async (t) => {
@@ -191,19 +211,16 @@ t.test('a half-open subscriber is detected by heartbeats and reconnected', { ski
   const lost = a.source.create('ejected', 'ep-1', 'consecutive_5xx', 60_000);
   a.local.push(lost);
   a.store.publish(lost);
-  await waitUntil('B to notice its silent subscription', () => b.store.status().degraded, 3000);
+  await waitUntil('B to notice its silent subscription', () => b.store.status().degraded);
   t.comment(`degraded ${Date.now() - frozenAt} ms after the freeze`);
-  await waitUntil('the watchdog to act', () => /heartbeat/.test(b.store.status().lastError ?? ''), 1000);
+  await waitUntil('the watchdog to act', () => /heartbeat/.test(b.store.status().lastError ?? ''));
   t.match(b.store.status().lastError, /heartbeat/, 'the heartbeat watchdog caught it');
-  await waitUntil('B to reconnect its subscriber', () => !b.store.status().degraded, 5000);
+  await waitUntil('B to reconnect its subscriber', () => !b.store.status().degraded);
   t.comment(`recovered ${Date.now() - frozenAt} ms after the freeze`);
   t.ok(b.view.remoteState('ep-1'), 'the message lost meanwhile is healed by the snapshot');
 
-  const got: FleetEvent[] = [];
-  b.store.onEvent((e) => got.push(e));
-  const ev = a.source.create('ejected', 'ep-2', 'consecutive_5xx', 60_000);
-  a.store.publish(ev);
-  await waitUntil('pub/sub on the new subscription', () => got.some((e) => e.seq === ev.seq));
+  const tries = await eventsFlow('pub/sub on the new subscription', a, b);
+  t.pass(`events flow on the new subscription (${tries} publish(es) until one arrived)`);
 });
 
 t.test('a broken gateway cannot eject the world', { skip: REDIS_SKIP }, async (t) => {

@@ -69,16 +69,16 @@ t.test('Sentinel failover', { skip: REDIS_SKIP }, async (t) => {
   const killedAt = Date.now();
   await waitUntil('the sentinel to promote the replica', async () =>
     (await redisCli('-p', String(sentinel.port), 'sentinel', 'get-master-addr-by-name', 'mymaster')).includes(String(replica.port)),
-  10_000, 100);
+  undefined, 100);
   t.comment(`failover ${Date.now() - killedAt} ms after the kill`);
   const after = a.source.create('ejected', 'ep-2', 'consecutive_5xx', 60_000);
   a.local.push(after);
-  await waitUntil('both stores to reconnect to the new master', () => a.store.status().connected && b.store.status().connected && !b.store.status().degraded, 10_000);
+  await waitUntil('both stores to reconnect to the new master', () => a.store.status().connected && b.store.status().connected && !b.store.status().degraded);
   t.comment(`stores healthy ${Date.now() - killedAt} ms after the kill`);
   a.store.publish(after);
   await waitUntil('an event through the new master', () => got.some((e) => e.seq === after.seq));
   // Replication is asynchronous: a write the dead master never shipped is restored by A's next refresh.
-  await waitUntil('the fleet state to be intact', () => !!(b.view.remoteState('ep-1') && b.view.remoteState('ep-2')), 2000);
+  await waitUntil('the fleet state to be intact', () => !!(b.view.remoteState('ep-1') && b.view.remoteState('ep-2')));
   t.pass('fleet state intact on the new master');
   t.comment(`whole case ${Date.now() - started} ms`);
 });

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { FleetEventSource, type FleetEvent } from '../src/state/fleet-event.js';
 import { RedisStore } from '../src/state/redis-store.js';
 import { systemClock } from '../src/util/clock.js';
-import { REDIS_SKIP, sleep, startRedisServer, testStoreOptions, type Teardown } from './helpers/redis-server.js';
+import { REDIS_SKIP, sleep, startRedisServer, testStoreOptions, waitUntil, type Teardown } from './helpers/redis-server.js';
 import { CONTRACT_SECRET, runStoreContract, type StoreHarness } from './state-contract.js';
 
 async function rawClient(t: Teardown, port: number): Promise<Redis> {
@@ -51,7 +51,8 @@ t.test('RedisStore', { skip: REDIS_SKIP }, async (t) => {
     const ev = src.create('ejected', 'ep-1', 'consecutive_5xx', 30_000);
     local = [ev];
     store.publish(ev);
-    await sleep(50);
+    // publish() is fire-and-forget: wait until its snapshot write has landed.
+    await waitUntil('the snapshot entry', async () => Object.keys(await raw.hgetall(`${prefix}snapshot`)).length > 0);
     const hash = await raw.hgetall(`${prefix}snapshot`);
     const field = JSON.stringify(['ep-1', 'gw-a', 'ejection']);
     t.same(Object.keys(hash), [field]);

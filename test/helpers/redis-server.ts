@@ -13,6 +13,7 @@ import type { RedisConnectionConfig } from '../../src/state/redis-clients.js';
 import type { RedisStoreOptions } from '../../src/state/redis-store.js';
 import { systemClock } from '../../src/util/clock.js';
 import { seededRandom } from '../../src/util/random.js';
+import { EVENT_BOUND_MS, until } from './wait.js';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -71,13 +72,9 @@ export function ping(port: number, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-/** Poll `fn` until it returns true (or throw after `timeoutMs`, naming `what`). */
-export async function waitUntil(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 25): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
+/** Poll `fn` until it returns true (or throw after `timeoutMs`, naming `what`); a generous bound by default. */
+export function waitUntil(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = EVENT_BOUND_MS, stepMs = 25): Promise<void> {
+  return until(what, fn, timeoutMs, stepMs);
 }
 
 /** Run `redis-cli` with `args` (e.g. `['-p', '7000', 'info']`); resolves stdout, rejects on failure or after 10 s. */
@@ -156,7 +153,7 @@ export async function startRedisServer(t: Teardown, opts: RedisServerOptions = {
     await waitUntil(`redis-server on port ${port} (${output.slice(-300)})`, async () => {
       if (!child) throw new Error(`redis-server on port ${port} exited: ${output.slice(-500)}`);
       return ping(port, 200);
-    }, 10_000);
+    });
   };
 
   const kill = async (): Promise<void> => {
