@@ -161,7 +161,7 @@ t.test('forged fleet messages do not drain a signed fleet; operator drains are d
   await waitUntil('the report to lapse', async () => (await endpointState(g2, 'a-0')) === 'healthy', 8000);
 
   // An operator drain on g1 reaches g2 and g3, and survives g1's restart.
-  const drain = await request(`${g1.admin}/admin/endpoints/b-0/drain`, { method: 'POST', body: '{"reason":"maintenance"}', headers: { 'content-type': 'application/json' } });
+  const drain = await request(`${g1.admin}/admin/endpoints/b-0/drain`, { method: 'POST', body: '{"reason":"maintenance"}', headers: { 'content-type': 'application/json', 'x-regiongate-admin': '1' } });
   t.same(await drain.body.json(), { action: 'drain', endpoints: ['b-0'] });
   for (const g of [g2, g3]) await waitUntil('the drain to reach the others', async () => (await endpointState(g, 'b-0')) === 'drained', 5000);
   await stop(g1);
@@ -173,12 +173,12 @@ t.test('forged fleet messages do not drain a signed fleet; operator drains are d
   t.match((await state(g2)).fleet.intents, [{ kind: 'drain', endpointId: 'b-0', by: 'g1', reason: 'maintenance' }]);
 
   // The last routable endpoint of model m is not drained unless forced.
-  const refused = await request(`${g2.admin}/admin/endpoints/a-0/drain`, { method: 'POST' });
+  const refused = await request(`${g2.admin}/admin/endpoints/a-0/drain`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   t.equal(refused.statusCode, 409);
   t.match(await refused.body.json(), { error: { code: 'RG_ADMIN_STRANDS_MODEL', models: ['m'] } });
 
   // An undrain on g2 lifts it everywhere.
-  const undrain = await request(`${g2.admin}/admin/endpoints/b-0/undrain`, { method: 'POST' });
+  const undrain = await request(`${g2.admin}/admin/endpoints/b-0/undrain`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
   await undrain.body.dump();
   for (const g of [again, g2, g3]) await waitUntil('the undrain to reach every gateway', async () => (await endpointState(g, 'b-0')) !== 'drained', 5000);
   await nextSync(g3, 2);
