@@ -5,6 +5,10 @@
 
 export const ERROR_CODES = {
   RG_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  RG_ERR_AMBIGUOUS_PATH: { status: 400, message: 'The request path is encoded ambiguously: an upstream could read it as a different path.' },
+  RG_ERR_BAD_UPGRADE: { status: 400, message: 'Only WebSocket upgrades (GET with Upgrade: websocket) are forwarded.' },
+  RG_ERR_MODEL_REQUIRED: { status: 400, message: 'Routing rules restrict models to regions; this request must name its model.' },
+  RG_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'The gateway does not forward this method.' },
   RG_ERR_CLIENT_TIMEOUT: { status: 408, message: 'The client did not send the request in time.' },
   RG_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit.' },
   RG_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the configured limit.' },
@@ -13,6 +17,7 @@ export const ERROR_CODES = {
   RG_ERR_UPSTREAM: { status: 502, message: 'The regional endpoint failed.' },
   RG_ERR_NO_ENDPOINT: { status: 503, message: 'No healthy regional endpoint serves this request.' },
   RG_ERR_DRAINING: { status: 503, message: 'The gateway is shutting down.' },
+  RG_ERR_TUNNEL_LIMIT: { status: 503, message: 'Every endpoint that could take this WebSocket already has its `connections` tunnels open.' },
   RG_ERR_RETRY_BUDGET: { status: 503, message: 'The retry budget is exhausted; the failed attempt was not retried.' },
   RG_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, message: 'Connecting to the regional endpoint timed out.' },
   RG_ERR_FIRST_BYTE_TIMEOUT: { status: 504, message: 'The regional endpoint did not answer in time.' },

@@ -5,6 +5,7 @@ import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import type { RetryPolicy } from '../routing/retry-policy.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
+import type { TrustFn } from './forwarded.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -20,6 +21,8 @@ export interface ExchangeOptions {
   /** Start a hedge attempt in another region when no answer came within this many ms (0 = off). */
   readonly hedgeAfter: number;
   readonly maxHedges: number;
+  /** Proxies trusted to say who the client is (`listen.trustProxy`); undefined = nobody. */
+  readonly trust?: TrustFn;
 }
 
 /** Gate on retries (the retry budget); a retry after a failure that never reached an upstream is free. */

@@ -1,9 +1,10 @@
 /**
  * The gateway's HTTP listener: limits on clients, `/healthz` and `/readyz` for load balancers, an
- * `Exchange` per proxied request, upgrades through http-proxy, and a graceful drain.
+ * `Exchange` per proxied request, WebSocket tunnels, and a graceful drain. Methods, framing and paths
+ * are checked (and paths normalised) first, for plain requests and upgrades alike (`edge-checks.ts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
@@ -12,8 +13,11 @@ import type { Picker } from '../routing/picker.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
 import { onClientError } from './client-errors.js';
+import { ALLOWED_METHODS, edgeRefusal } from './edge-checks.js';
 import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import { compileTrustProxy } from './forwarded.js';
+import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
@@ -60,7 +64,15 @@ export class Gateway {
     this.#models = opts.models;
     this.#onRequestEnd = opts.onRequestEnd;
     this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
-    this.#upgrades = new UpgradeProxy(opts.picker);
+    const trust = compileTrustProxy(cfg.listen.trustProxy);
+    this.#upgrades = new UpgradeProxy({
+      picker: opts.picker,
+      trust,
+      modelRequired: cfg.routing.rules.some((r) => r.model !== undefined),
+      connectTimeout: cfg.timeouts.connect,
+      handshakeTimeout: cfg.timeouts.firstByte,
+      idleTimeout: cfg.timeouts.idle,
+    });
     this.#deps = {
       pools: this.#pools,
       picker: opts.picker,
@@ -77,6 +89,7 @@ export class Gateway {
         bodyLimit: cfg.limits.bodyBytes,
         hedgeAfter: cfg.retry.hedge.after ?? 0,
         maxHedges: cfg.retry.hedge.maxHedges,
+        trust,
       },
       onDone: this.#onExchangeDone,
     };
@@ -95,6 +108,7 @@ export class Gateway {
     );
     this.server.on('clientError', onClientError);
     this.server.on('upgrade', this.#onUpgrade);
+    this.server.on('connect', Gateway.#onConnect);
   }
 
   /** Listen on the configured host and port (port 0 picks a free one). */
@@ -126,6 +140,11 @@ export class Gateway {
   }
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const refused = edgeRefusal(req);
+    if (refused !== undefined) {
+      if (refused.statusCode === 405) res.setHeader('allow', ALLOWED_METHODS);
+      return sendError(res, refused, { attempts: 0, close: true });
+    }
     const url = req.url ?? '/';
     const pathEnd = url.indexOf('?');
     const path = pathEnd === -1 ? url : url.slice(0, pathEnd);
@@ -171,8 +190,20 @@ export class Gateway {
       );
       return;
     }
-    this.#upgrades.handle(req, socket, head);
+    const refused = edgeRefusal(req);
+    if (refused !== undefined)
+      return sendRawError(socket, refused, { attempts: 0, headers: refused.statusCode === 405 ? ['allow', ALLOWED_METHODS] : undefined });
+    this.#upgrades.handle(req, socket as Socket, head);
   };
+
+  /** CONNECT is never proxied; without this listener Node would drop the socket without a word. */
+  static #onConnect(this: void, _req: IncomingMessage, socket: Duplex): void {
+    socket.on('error', () => socket.destroy());
+    sendRawError(socket, new GatewayError('RG_ERR_METHOD_NOT_ALLOWED', { message: 'the gateway does not forward CONNECT requests' }), {
+      attempts: 0,
+      headers: ['allow', ALLOWED_METHODS],
+    });
+  }
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
     this.#inflight--;
