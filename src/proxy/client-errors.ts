@@ -1,11 +1,10 @@
 /**
  * Answers for requests Node's HTTP parser rejects before they reach the gateway: oversized headers
- * (431), slow clients (408), methods it does not know (405: TRACK among them) and malformed requests,
- * smuggling shapes included (400). Written raw on the socket, then closed.
+ * (431), slow clients (408) and malformed requests (400): smuggling shapes, and methods llhttp does not
+ * know (TRACK among them: a garbage request line looks the same). Written raw on the socket, then closed.
  */
 import type { Duplex } from 'node:stream';
 import { GatewayError, type ErrorCode } from '../errors.js';
-import { ALLOWED_METHODS } from './edge-checks.js';
 import { sendRawError } from './raw-response.js';
 
 function codeFor(err: NodeJS.ErrnoException): ErrorCode | undefined {
@@ -14,8 +13,6 @@ function codeFor(err: NodeJS.ErrnoException): ErrorCode | undefined {
       return 'RG_ERR_HEADERS_TOO_LARGE';
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return 'RG_ERR_CLIENT_TIMEOUT';
-    case 'HPE_INVALID_METHOD':
-      return 'RG_ERR_METHOD_NOT_ALLOWED';
     case 'ECONNRESET':
     case 'EPIPE':
       return undefined; // the client is gone: nobody to answer
@@ -31,6 +28,5 @@ export function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void 
     socket.destroy();
     return;
   }
-  const headers = code === 'RG_ERR_METHOD_NOT_ALLOWED' ? ['allow', ALLOWED_METHODS] : undefined;
-  sendRawError(socket, new GatewayError(code, { cause: err }), { attempts: 0, headers });
+  sendRawError(socket, new GatewayError(code, { cause: err }), { attempts: 0 });
 }

@@ -102,8 +102,16 @@ export class Tunnel {
     upSocket.once('close', () => this.close());
     // Reads and writes both count as activity on the client socket: one timer covers both directions.
     if (idleTimeout > 0) client.setTimeout(idleTimeout, () => this.close());
-    upSocket.pipe(client);
-    client.pipe(upSocket);
+    upSocket.pipe(client, { end: false });
+    client.pipe(upSocket, { end: false });
+    // WebSocket closes with frames of its own, so a FIN from either side ends the whole tunnel: pass it
+    // on, and once it is flushed, release both sockets (and the endpoint's tunnel slot).
+    client.once('end', () => this.#endTowards(upSocket));
+    upSocket.once('end', () => this.#endTowards(client));
+  }
+
+  #endTowards(other: Socket): void {
+    other.end(() => this.close());
   }
 
   /** The endpoint refused the upgrade with an ordinary answer: pass it on, then close. */
