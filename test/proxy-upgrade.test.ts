@@ -209,3 +209,75 @@ t.test('only WebSocket upgrades with GET are forwarded: h2c would tunnel past ev
   t.equal(dots.headers['x-regiongate-error'], 'RG_ERR_AMBIGUOUS_PATH');
   t.equal(up.seen.length, 0, 'nothing reached the endpoint');
 });
+
+t.test('an absolute-form upgrade target is refused: it would name another host to the endpoint', async (t) => {
+  const up = await wsUpstream(t);
+  const gw = await startGateway(t, [{ name: 'eu', url: up.url }]);
+  const a = await rawRequest(portOf(gw.url), upgradeBytes('http://tenant-b.internal/v1/realtime'));
+  t.equal(a.status, 400);
+  t.equal(a.headers['x-regiongate-error'], 'RG_ERR_BAD_REQUEST');
+  t.equal(up.seen.length, 0, 'nothing reached the endpoint');
+});
+
+t.test('the endpoint gets the path exactly as routed, under its base path (no re-joining of slashes)', async (t) => {
+  const up = await wsUpstream(t);
+  const gw = await startGateway(t, [{ name: 'eu', url: `${up.url}/tenant-a` }]);
+  const a = await rawRequest(portOf(gw.url), upgradeBytes('/v1//realtime/http:/x?model=m&next=/a//b'));
+  t.teardown(() => a.socket.destroy());
+  t.equal(a.status, 101);
+  t.equal(up.seen[0].url, '/tenant-a/v1//realtime/http:/x?model=m&next=/a//b');
+});
+
+t.test("a chunked non-101 answer is relayed without the endpoint's framing headers", async (t) => {
+  const up = await wsUpstream(t, (_req, socket) => {
+    // A keep-alive answer: the socket stays open after the last chunk, until the gateway ends it.
+    socket.on('end', () => socket.end());
+    socket.write('HTTP/1.1 426 Upgrade Required\r\ntransfer-encoding: chunked\r\nx-regiongate-endpoint: spoofed\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+  });
+  const gw = await startGateway(t, [{ name: 'eu', url: up.url }]);
+  const a = await rawRequest(portOf(gw.url), upgradeBytes('/v1/realtime'));
+  t.equal(a.status, 426);
+  t.notOk(a.headers['transfer-encoding'], 'the body is de-chunked, so no chunked framing is claimed');
+  t.equal(a.headers.connection, 'close');
+  t.equal(a.body, 'hello world', 'the body ends with the connection');
+  t.not(a.headers['x-regiongate-endpoint'], 'spoofed');
+  await closed(up.sockets[0]);
+  t.pass("the endpoint's connection was closed after the answer");
+});
+
+t.test('a tunnel the endpoint closes frees its slot', async (t) => {
+  const up = await wsUpstream(t);
+  const gw = await gatewayOver(t, [{ name: 'eu', endpoints: [{ url: up.url, connections: 1 }] }]);
+  const port = portOf(gw.url);
+  const first = await rawRequest(port, upgradeBytes('/v1/realtime'));
+  t.equal(first.status, 101);
+  const clientSide = closed(first.socket);
+  up.sockets[0].end();
+  await clientSide;
+  const second = await rawRequest(port, upgradeBytes('/v1/realtime'));
+  t.equal(second.status, 101, "the endpoint's FIN ended the tunnel and released its slot");
+  second.socket.destroy();
+});
+
+t.test('closing the gateway cuts every open tunnel, on both sides', async (t) => {
+  const up = await wsUpstream(t);
+  const config = resolveConfig({ listen: { host: '127.0.0.1', port: 0 }, admin: { enabled: false }, log: { level: 'silent' }, regions: [{ name: 'eu', endpoints: [{ url: up.url }] }] }, {});
+  const gw = createGateway(config);
+  await gw.listen();
+  const port = portOf(gw.url);
+  const tunnels = [await rawRequest(port, upgradeBytes('/v1/realtime')), await rawRequest(port, upgradeBytes('/v1/realtime'))];
+  t.same(tunnels.map((a) => a.status), [101, 101]);
+  const cut = Promise.all([...tunnels.map((a) => closed(a.socket)), ...up.sockets.map((s) => closed(s))]);
+  await gw.close(0, 0);
+  await cut;
+  t.pass('both tunnels were cut at both ends');
+});
+
+t.test('an endpoint header Node refuses to send fails the upgrade with a 502 answer, not the process', async (t) => {
+  const up = await wsUpstream(t);
+  const gw = await startGateway(t, [{ name: 'eu', url: up.url, headers: { 'X-Tenant': 'a\r\nX-Injected: 1' } }]);
+  const a = await rawRequest(portOf(gw.url), upgradeBytes('/v1/realtime'));
+  t.equal(a.status, 502);
+  t.equal(a.headers['x-regiongate-error'], 'RG_ERR_UPSTREAM');
+  t.equal(up.seen.length, 0, 'nothing was sent');
+});

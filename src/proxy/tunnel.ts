@@ -1,18 +1,18 @@
 /**
- * One WebSocket tunnel: the client's upgrade request sent to an endpoint on a connection of its own,
- * under the same limits as a plain request (connect timeout, then a handshake timeout until the
- * endpoint answers, then an idle timeout on the open tunnel), and the endpoint's answer relayed under
- * the same header rules: a `101` splices the two sockets, any other answer is passed on as a normal
- * HTTP response, a failure becomes a gateway error response.
+ * One WebSocket tunnel, around the outgoing request http-proxy makes for it: what http-proxy's `ws()`
+ * does not do. It sends the upgrade under the gateway's header rules and to the gateway's path, bounds
+ * the connect and handshake (http-proxy's `proxyTimeout` and `timeout` apply to `web()` only), rewrites
+ * the endpoint's answer head under the response header rules before http-proxy writes it, bounds the
+ * open tunnel's silence, turns a FIN from either side into the end of both, and releases its slot
+ * exactly once. http-proxy connects, relays a non-101 answer, splices the sockets after a `101`, and
+ * hands every failure to the callback that ends in `fail`.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError } from '../errors.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import { downstreamHeaders } from './headers.js';
-import { rawHead, sendRawError } from './raw-response.js';
-import { toGatewayError } from './to-gateway-error.js';
+import { sendRawError } from './raw-response.js';
 
 export interface TunnelLimits {
   readonly connectTimeout: number;
@@ -22,57 +22,69 @@ export interface TunnelLimits {
   readonly idleTimeout: number;
 }
 
+/** What the gateway sends upstream: the path (base path included) and headers, already under the rules. */
+export interface TunnelRequest {
+  readonly path: string;
+  /** Flat `[name, value, ...]`, lower-cased names, `host`, `connection` and `upgrade` included. */
+  readonly headers: readonly string[];
+}
+
 export class Tunnel {
   readonly endpoint: Endpoint;
   readonly #client: Socket;
   readonly #requestId: string;
-  readonly #upstream: ClientRequest;
+  readonly #limits: TunnelLimits;
   readonly #onClose: (t: Tunnel) => void;
-  #timer: NodeJS.Timeout | undefined;
+  #upstream: ClientRequest | undefined;
   #upSocket: Socket | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #answered = false;
   #closed = false;
 
-  /** Send the upgrade request (`path`, `headers` already under the header rules) to `endpoint`. */
-  constructor(
-    client: Socket,
-    head: Buffer,
-    endpoint: Endpoint,
-    path: string,
-    headers: string[],
-    requestId: string,
-    limits: TunnelLimits,
-    onClose: (t: Tunnel) => void,
-  ) {
+  constructor(client: Socket, endpoint: Endpoint, requestId: string, limits: TunnelLimits, onClose: (t: Tunnel) => void) {
     this.endpoint = endpoint;
     this.#client = client;
     this.#requestId = requestId;
+    this.#limits = limits;
     this.#onClose = onClose;
-    const url = new URL(endpoint.origin);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    this.#upstream = send({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port || (url.protocol === 'https:' ? 443 : 80),
-      servername: url.protocol === 'https:' ? url.hostname : undefined,
-      method: 'GET',
-      path,
-      headers,
-      agent: false, // a tunnel holds its connection for life: never one of the pool's
-      setHost: false,
-    });
-    this.#arm(limits.connectTimeout, () => this.#fail(new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT')));
-    this.#upstream.once('socket', (s: Socket) => {
-      const connected = () => this.#arm(limits.handshakeTimeout, () => this.#fail(new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT')));
+    client.once('close', () => this.close());
+  }
+
+  /**
+   * Take over http-proxy's outgoing request (its `proxyReqWs` event, before the head is sent): replace
+   * the path and every header with the gateway's, arm the connect timer, and listen for the answer
+   * ahead of http-proxy, so the head it writes to the client is already rewritten.
+   */
+  attach(upstream: ClientRequest, out: TunnelRequest): void {
+    this.#upstream = upstream;
+    if (this.#closed) return void upstream.destroy();
+    // http-proxy built the path with url.parse and a join that folds `//` and rewrites `http:/`; the
+    // endpoint must get the exact path the edge checks and the router saw. The request line is written
+    // on `end()`, after this event.
+    upstream.path = out.path;
+    for (const name of upstream.getHeaderNames()) upstream.removeHeader(name);
+    for (const [name, value] of Object.entries(headerRecord(out.headers))) upstream.setHeader(name, value);
+    const { connectTimeout, handshakeTimeout } = this.#limits;
+    // A timer destroys the request with the gateway's error: http-proxy passes it on to `fail`.
+    this.#arm(connectTimeout, () => upstream.destroy(new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT')));
+    upstream.once('socket', (s: Socket) => {
+      const connected = (): void => this.#arm(handshakeTimeout, () => upstream.destroy(new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT')));
       if (s.connecting) s.once('connect', connected);
       else connected();
     });
-    this.#upstream.on('error', (err) => this.#fail(toGatewayError(err).error));
-    this.#upstream.once('upgrade', (res: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
-      this.#splice(res, upSocket, upHead, head, limits.idleTimeout);
-    });
-    this.#upstream.once('response', (res: IncomingMessage) => this.#relayAnswer(res, limits.idleTimeout));
-    client.once('close', () => this.close());
-    this.#upstream.end();
+    upstream.once('upgrade', (res: IncomingMessage, upSocket: Socket) => this.#opened(res, upSocket));
+    upstream.once('response', (res: IncomingMessage) => this.#refused(res));
+  }
+
+  /** A failure of the upstream side, mapped: an error answer while none was sent, else a cut. */
+  fail(err: GatewayError): void {
+    if (this.#closed) return;
+    if (this.#answered) return this.close(); // the answer is under way: only a cut is honest now
+    this.#answered = true;
+    this.#clear();
+    this.#upstream?.destroy();
+    const e = this.endpoint;
+    sendRawError(this.#client, err, { requestId: this.#requestId, region: e.region, endpoint: e.id, attempts: 1 });
   }
 
   /** Cut both sides now. */
@@ -80,72 +92,51 @@ export class Tunnel {
     if (this.#closed) return;
     this.#closed = true;
     this.#clear();
-    this.#upstream.destroy();
+    this.#upstream?.destroy();
     this.#upSocket?.destroy();
     this.#client.destroy();
     this.#onClose(this);
   }
 
-  /** The endpoint switched protocols: answer the client in kind, then relay bytes both ways. */
-  #splice(res: IncomingMessage, upSocket: Socket, upHead: Buffer, clientHead: Buffer, idleTimeout: number): void {
+  /** The endpoint switched protocols; http-proxy writes the 101 and splices the sockets after this. */
+  #opened(res: IncomingMessage, upSocket: Socket): void {
     this.#clear();
     this.#upSocket = upSocket;
     if (this.#closed) return void upSocket.destroy();
     this.#answered = true;
+    const head = this.#ownHeaders(downstreamHeaders(res.headers));
+    head.push('connection', 'Upgrade', 'upgrade', String(res.headers.upgrade ?? 'websocket'));
+    res.headers = headerRecord(head);
     const client = this.#client;
-    const headers = this.#ownHeaders(downstreamHeaders(res.headers));
-    headers.push('connection', 'Upgrade', 'upgrade', String(res.headers.upgrade ?? 'websocket'));
-    client.write(rawHead(101, headers));
-    if (upHead.length > 0) client.write(upHead);
-    if (clientHead.length > 0) upSocket.write(clientHead);
-    upSocket.on('error', () => this.close());
     upSocket.once('close', () => this.close());
-    // Reads and writes both count as activity on the client socket: one timer covers both directions.
-    if (idleTimeout > 0) client.setTimeout(idleTimeout, () => this.close());
-    upSocket.pipe(client, { end: false });
-    client.pipe(upSocket, { end: false });
+    // http-proxy clears the client socket's timeout before this; reads and writes both count as
+    // activity on it, so one timer covers both directions.
+    if (this.#limits.idleTimeout > 0) client.setTimeout(this.#limits.idleTimeout, () => this.close());
     // WebSocket closes with frames of its own, so a FIN from either side ends the whole tunnel: pass it
-    // on, and once it is flushed, release both sockets (and the endpoint's tunnel slot).
-    client.once('end', () => this.#endTowards(upSocket));
-    upSocket.once('end', () => this.#endTowards(client));
+    // on (http-proxy's pipes would leave the other direction open), and once flushed, release both.
+    client.once('end', () => upSocket.end(() => this.close()));
+    upSocket.once('end', () => client.end(() => this.close()));
   }
 
-  #endTowards(other: Socket): void {
-    other.end(() => this.close());
-  }
-
-  /** The endpoint refused the upgrade with an ordinary answer: pass it on, then close. */
-  #relayAnswer(res: IncomingMessage, idleTimeout: number): void {
+  /** The endpoint refused the upgrade with an ordinary answer; http-proxy relays it after this. */
+  #refused(res: IncomingMessage): void {
     this.#clear();
     if (this.#closed) return void res.destroy();
     this.#answered = true;
-    const headers = this.#ownHeaders(downstreamHeaders(res.headers));
-    headers.push('connection', 'close');
-    const client = this.#client;
-    client.write(rawHead(res.statusCode ?? 502, headers));
-    if (idleTimeout > 0) client.setTimeout(idleTimeout, () => this.close());
+    const head = this.#ownHeaders(downstreamHeaders(res.headers));
+    // Without `transfer-encoding` (hop-by-hop) the body is delimited by the close.
+    head.push('connection', 'close');
+    res.headers = headerRecord(head);
+    if (this.#limits.idleTimeout > 0) this.#client.setTimeout(this.#limits.idleTimeout, () => this.close());
     res.on('error', () => this.close());
-    res.on('end', () => {
-      client.end();
-      this.#upstream.destroy();
-    });
-    res.pipe(client, { end: false });
+    // The answer is complete: the endpoint's connection is of no further use.
+    res.once('end', () => this.#upstream?.destroy());
   }
 
   #ownHeaders(out: string[]): string[] {
     const e = this.endpoint;
     out.push('x-regiongate-region', e.region, 'x-regiongate-endpoint', e.id, 'x-regiongate-attempts', '1', 'x-request-id', this.#requestId);
     return out;
-  }
-
-  #fail(err: GatewayError): void {
-    if (this.#closed) return;
-    if (this.#answered) return this.close(); // the answer is under way: only a cut is honest now
-    this.#answered = true;
-    this.#clear();
-    this.#upstream.destroy();
-    const e = this.endpoint;
-    sendRawError(this.#client, err, { requestId: this.#requestId, region: e.region, endpoint: e.id, attempts: 1 });
   }
 
   #arm(ms: number, fire: () => void): void {
@@ -159,4 +150,15 @@ export class Tunnel {
       this.#timer = undefined;
     }
   }
+}
+
+/** Flat `[name, value, ...]` pairs as the header object http-proxy and `setHeader` take; repeats become arrays. */
+function headerRecord(flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i];
+    const prev = out[name];
+    out[name] = prev === undefined ? flat[i + 1] : Array.isArray(prev) ? [...prev, flat[i + 1]] : [prev, flat[i + 1]];
+  }
+  return out;
 }

@@ -1,14 +1,16 @@
 /**
  * WebSocket upgrades (OpenAI's Realtime API: `GET /v1/realtime?model=...`) under the rules of a plain
- * request: the model from the `model` query parameter and `x-regiongate-regions` decide the endpoint
- * (so data residency holds), the header rules of `headers.ts` apply, and each endpoint holds at most its
- * `connections` open tunnels. Only WebSocket is accepted: an `h2c` upgrade would hand the client a raw
- * HTTP/2 connection to the endpoint, past every rule here. Open tunnels are tracked so a drain can wait
- * for them and a close can cut them.
+ * request, passed through http-proxy's `ws()`: the model from the `model` query parameter and
+ * `x-regiongate-regions` decide the endpoint (so data residency holds), the header rules of `headers.ts`
+ * apply, and each endpoint holds at most its `connections` open tunnels. Only WebSocket is accepted: an
+ * `h2c` upgrade would hand the client a raw HTTP/2 connection to the endpoint, past every rule here.
+ * Open tunnels are tracked so a drain can wait for them and a close can cut them; what http-proxy does
+ * not do for one tunnel (timeouts, the answer's header rules, the slot) is in `tunnel.ts`.
  */
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import httpProxy from 'http-proxy';
 import { GatewayError } from '../errors.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Picker } from '../routing/picker.js';
@@ -16,7 +18,8 @@ import type { TrustFn } from './forwarded.js';
 import { upstreamHeaders } from './headers.js';
 import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
-import { Tunnel, type TunnelLimits } from './tunnel.js';
+import { toGatewayError } from './to-gateway-error.js';
+import { Tunnel, type TunnelLimits, type TunnelRequest } from './tunnel.js';
 
 export interface UpgradeOptions extends TunnelLimits {
   readonly picker: Picker;
@@ -28,7 +31,14 @@ export interface UpgradeOptions extends TunnelLimits {
 
 export class UpgradeProxy {
   readonly #opts: UpgradeOptions;
+  /**
+   * One http-proxy for every tunnel. `xfwd` off: forwarding headers follow `listen.trustProxy`
+   * (`headers.ts`). No agent: a tunnel holds its connection for life, never one of the pools'.
+   */
+  readonly #proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: true, agent: false });
   readonly #tunnels = new Set<Tunnel>();
+  /** Upgrades handed to http-proxy whose outgoing request it has not yet created (`proxyReqWs`). */
+  readonly #starting = new WeakMap<IncomingMessage, { tunnel: Tunnel; out: TunnelRequest }>();
   /** Open tunnels per endpoint; keys are the few configured endpoints, never deleted. */
   readonly #open = new Map<Endpoint, number>();
   readonly #onTunnelClose = (t: Tunnel): void => {
@@ -38,6 +48,7 @@ export class UpgradeProxy {
 
   constructor(opts: UpgradeOptions) {
     this.#opts = opts;
+    this.#proxy.on('proxyReqWs', this.#onProxyReq);
   }
 
   /** Open tunnels. */
@@ -55,6 +66,8 @@ export class UpgradeProxy {
     if (req.method !== 'GET' || protocol !== 'websocket')
       return refuse(new GatewayError('RG_ERR_BAD_UPGRADE', { message: `refused upgrade to "${req.headers.upgrade}" with ${req.method}: only GET with Upgrade: websocket is forwarded` }));
     const url = req.url ?? '/';
+    // Absolute-form (`GET http://other/...`) would name another host to the endpoint, past the Host rule.
+    if (url[0] !== '/') return refuse(new GatewayError('RG_ERR_BAD_REQUEST', { message: 'request target must be an origin-form path' }));
     const q = url.indexOf('?');
     const model = q === -1 ? undefined : new URLSearchParams(url.slice(q + 1)).get('model') || undefined;
     if (model === undefined && this.#opts.modelRequired)
@@ -65,9 +78,24 @@ export class UpgradeProxy {
     if (!endpoint.headers.some(([name]) => name === 'host')) headers.unshift('host', new URL(endpoint.origin).host);
     headers.push('connection', 'Upgrade', 'upgrade', 'websocket');
     this.#open.set(endpoint, (this.#open.get(endpoint) ?? 0) + 1);
-    const tunnel = new Tunnel(socket, head, endpoint, endpoint.basePath + url, headers, requestId, this.#opts, this.#onTunnelClose);
+    const tunnel = new Tunnel(socket, endpoint, requestId, this.#opts, this.#onTunnelClose);
     this.#tunnels.add(tunnel);
+    this.#starting.set(req, { tunnel, out: { path: endpoint.basePath + url, headers } });
+    // Every failure of the upstream side (connect, the timers' errors, resets) arrives here, once mapped.
+    this.#proxy.ws(req, socket, head, { target: endpoint.origin }, (err) => tunnel.fail(toGatewayError(err).error));
   }
+
+  /** http-proxy created the outgoing request (not yet sent): hand it to its tunnel. */
+  readonly #onProxyReq = (upstream: ClientRequest, req: IncomingMessage): void => {
+    const starting = this.#starting.get(req);
+    this.#starting.delete(req);
+    if (starting === undefined) return void upstream.destroy();
+    try {
+      starting.tunnel.attach(upstream, starting.out);
+    } catch (err) {
+      upstream.destroy(err instanceof Error ? err : new Error(String(err))); // e.g. a header value Node refuses
+    }
+  };
 
   /** The endpoint the picker prefers among those with a free tunnel, or why there is none. */
   #pickWithRoom(model: string | undefined, regions: ReadonlySet<string> | undefined): Endpoint | GatewayError {
