@@ -3,8 +3,9 @@
 // the endpoint's `connections` as a cap on open tunnels, connect/handshake/idle timeouts, and every
 // failure answered as a proper HTTP response. Raw-socket clients: fetch cannot send an upgrade.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { resolveConfig, type GatewayConfigInput } from '../src/config/index.js';
 import { createGateway, type RunningGateway } from '../src/create-gateway.js';
 import { refusedUrl, startGateway, startSim, type Teardown } from './helpers/gateway.js';
@@ -280,4 +281,31 @@ t.test('an endpoint header Node refuses to send fails the upgrade with a 502 ans
   t.equal(a.status, 502);
   t.equal(a.headers['x-regiongate-error'], 'RG_ERR_UPSTREAM');
   t.equal(up.seen.length, 0, 'nothing was sent');
+});
+
+/**
+ * An address where a TCP connect hangs: a listener in a child process with an accept queue of one (`backlog: 0` means Node's default),
+ * stopped (SIGSTOP) so it never accepts, and its queue filled. The kernel then drops further SYNs.
+ */
+async function hangingConnectUrl(t: Teardown): Promise<string> {
+  const script = "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);process.kill(process.pid,'SIGSTOP')})";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  // The child stops itself right after printing, before its event loop could accept anything.
+  const port = Number(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+  // Linux queues backlog + 1 connections: these two complete in the kernel while the child sleeps.
+  const fill = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+  for (const s of fill) s.on('error', () => s.destroy());
+  t.teardown(() => fill.forEach((s) => s.destroy()));
+  await Promise.all(fill.map((s) => new Promise<void>((resolve) => s.once('connect', resolve))));
+  return `http://127.0.0.1:${port}`;
+}
+
+t.test('an upgrade whose connect hangs gets 504 RG_ERR_UPSTREAM_CONNECT_TIMEOUT after timeouts.connect', async (t) => {
+  const url = await hangingConnectUrl(t);
+  const gw = await startGateway(t, [{ name: 'eu', url }], { timeouts: { connect: 200, firstByte: 60_000 } });
+  const a = await rawRequest(portOf(gw.url), upgradeBytes('/v1/realtime'));
+  t.equal(a.status, 504);
+  t.equal(a.headers['x-regiongate-error'], 'RG_ERR_UPSTREAM_CONNECT_TIMEOUT');
+  t.match(JSON.parse(a.body), { error: { code: 'RG_ERR_UPSTREAM_CONNECT_TIMEOUT' } });
 });
