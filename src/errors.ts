@@ -6,6 +6,10 @@
 export const ERROR_CODES = {
   RG_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
   RG_ERR_MODEL_UNDETERMINED: { status: 400, message: "The request's model cannot be determined from its body." },
+  RG_ERR_AMBIGUOUS_PATH: { status: 400, message: 'The request path is encoded ambiguously: an upstream could read it as a different path.' },
+  RG_ERR_BAD_UPGRADE: { status: 400, message: 'Only WebSocket upgrades (GET with Upgrade: websocket) are forwarded.' },
+  RG_ERR_MODEL_REQUIRED: { status: 400, message: 'Routing rules restrict models to regions; this request must name its model.' },
+  RG_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'The gateway does not forward this method.' },
   RG_ERR_CLIENT_TIMEOUT: { status: 408, message: 'The client did not send the request in time.' },
   RG_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit.' },
   RG_ERR_UNKNOWN_REGION: { status: 400, message: 'The x-regiongate-regions header names a region this gateway does not have.' },
@@ -25,6 +29,7 @@ export const ERROR_CODES = {
   RG_ERR_GATEWAY_RESOURCES: { status: 503, message: 'The gateway ran out of its own resources (ports, file descriptors, memory) to reach the endpoint.' },
   RG_ERR_QUEUE_TIMEOUT: { status: 503, message: "Every connection to the chosen endpoint stayed busy for longer than timeouts.queue." },
   RG_ERR_BUFFER_FULL: { status: 503, message: 'The gateway is holding as many request bodies as limits.bufferedBytes allows; retry shortly.' },
+  RG_ERR_TUNNEL_LIMIT: { status: 503, message: 'Every endpoint that could take this WebSocket already has its `connections` tunnels open.' },
   RG_ERR_RETRY_BUDGET: { status: 503, message: 'The retry budget is exhausted; the failed attempt was not retried.' },
   RG_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, message: 'Connecting to the regional endpoint timed out.' },
   RG_ERR_FIRST_BYTE_TIMEOUT: { status: 504, message: 'The regional endpoint did not answer in time.' },

@@ -3,6 +3,7 @@
  * name the key path (see `load-config.ts`). Key names here are a stable contract (benches and external
  * checks write them).
  */
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
 import { DEFAULT_REPLAYABLE_PATHS } from '../routing/retry-policy.js';
@@ -90,6 +91,21 @@ const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).rege
   { error: 'must be a valid URL (a "%" in the password is written %25)' },
 );
 
+/** Proxies in front whose forwarding headers are believed (Express's and fastify's `trustProxy`). */
+const trustProxy = z
+  .union([bool(), int(0, 1000, 'a hop count'), z.string(), z.array(z.string())], {
+    error: 'must be true, false, a hop count, or IP addresses/CIDRs (a list or a comma-separated string)',
+  })
+  .superRefine((v, ctx) => {
+    if (typeof v !== 'string' && !Array.isArray(v)) return;
+    const list = (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter((s) => s !== '');
+    try {
+      if (list.length > 0) proxyAddr.compile(list);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must list IP addresses or CIDRs: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  });
+
 const name = z
   .string({ error: 'must be a name' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' });
@@ -126,6 +142,8 @@ export const configSchema = z
         backlog: int(1, 65535).default(511),
         healthzPath: path.default('/healthz'),
         readyzPath: path.default('/readyz'),
+        /** Whose `X-Forwarded-*`, `Forwarded` and client-IP headers are believed; default nobody's. */
+        trustProxy: trustProxy.default(false),
       })
       .prefault({}),
     admin: z

@@ -16,13 +16,14 @@ export interface ErrorContext {
 }
 
 /** Refusals that say nothing about the request itself: the client may try again in a second. */
-const RETRY_SOON: ReadonlySet<string> = new Set([
+export const RETRY_SOON: ReadonlySet<string> = new Set([
   'RG_ERR_RETRY_BUDGET',
   'RG_ERR_NO_ENDPOINT',
   'RG_ERR_DRAINING',
   'RG_ERR_QUEUE_TIMEOUT',
   'RG_ERR_BUFFER_FULL',
   'RG_ERR_GATEWAY_RESOURCES',
+  'RG_ERR_TUNNEL_LIMIT',
 ]);
 
 export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorContext): void {

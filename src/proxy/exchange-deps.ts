@@ -8,6 +8,7 @@ import type { RetryPolicy } from '../routing/retry-policy.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
 import type { BodyBudget } from './body-budget.js';
+import type { TrustFn } from './forwarded.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -32,6 +33,8 @@ export interface ExchangeOptions {
   readonly maxHedges: number;
   /** Some `routing.rules` entry names a model: a request whose model is undetermined gets a 400. */
   readonly modelRules: boolean;
+  /** Proxies trusted to say who the client is (`listen.trustProxy`); undefined = nobody. */
+  readonly trust?: TrustFn;
 }
 
 /** Gate on retries (the retry budget); a retry after a failure that never reached an upstream is free. */

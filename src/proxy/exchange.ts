@@ -212,7 +212,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const req = this.req;
     const headers = upstreamHeaders(
       req.rawHeaders,
-      { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId },
+      { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
       endpoint.headers,
       this.#body === null ? 0 : this.#body.length,
     );

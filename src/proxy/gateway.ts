@@ -1,9 +1,10 @@
 /**
  * The gateway's HTTP listener: limits on clients, `/healthz` and `/readyz` for load balancers, an
- * `Exchange` per proxied request, upgrades through http-proxy, and a graceful drain.
+ * `Exchange` per proxied request, WebSocket tunnels, and a graceful drain. Methods, framing and paths
+ * are checked (and paths normalised) first, for plain requests and upgrades alike (`edge-checks.ts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { modelInPath, modelObject, type ModelCatalog } from '../catalog/model-catalog.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -14,8 +15,11 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
 import { BodyBudget } from './body-budget.js';
 import { onClientError } from './client-errors.js';
+import { ALLOWED_METHODS, edgeRefusal } from './edge-checks.js';
 import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import { compileTrustProxy } from './forwarded.js';
+import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
@@ -62,7 +66,16 @@ export class Gateway {
     this.#catalog = opts.catalog;
     this.#onRequestEnd = opts.onRequestEnd;
     this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
-    this.#upgrades = new UpgradeProxy(opts.picker);
+    const trust = compileTrustProxy(cfg.listen.trustProxy);
+    this.#upgrades = new UpgradeProxy({
+      picker: opts.picker,
+      trust,
+      modelRequired: cfg.routing.rules.some((r) => r.model !== undefined),
+      connectTimeout: cfg.timeouts.connect,
+      // A handshake answers at once, like a stream's first token: the streamed limit unless one is set for all.
+      handshakeTimeout: cfg.timeouts.firstByte ?? cfg.timeouts.firstByteStream,
+      idleTimeout: cfg.timeouts.idle,
+    });
     this.#deps = {
       pools: this.#pools,
       picker: opts.picker,
@@ -86,6 +99,7 @@ export class Gateway {
         hedgeAfter: cfg.retry.hedge.after ?? 0,
         maxHedges: cfg.retry.hedge.maxHedges,
         modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
+        trust,
       },
       onDone: this.#onExchangeDone,
     };
@@ -106,6 +120,7 @@ export class Gateway {
     // `Expect: 100-continue` is answered here, once the declared body fits (see `Exchange.run`).
     this.server.on('checkContinue', this.#onCheckContinue);
     this.server.on('upgrade', this.#onUpgrade);
+    this.server.on('connect', Gateway.#onConnect);
   }
 
   /** Listen on the configured host and port (port 0 picks a free one). */
@@ -141,6 +156,11 @@ export class Gateway {
   };
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
+    const refused = edgeRefusal(req);
+    if (refused !== undefined) {
+      if (refused.statusCode === 405) res.setHeader('allow', ALLOWED_METHODS);
+      return sendError(res, refused, { attempts: 0, close: true });
+    }
     const url = req.url ?? '/';
     const pathEnd = url.indexOf('?');
     const path = pathEnd === -1 ? url : url.slice(0, pathEnd);
@@ -211,8 +231,20 @@ export class Gateway {
       );
       return;
     }
-    this.#upgrades.handle(req, socket, head);
+    const refused = edgeRefusal(req);
+    if (refused !== undefined)
+      return sendRawError(socket, refused, { attempts: 0, headers: refused.statusCode === 405 ? ['allow', ALLOWED_METHODS] : undefined });
+    this.#upgrades.handle(req, socket as Socket, head);
   };
+
+  /** CONNECT is never proxied; without this listener Node would drop the socket without a word. */
+  static #onConnect(this: void, _req: IncomingMessage, socket: Duplex): void {
+    socket.on('error', () => socket.destroy());
+    sendRawError(socket, new GatewayError('RG_ERR_METHOD_NOT_ALLOWED', { message: 'the gateway does not forward CONNECT requests' }), {
+      attempts: 0,
+      headers: ['allow', ALLOWED_METHODS],
+    });
+  }
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
     this.#inflight--;

@@ -4,6 +4,7 @@
  * flat `[name, value, name, value]` arrays, the form both undici and `writeHead` take without copying.
  */
 import type { Endpoint } from '../registry/endpoint.js';
+import { forwardedChain, forwardedElement, type TrustFn } from './forwarded.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones proxies still see). */
 const HOP_BY_HOP = new Set([
@@ -19,7 +20,38 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Request headers the gateway replaces rather than forwards. */
-const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'x-regiongate-regions', 'expect']);
+/** `expect` too: the gateway answers `100-continue` itself (the body is buffered) and undici refuses it. */
+const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'expect']);
+
+/**
+ * Request headers that only a proxy in front of the gateway may write: who the client is, which scheme,
+ * host, port or path it used, and instructions to an Envoy behind the endpoint. From anyone but a
+ * trusted proxy (`listen.trustProxy`) they are dropped, and the gateway writes the ones it knows.
+ */
+const PROXY_WRITTEN = new Set([
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-original-forwarded-for',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-host',
+  'front-end-https',
+]);
+
+/** Whether a client may send `name` only through a trusted proxy (lower-cased name). */
+function proxyWritten(name: string): boolean {
+  return PROXY_WRITTEN.has(name) || name.startsWith('x-forwarded-') || name.startsWith('x-envoy-');
+}
+
+/** Names the gateway owns in both directions: never taken from a client or an upstream (`x-regiongate-*`). */
+function gatewayOwned(name: string): boolean {
+  return name.startsWith('x-regiongate-');
+}
 
 /** Names listed in a `Connection` header value, lower-cased; undefined when there are none. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
@@ -34,14 +66,19 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
 }
 
 export interface ForwardedInfo {
+  /** The address of the socket peer: the client, or the proxy in front. */
   readonly clientIp: string;
   readonly proto: 'http' | 'https';
   readonly requestId: string;
+  /** Which proxies in front are trusted (`listen.trustProxy`); undefined = nobody. */
+  readonly trust?: TrustFn;
 }
 
 /**
- * Upstream request headers from the client's raw headers: hop-by-hop stripped, `x-forwarded-*` and
- * `via` added, `x-request-id` set, then the endpoint's configured headers (which win).
+ * Upstream request headers from the client's raw headers: hop-by-hop and gateway-owned names
+ * stripped; `x-forwarded-for`, `x-real-ip`, `x-forwarded-proto`, `x-forwarded-host`, `forwarded` and
+ * `via` written under the proxy trust rules; `x-request-id` set; then the endpoint's configured headers
+ * (which win).
  */
 export function upstreamHeaders(
   raw: readonly string[],
@@ -54,41 +91,50 @@ export function upstreamHeaders(
     if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection')
       connectionNamed = mergeSets(connectionNamed, connectionTokens(raw[i + 1]));
   }
+  // Only the socket peer can be judged before reading the headers: it alone vouches for what they say.
+  const trusted = info.trust !== undefined && info.trust(info.clientIp, 0);
   const out: string[] = [];
   let xff: string | undefined;
-  let proto: string | undefined;
+  let proto = false;
   let host: string | undefined;
-  let fwdHost: string | undefined;
+  let fwdHost = false;
+  let forwarded: string | undefined;
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     const value = raw[i + 1];
-    if (HOP_BY_HOP.has(name) || REPLACED_UPSTREAM.has(name) || connectionNamed?.has(name)) {
+    if (HOP_BY_HOP.has(name) || REPLACED_UPSTREAM.has(name) || connectionNamed?.has(name) || gatewayOwned(name)) {
       if (name === 'host') host = value;
       continue;
     }
-    switch (name) {
-      case 'x-forwarded-for':
-        xff = xff === undefined ? value : `${xff}, ${value}`;
-        continue;
-      case 'x-forwarded-proto':
-        proto ??= value;
-        continue;
-      case 'x-forwarded-host':
-        fwdHost ??= value;
-        continue;
-      case 'via':
-        via = via === undefined ? value : `${via}, ${value}`;
-        continue;
-      case 'x-request-id':
-        continue;
+    if (name === 'x-forwarded-for') {
+      xff = xff === undefined ? value : `${xff}, ${value}`;
+      continue;
     }
-    if (hasExtra(extra, name)) continue;
+    if (proxyWritten(name)) {
+      if (!trusted || name === 'x-real-ip' || hasExtra(extra, name)) continue;
+      if (name === 'forwarded') {
+        forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+        continue;
+      }
+      if (name === 'x-forwarded-proto') proto = true;
+      else if (name === 'x-forwarded-host') fwdHost = true;
+      out.push(name, value);
+      continue;
+    }
+    if (name === 'via') {
+      via = via === undefined ? value : `${via}, ${value}`;
+      continue;
+    }
+    if (name === 'x-request-id' || hasExtra(extra, name)) continue;
     out.push(name, value);
   }
-  out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`);
-  out.push('x-forwarded-proto', proto ?? info.proto);
-  if (fwdHost !== undefined || host !== undefined) out.push('x-forwarded-host', (fwdHost ?? host) as string);
+  const chain = forwardedChain(info.clientIp, xff, info.trust ?? noTrust);
+  out.push('x-forwarded-for', chain.join(', '), 'x-real-ip', chain[0]);
+  if (!proto) out.push('x-forwarded-proto', info.proto);
+  if (!fwdHost && host !== undefined) out.push('x-forwarded-host', host);
+  const element = forwardedElement(info.clientIp, host, info.proto);
+  out.push('forwarded', forwarded === undefined ? element : `${forwarded}, ${element}`);
   out.push('via', via === undefined ? '1.1 regiongate' : `${via}, 1.1 regiongate`);
   out.push('x-request-id', info.requestId);
   if (bodyLength > 0) out.push('content-length', String(bodyLength));
@@ -96,16 +142,20 @@ export function upstreamHeaders(
   return out;
 }
 
+const noTrust: TrustFn = () => false;
+
 /**
- * Client response headers from undici's parsed upstream headers: hop-by-hop stripped; the caller
- * appends the `x-regiongate-*` headers.
+ * Client response headers from undici's parsed upstream headers: hop-by-hop, `x-request-id` and
+ * `x-regiongate-*` stripped; the caller appends the gateway's own.
  */
 export function downstreamHeaders(headers: Record<string, string | string[] | undefined>): string[] {
   const named = connectionTokens(headers.connection);
   const out: string[] = [];
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'via') continue;
+    // The upstream's own request id and `x-regiongate-*` would contradict (or spoof) the gateway's.
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'via' || name === 'x-request-id' || gatewayOwned(name))
+      continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);
   }

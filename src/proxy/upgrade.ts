@@ -1,49 +1,119 @@
 /**
- * WebSocket / Upgrade passthrough through http-proxy to the endpoint the picker chooses. Upgraded
- * sockets are tracked so a drain can wait for them and a close can cut them.
+ * WebSocket upgrades (OpenAI's Realtime API: `GET /v1/realtime?model=...`) under the rules of a plain
+ * request, passed through http-proxy's `ws()`: the model from the `model` query parameter and
+ * `x-regiongate-regions` decide the endpoint (so data residency holds), the header rules of `headers.ts`
+ * apply, and each endpoint holds at most its `connections` open tunnels. Only WebSocket is accepted: an
+ * `h2c` upgrade would hand the client a raw HTTP/2 connection to the endpoint, past every rule here.
+ * Open tunnels are tracked so a drain can wait for them and a close can cut them; what http-proxy does
+ * not do for one tunnel (timeouts, the answer's header rules, the slot) is in `tunnel.ts`.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import httpProxy from 'http-proxy';
+import { GatewayError } from '../errors.js';
+import type { Endpoint } from '../registry/endpoint.js';
 import type { Picker } from '../routing/picker.js';
+import type { TrustFn } from './forwarded.js';
+import { upstreamHeaders } from './headers.js';
+import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
+import { classifyFailure } from '../health/classify-failure.js';
+import { Tunnel, type TunnelLimits, type TunnelRequest } from './tunnel.js';
+
+export interface UpgradeOptions extends TunnelLimits {
+  readonly picker: Picker;
+  /** Proxies trusted to say who the client is (`listen.trustProxy`). */
+  readonly trust: TrustFn;
+  /** True when a routing rule names a model: an upgrade that names none is then refused (fail closed). */
+  readonly modelRequired: boolean;
+}
 
 export class UpgradeProxy {
-  readonly #proxy = httpProxy.createProxyServer({ xfwd: true, ws: true });
-  readonly #picker: Picker;
-  readonly #sockets = new Set<Duplex>();
+  readonly #opts: UpgradeOptions;
+  /**
+   * One http-proxy for every tunnel. `xfwd` off: forwarding headers follow `listen.trustProxy`
+   * (`headers.ts`). No agent: a tunnel holds its connection for life, never one of the pools'.
+   */
+  readonly #proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: true, agent: false });
+  readonly #tunnels = new Set<Tunnel>();
+  /** Upgrades handed to http-proxy whose outgoing request it has not yet created (`proxyReqWs`). */
+  readonly #starting = new WeakMap<IncomingMessage, { tunnel: Tunnel; out: TunnelRequest }>();
+  /** Open tunnels per endpoint; keys are the few configured endpoints, never deleted. */
+  readonly #open = new Map<Endpoint, number>();
+  readonly #onTunnelClose = (t: Tunnel): void => {
+    this.#tunnels.delete(t);
+    this.#open.set(t.endpoint, (this.#open.get(t.endpoint) ?? 1) - 1);
+  };
 
-  constructor(picker: Picker) {
-    this.#picker = picker;
-    // http-proxy reports upstream failures here; without a listener it would throw.
-    this.#proxy.on('error', (_err, _req, res) => {
-      const socket = res as unknown as Duplex;
-      if (socket && !socket.destroyed) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    });
+  constructor(opts: UpgradeOptions) {
+    this.#opts = opts;
+    this.#proxy.on('proxyReqWs', this.#onProxyReq);
   }
 
+  /** Open tunnels. */
   get size(): number {
-    return this.#sockets.size;
+    return this.#tunnels.size;
   }
 
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const endpoint = this.#picker.pick({ model: undefined, regions: requestRegions(req.headers['x-regiongate-regions']), tried: [] });
-    if (endpoint === undefined) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\nx-regiongate-error: RG_ERR_NO_ENDPOINT\r\n\r\n');
-      return;
+  /** Route an upgrade request, already past the edge checks (method, path), and open its tunnel. */
+  handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const id = req.headers['x-request-id'];
+    const requestId = typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : randomUUID();
+    const refuse = (err: GatewayError, endpoint?: Endpoint): void =>
+      sendRawError(socket, err, { requestId, attempts: 0, region: endpoint?.region, endpoint: endpoint?.id });
+    const protocol = req.headers.upgrade?.trim().toLowerCase();
+    if (req.method !== 'GET' || protocol !== 'websocket')
+      return refuse(new GatewayError('RG_ERR_BAD_UPGRADE', { message: `refused upgrade to "${req.headers.upgrade}" with ${req.method}: only GET with Upgrade: websocket is forwarded` }));
+    const url = req.url ?? '/';
+    // Absolute-form (`GET http://other/...`) would name another host to the endpoint, past the Host rule.
+    if (url[0] !== '/') return refuse(new GatewayError('RG_ERR_BAD_REQUEST', { message: 'request target must be an origin-form path' }));
+    const q = url.indexOf('?');
+    const model = q === -1 ? undefined : new URLSearchParams(url.slice(q + 1)).get('model') || undefined;
+    if (model === undefined && this.#opts.modelRequired)
+      return refuse(new GatewayError('RG_ERR_MODEL_REQUIRED', { message: 'routing rules restrict models to regions: name the model in the query, e.g. ?model=...' }));
+    const endpoint = this.#pickWithRoom(model, requestRegions(req.headers['x-regiongate-regions']));
+    if (endpoint instanceof GatewayError) return refuse(endpoint);
+    const headers = upstreamHeaders(req.rawHeaders, { clientIp: socket.remoteAddress ?? '', proto: 'http', requestId, trust: this.#opts.trust }, endpoint.headers, 0);
+    if (!endpoint.headers.some(([name]) => name === 'host')) headers.unshift('host', new URL(endpoint.origin).host);
+    headers.push('connection', 'Upgrade', 'upgrade', 'websocket');
+    this.#open.set(endpoint, (this.#open.get(endpoint) ?? 0) + 1);
+    const tunnel = new Tunnel(socket, endpoint, requestId, this.#opts, this.#onTunnelClose);
+    this.#tunnels.add(tunnel);
+    this.#starting.set(req, { tunnel, out: { path: endpoint.basePath + url, headers } });
+    // Every failure of the upstream side (connect, the timers' errors, resets) arrives here, once mapped.
+    this.#proxy.ws(req, socket, head, { target: endpoint.origin }, (err) => tunnel.fail(classifyFailure(err).error));
+  }
+
+  /** http-proxy created the outgoing request (not yet sent): hand it to its tunnel. */
+  readonly #onProxyReq = (upstream: ClientRequest, req: IncomingMessage): void => {
+    const starting = this.#starting.get(req);
+    this.#starting.delete(req);
+    if (starting === undefined) return void upstream.destroy();
+    try {
+      starting.tunnel.attach(upstream, starting.out);
+    } catch (err) {
+      upstream.destroy(err instanceof Error ? err : new Error(String(err))); // e.g. a header value Node refuses
     }
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
-    this.#proxy.ws(req, socket, head, {
-      target: endpoint.origin + endpoint.basePath,
-      headers: Object.fromEntries(endpoint.headers),
-    });
+  };
+
+  /** The endpoint the picker prefers among those with a free tunnel, or why there is none. */
+  #pickWithRoom(model: string | undefined, regions: ReadonlySet<string> | undefined): Endpoint | GatewayError {
+    const full: Endpoint[] = [];
+    for (;;) {
+      const e = this.#opts.picker.pick({ model, regions, tried: full });
+      if (e === undefined || full.includes(e)) break;
+      if (e.connections === 0 || (this.#open.get(e) ?? 0) < e.connections) return e;
+      full.push(e);
+    }
+    return full.length > 0
+      ? new GatewayError('RG_ERR_TUNNEL_LIMIT', { message: `every endpoint for this request has its connections limit of open tunnels (${full.map((e) => e.id).join(', ')})` })
+      : new GatewayError('RG_ERR_NO_ENDPOINT');
   }
 
-  /** Cut every upgraded connection. */
+  /** Cut every tunnel. */
   close(): void {
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
-    this.#proxy.close();
+    for (const t of [...this.#tunnels]) t.close();
+    this.#tunnels.clear();
   }
 }
