@@ -150,10 +150,15 @@ t.test('${VAR} and ${VAR:-default} substitution', async (t) => {
   t.equal(empty.listen.host, '127.0.0.1', 'an empty variable counts as unset');
   t.equal(empty.regions[0].endpoints[0].headers.authorization, 'Bearer sk-example');
 
-  const structured = resolveConfig(doc({ regions: [{ name: 'a', endpoints: [{ url: 'http://x', headers: { h: '${V}' } }] }] }), {
+  const structured = resolveConfig(doc({ regions: [{ name: 'a', provider: '${V}', endpoints: [{ url: 'http://x' }] }] }), {
     V: 'a: [1, 2]\nb: {c: 3}',
   });
-  t.equal(structured.regions[0].endpoints[0].headers.h, 'a: [1, 2]\nb: {c: 3}', 'an env value never changes the document structure');
+  t.equal(structured.regions[0].provider, 'a: [1, 2]\nb: {c: 3}', 'an env value never changes the document structure');
+  t.throws(
+    () => resolveConfig(doc({ regions: [{ name: 'a', endpoints: [{ url: 'http://x', headers: { h: '${V}' } }] }] }), { V: 'x\r\nX-Injected: 1' }),
+    /headers\.h: must not contain CR, LF or NUL/,
+    'but a header value from the environment cannot inject a header',
+  );
 });
 
 t.test('a missing variable is reported with its key path', async (t) => {

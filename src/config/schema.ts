@@ -116,7 +116,13 @@ const endpointSchema = z.strictObject({
   url: httpUrl,
   weight: int(1, 1_000_000).default(1),
   models: z.array(z.string().min(1), { error: 'must be a list of model names' }).min(1).default(['*']),
-  headers: z.record(z.string(), z.string({ error: 'must be a string' })).default({}),
+  // Header values end up on the wire: CR, LF or NUL would split or corrupt the request (header injection).
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name (a token)' }),
+      z.string({ error: 'must be a string' }).refine((v) => !/[\r\n\0]/.test(v), { error: 'must not contain CR, LF or NUL' }),
+    )
+    .default({}),
   /** Upstream connections kept per endpoint (0 = unlimited). */
   connections: int(0, 100_000).default(0),
 });

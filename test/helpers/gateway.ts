@@ -57,7 +57,10 @@ export async function startGateway(
 
 /** Requests `sim` got through the gateway: all of them but the gateway's own health probes. */
 export function forwardedCount(sim: RegionSimulator): number {
-  return sim.stats.requests - (sim.stats.byPath['/health'] ?? 0);
+  // Probes go to the endpoint's base path + /health (e.g. /tenant-a/health).
+  let probes = 0;
+  for (const [path, n] of Object.entries(sim.stats.byPath)) if (path === '/health' || path.endsWith('/health')) probes += n;
+  return sim.stats.requests - probes;
 }
 
 /** Start a simulated region, closed in teardown. */
