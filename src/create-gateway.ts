@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
 import type { GatewayConfig } from './config/schema.js';
+import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
 import type { ProbeFn } from './health/http-probe.js';
@@ -166,6 +167,16 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   };
   const admin = config.admin.enabled ? new AdminServer(target, config.admin.token) : undefined;
   let closing: Promise<void> | undefined;
+  const close = (deadlineMs?: number, delayMs?: number): Promise<void> => {
+    closing ??= gw
+      .drain(deadlineMs, delayMs)
+      .then(() => {
+        fleet.close();
+        return Promise.all([health.close(), admin?.close(), store.close()]);
+      })
+      .then(() => undefined);
+    return closing;
+  };
   return {
     config,
     registry,
@@ -181,8 +192,19 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     async listen() {
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
-      const address = await gw.listen();
-      await admin?.listen(config.admin.port, config.admin.host);
+      let address: AddressInfo;
+      try {
+        address = await gw.listen().catch((err: unknown) => {
+          throw new ListenError('main', config.listen.host, config.listen.port, err);
+        });
+        await admin?.listen(config.admin.port, config.admin.host).catch((err: unknown) => {
+          throw new ListenError('admin', config.admin.host, config.admin.port, err);
+        });
+      } catch (err) {
+        // A start that cannot bind releases what it holds (Redis connections, the other listener).
+        await close(0, 0);
+        throw err;
+      }
       health.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;
@@ -190,16 +212,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     get url() {
       return gw.url;
     },
-    close(deadlineMs?: number, delayMs?: number) {
-      closing ??= gw
-        .drain(deadlineMs, delayMs)
-        .then(() => {
-          fleet.close();
-          return Promise.all([health.close(), admin?.close(), store.close()]);
-        })
-        .then(() => undefined);
-      return closing;
-    },
+    close,
   };
 }
 
