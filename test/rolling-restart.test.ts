@@ -138,5 +138,5 @@ t.test('rolling restart behind nginx (passive checks, default proxy_next_upstrea
 );
 
 t.test('rolling restart behind HAProxy (active /readyz checks) loses no request', { skip: CLI_MISSING || HAPROXY_SKIP, timeout: 240_000 }, (t) =>
-  rollingRestart(t, startHaproxy, '1s'),
+  rollingRestart(t, startHaproxy, '2s'),
 );
