@@ -4,7 +4,7 @@
 // the gateway closes under it would surface as a 502). The load is bounded in count and time.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Pool } from 'undici';
 import { HAPROXY_SKIP, NGINX_SKIP, startHaproxy, startNginx, type Balancer } from './helpers/balancers.js';
 import { CLI_MISSING, startCli, writeConfig, type CliProcess } from './helpers/cli-process.js';
@@ -94,7 +94,7 @@ function startLoad(lb: Balancer, concurrency: number, maxRequests: number) {
   };
 }
 
-async function rollingRestart(t: Tap, start: (t: Teardown, backends: string[]) => Promise<Balancer>, drainDelay: string): Promise<void> {
+async function rollingRestart(t: Test, start: (t: Teardown, backends: string[]) => Promise<Balancer>, drainDelay: string): Promise<void> {
   const upstream = await startUpstream(t);
   const ports = { A: await freePort(), B: await freePort() };
   const files = { A: gatewayConfig(t, 'A', ports.A, upstream.url, drainDelay), B: gatewayConfig(t, 'B', ports.B, upstream.url, drainDelay) };
@@ -131,7 +131,6 @@ async function rollingRestart(t: Tap, start: (t: Teardown, backends: string[]) =
   if (load.failures.length > 0) t.comment(lb.log());
 }
 
-type Tap = Teardown & { same(a: unknown, b: unknown, m?: string): void; ok(v: unknown, m?: string): void; equal(a: unknown, b: unknown, m?: string): void; comment(s: string): void };
 
 t.test('rolling restart behind nginx (passive checks, default proxy_next_upstream) loses no request', { skip: CLI_MISSING || NGINX_SKIP, timeout: 240_000 }, (t) =>
   rollingRestart(t, startNginx, '0s'),
