@@ -171,6 +171,9 @@ async function runSim(port: number, controlPort: number): Promise<void> {
 /** Drain on SIGTERM/SIGINT (see `installShutdown`), then close the simulators, and exit. */
 function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet): void {
   const t = gateway?.config.timeouts;
+  // A closed stderr or stdout (a log pipe gone) must not end or spin the process: drop the lines.
+  process.stderr.on('error', () => undefined);
+  process.stdout.on('error', () => undefined);
   installShutdown({
     close: async () => {
       try {

@@ -58,6 +58,8 @@ interface WorkerSlot {
  */
 export async function runPrimary(opts: ClusterOptions): Promise<number> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // A closed stderr (a log pipe gone) must not end or spin the primary: drop the lines.
+  process.stderr.on('error', () => undefined);
   // Let the kernel balance accepted connections instead of round-robin through the primary.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const snapshot = new Map<string, string>();

@@ -112,3 +112,10 @@ t.test('worker restarts back off, reset after a healthy uptime, and give up on a
   for (let i = 0; i < 30; i++) d = capped.exited(0, undefined);
   t.same(d, { restart: true, delayMs: DEFAULT_WORKER_RESTARTS.maxDelayMs }, 'the delay is capped');
 });
+
+t.test('a log that fails (stderr a closed pipe) does not loop: fatal errors are logged a few times only', async (t) => {
+  const h = harness(() => new Promise<void>(() => undefined));
+  for (let i = 0; i < 50; i++) h.proc.emit('uncaughtException', new Error('write EPIPE'));
+  t.equal(h.lines.filter((l) => l.includes('EPIPE')).length, 5, 'five logged, the rest dropped');
+  t.equal(h.closes(), 1, 'one close');
+});

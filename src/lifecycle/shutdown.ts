@@ -6,6 +6,8 @@
  * exits 1, never an unhandled rejection; a close that hangs is ended by a hard deadline.
  */
 
+const MAX_FATAL_LOGS = 5;
+
 /** What `installShutdown` needs of the process (the real `process` in the CLI, a fake in tests). */
 export interface ShutdownProcess {
   on(event: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
@@ -72,14 +74,15 @@ export function installShutdown(opts: ShutdownOptions): Shutdown {
       .catch((err: unknown) => opts.log(`regiongate: error while cutting the drain: ${describe(err)}`));
   });
   // Node's defaults print and exit at once, mid-request; instead, log and end like a signal, with code 1.
-  proc.on('uncaughtException', (err) => {
-    opts.log(`regiongate: uncaught exception: ${describe(err)}`);
-    begin('uncaught exception', 1);
-  });
-  proc.on('unhandledRejection', (reason) => {
-    opts.log(`regiongate: unhandled rejection: ${describe(reason)}`);
-    begin('unhandled rejection', 1);
-  });
+  // Only the first few are logged: when the log itself fails (stderr a closed pipe), logging each
+  // error would raise the next one, for ever.
+  let fatal = 0;
+  const onFatal = (what: string, err: unknown): void => {
+    if (fatal++ < MAX_FATAL_LOGS) opts.log(`regiongate: ${what}: ${describe(err)}`);
+    begin(what, 1);
+  };
+  proc.on('uncaughtException', (err) => onFatal('uncaught exception', err));
+  proc.on('unhandledRejection', (reason) => onFatal('unhandled rejection', reason));
   return {
     begin,
     get started() {
