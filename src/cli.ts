@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
-import { runPrimary, type WorkerAdminMessage } from './cluster.js';
-import { ConfigError } from './errors.js';
+import { runPrimary, type WorkerAdminMessage, type WorkerReadyMessage } from './cluster.js';
+import { ConfigError, ListenError } from './errors.js';
+import { installShutdown } from './lifecycle/shutdown.js';
 import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
 
@@ -27,6 +28,9 @@ Commands:
   check-config FILE          validate FILE and print the resolved config, secrets masked
   help                       this text
 `;
+
+/** How long closing pools, probes and the store may take after the drain before the process exits 1. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
@@ -50,8 +54,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       const workers = Number(values.workers ?? 1);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       if (workers > 1 && cluster.isPrimary) {
-        await runPrimary({ workers, ...(config.admin.enabled && { admin: config.admin }) });
-        return 0;
+        return await runPrimary({
+          workers,
+          ...(config.admin.enabled && { admin: config.admin }),
+          hardDeadlineMs: config.timeouts.drainDelay + config.timeouts.drain + SHUTDOWN_GRACE_MS,
+        });
       }
       let bus: IpcBus | undefined;
       let gatewayId: string | undefined;
@@ -72,6 +79,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       if (cluster.isWorker && gw.admin) {
         const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };
         process.send?.(msg);
+      }
+      if (cluster.isWorker) {
+        const ready: WorkerReadyMessage = { rg: 'worker-ready', gatewayId: gw.gatewayId };
+        process.send?.(ready);
       }
       process.stderr.write(`regiongate ${gw.gatewayId} listening on ${gw.url}${gw.admin ? `, admin on ${gw.admin.url}` : ''}\n`);
       handleSignals(gw);
@@ -165,20 +176,26 @@ async function runSim(port: number, controlPort: number): Promise<void> {
   handleSignals(undefined, fleet);
 }
 
+/** Drain on SIGTERM/SIGINT (see `installShutdown`), then close the simulators, and exit. */
 function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet): void {
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: draining\n`);
-    void (async () => {
-      await gateway?.close();
-      await fleet?.close();
-      process.exit(0);
-    })();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const t = gateway?.config.timeouts;
+  // A closed stderr or stdout (a log pipe gone) must not end or spin the process: drop the lines.
+  process.stderr.on('error', () => undefined);
+  process.stdout.on('error', () => undefined);
+  installShutdown({
+    close: async () => {
+      try {
+        await gateway?.close();
+      } finally {
+        await fleet?.close();
+      }
+    },
+    cut: gateway && (() => gateway.gateway.close()),
+    // The drain's own bounds, plus time for pools, probes and the store to close.
+    hardDeadlineMs: (t ? t.drainDelay + t.drain : 0) + SHUTDOWN_GRACE_MS,
+    log: (line) => process.stderr.write(`${line}\n`),
+    exit: (code) => process.exit(code),
+  });
 }
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
@@ -190,11 +207,12 @@ if (isMain || process.argv[1]?.endsWith('/regiongate')) {
     (err: unknown) => {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
-        process.exitCode = 2;
-      } else {
-        process.stderr.write(`regiongate: ${(err as Error).stack ?? String(err)}\n`);
-        process.exitCode = 1;
+        process.exit(2);
       }
+      process.stderr.write(err instanceof ListenError ? `regiongate: ${err.message}\n` : `regiongate: ${(err as Error).stack ?? String(err)}\n`);
+      // Exit now: whatever start-up opened (a Redis reconnect, a worker's IPC channel) must not keep a
+      // process that failed to start alive.
+      process.exit(1);
     },
   );
 }

@@ -1,17 +1,24 @@
 /**
  * `--workers N`: one gateway on all cores. The primary forks N workers that each run the full gateway
  * on the shared listening port (the kernel spreads connections), relays fleet events between them so
- * one worker's ejection applies to all, restarts a worker that dies, serves the admin port for all of
- * them (see `ClusterAdmin`), and on SIGTERM/SIGINT asks every worker to drain and waits for them.
+ * one worker's ejection applies to all, restarts a worker that dies (backing off, and giving up with
+ * exit 1 on a crash loop: see `WorkerRestarts`), serves the admin port for all of them (see
+ * `ClusterAdmin`), and on SIGTERM/SIGINT asks every worker to drain and waits for them.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { ClusterAdmin, type WorkerAdmin } from './admin/cluster-admin.js';
+import { ListenError } from './errors.js';
+import { installShutdown } from './lifecycle/shutdown.js';
+import { WorkerRestarts, type WorkerRestartOptions } from './lifecycle/worker-restarts.js';
 import { isIpcBusMessage, type IpcBusMessage, type IpcSnapshotMessage } from './state/ipc-bus.js';
 
 export interface ClusterOptions {
   readonly workers: number;
   /** Where the primary serves the admin port (undefined: `admin.enabled` is false). */
   readonly admin?: { readonly host: string; readonly port: number; readonly allowedHosts?: readonly string[] };
+  /** After the first signal, the primary exits 1 after this long whatever its workers do. */
+  readonly hardDeadlineMs: number;
+  readonly restarts?: WorkerRestartOptions;
   /** Written to stderr. */
   readonly log?: (line: string) => void;
 }
@@ -21,55 +28,158 @@ export interface WorkerAdminMessage extends WorkerAdmin {
   readonly rg: 'worker-admin';
 }
 
+/** A worker tells the primary it is listening (its uptime counts from here). */
+export interface WorkerReadyMessage {
+  readonly rg: 'worker-ready';
+  readonly gatewayId: string;
+}
+
 export function isWorkerAdminMessage(m: unknown): m is WorkerAdminMessage {
   const w = m as WorkerAdminMessage;
   return typeof m === 'object' && m !== null && w.rg === 'worker-admin' && typeof w.url === 'string' && typeof w.gatewayId === 'string';
 }
 
-/** Run in the primary: fork and supervise the workers. Resolves when all of them have exited. */
-export async function runPrimary(opts: ClusterOptions): Promise<void> {
+function isWorkerReadyMessage(m: unknown): m is WorkerReadyMessage {
+  const w = m as WorkerReadyMessage;
+  return typeof m === 'object' && m !== null && w.rg === 'worker-ready' && typeof w.gatewayId === 'string';
+}
+
+/** What the primary holds per live worker; dropped when it exits. */
+interface WorkerSlot {
+  readonly slot: number;
+  /** `performance.now()` when it reported ready. */
+  readyAt?: number;
+  gatewayId?: string;
+}
+
+/**
+ * Run in the primary: fork and supervise the workers. Resolves with the exit code once all of them
+ * have exited: 0 after a signal, 1 after giving up on a crash loop or a failed shutdown.
+ */
+export async function runPrimary(opts: ClusterOptions): Promise<number> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // A closed stderr (a log pipe gone) must not end or spin the primary: drop the lines.
+  process.stderr.on('error', () => undefined);
   // Let the kernel balance accepted connections instead of round-robin through the primary.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const snapshot = new Map<string, string>();
   const admins = new Map<number, WorkerAdmin>();
+  const live = new Map<number, WorkerSlot>();
+  const restarts = new WorkerRestarts(opts.workers, opts.restarts);
+  const pendingForks = new Set<NodeJS.Timeout>();
   let stopping = false;
-  const fork = (): Worker => {
+  let everReady = false;
+  let exitCode = 0;
+
+  const fork = (slot: number): void => {
     const w = cluster.fork();
+    const state: WorkerSlot = { slot };
+    live.set(w.id, state);
     w.on('online', () => {
       const msg: IpcSnapshotMessage = { rg: 'fleet-snapshot', fields: [...snapshot] };
       w.send(msg);
     });
     w.on('message', (msg: unknown) => {
+      if (isWorkerReadyMessage(msg)) {
+        everReady = true;
+        state.readyAt = performance.now();
+        state.gatewayId = msg.gatewayId;
+        return;
+      }
       if (isWorkerAdminMessage(msg)) return void admins.set(w.id, { gatewayId: msg.gatewayId, url: msg.url });
       if (!isIpcBusMessage(msg)) return;
       snapshot.set(msg.field, msg.raw);
       relay(w, msg);
     });
-    return w;
   };
   const relay = (from: Worker, msg: IpcBusMessage): void => {
     for (const w of Object.values(cluster.workers ?? {})) if (w && w !== from && w.isConnected()) w.send(msg);
   };
-  const admin = opts.admin && new ClusterAdmin({ workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w), host: opts.admin.host, allowedHosts: opts.admin.allowedHosts, log });
-  if (admin && opts.admin) log(`regiongate: ${opts.workers} workers, admin on ${await admin.listen(opts.admin.port, opts.admin.host)}`);
-  for (let i = 0; i < opts.workers; i++) fork();
-  await new Promise<void>((resolve) => {
-    cluster.on('exit', (w, code, signal) => {
-      admins.delete(w.id);
-      if (!stopping) {
-        log(`worker ${w.process.pid} exited (${signal ?? code}); starting another`);
-        fork();
-      } else if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
+  /** Forget a dead worker: its admin listener, and the snapshot records it asserted (no one renews them). */
+  const forget = (w: Worker): WorkerSlot | undefined => {
+    const state = live.get(w.id);
+    live.delete(w.id);
+    admins.delete(w.id);
+    if (state?.gatewayId !== undefined) {
+      for (const field of snapshot.keys()) if (assertedBy(field) === state.gatewayId) snapshot.delete(field);
+    }
+    return state;
+  };
+
+  const admin =
+    opts.admin &&
+    new ClusterAdmin({ workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w), host: opts.admin.host, allowedHosts: opts.admin.allowedHosts, log });
+  if (admin && opts.admin) {
+    const { host, port } = opts.admin;
+    const url = await admin.listen(port, host).catch((err: unknown) => {
+      throw new ListenError('admin', host, port, err);
     });
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: draining ${opts.workers} workers`);
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    log(`regiongate: ${opts.workers} workers, admin on ${url}`);
+  }
+
+  const allExited = new Promise<void>((resolve) => {
+    const stopWorkers = (signal: NodeJS.Signals): void => {
+      for (const t of pendingForks) clearTimeout(t);
+      pendingForks.clear();
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+      if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    const shutdown = installShutdown({
+      close: async () => {
+        stopping = true;
+        log(`regiongate: draining ${Object.keys(cluster.workers ?? {}).length} workers`);
+        stopWorkers('SIGTERM');
+        await allExited;
+      },
+      // Ctrl-C again: the workers cut their drains (SIGINT is their "again").
+      cut: () => stopWorkers('SIGINT'),
+      hardDeadlineMs: opts.hardDeadlineMs,
+      log,
+      exit: (code) => {
+        exitCode = Math.max(exitCode, code);
+        if (code === 0) return;
+        // Past the hard deadline, or a failed close: no worker outlives the primary.
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+        resolve();
+      },
+    });
+    cluster.on('exit', (w, code, signal) => {
+      const state = forget(w);
+      if (stopping || shutdown.started) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
+        return;
+      }
+      const slot = state?.slot ?? 0;
+      const uptime = state?.readyAt === undefined ? undefined : performance.now() - state.readyAt;
+      // Until one worker has started, a worker that cannot start means the gateway cannot (a port in
+      // use, say): exit 1 now, as a single process would, instead of retrying into the same failure.
+      const decision = everReady || uptime !== undefined ? restarts.exited(slot, uptime) : { restart: false as const, reason: 'a worker failed to start' };
+      if (!decision.restart) {
+        log(`regiongate: worker ${w.process.pid} exited (${signal ?? code}); ${decision.reason}: giving up`);
+        exitCode = 1;
+        shutdown.begin('giving up on the workers', 1);
+        return;
+      }
+      log(`worker ${w.process.pid} exited (${signal ?? code}); starting another${decision.delayMs > 0 ? ` in ${decision.delayMs} ms` : ''}`);
+      const timer = setTimeout(() => {
+        pendingForks.delete(timer);
+        if (!stopping) fork(slot);
+      }, decision.delayMs);
+      pendingForks.add(timer);
+    });
   });
+  for (let slot = 0; slot < opts.workers; slot++) fork(slot);
+  await allExited;
   await admin?.close();
+  return exitCode;
+}
+
+/** The gateway id in a snapshot field (`[endpointId, gatewayId, class]`, see `recordKey`). */
+function assertedBy(field: string): string | undefined {
+  try {
+    const key: unknown = JSON.parse(field);
+    return Array.isArray(key) && typeof key[1] === 'string' ? key[1] : undefined;
+  } catch {
+    return undefined;
+  }
 }

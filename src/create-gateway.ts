@@ -10,6 +10,7 @@ import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
+import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
 import type { ProbeFn } from './health/http-probe.js';
@@ -184,6 +185,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   };
   const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger }) : undefined;
   let closing: Promise<void> | undefined;
+  const close = (deadlineMs?: number, delayMs?: number): Promise<void> => {
+    closing ??= gw
+      .drain(deadlineMs, delayMs)
+      .then(() => {
+        fleet.close();
+        discovery.close();
+        return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
+      })
+      .then(() => undefined);
+    return closing;
+  };
   return {
     config,
     registry,
@@ -204,8 +216,19 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         });
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
-      const address = await gw.listen();
-      await admin?.listen(config.admin.port, config.admin.host);
+      let address: AddressInfo;
+      try {
+        address = await gw.listen().catch((err: unknown) => {
+          throw new ListenError('main', config.listen.host, config.listen.port, err);
+        });
+        await admin?.listen(config.admin.port, config.admin.host).catch((err: unknown) => {
+          throw new ListenError('admin', config.admin.host, config.admin.port, err);
+        });
+      } catch (err) {
+        // A start that cannot bind releases what it holds (Redis connections, the other listener).
+        await close(0, 0);
+        throw err;
+      }
       health.start();
       discovery.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
@@ -214,17 +237,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     get url() {
       return gw.url;
     },
-    close(deadlineMs?: number, delayMs?: number) {
-      closing ??= gw
-        .drain(deadlineMs, delayMs)
-        .then(() => {
-          fleet.close();
-          discovery.close();
-          return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
-        })
-        .then(() => undefined);
-      return closing;
-    },
+    close,
   };
 }
 

@@ -83,3 +83,27 @@ export class ConfigError extends Error {
     this.issues = issues;
   }
 }
+
+const BIND_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this host',
+};
+
+/** A listener could not bind (port in use, address not available, no permission): the CLI exits 1. */
+export class ListenError extends Error {
+  readonly code = 'RG_ERR_LISTEN';
+  /** Which listener: `main` or `admin`. */
+  readonly listener: string;
+  readonly address: string;
+
+  constructor(listener: string, host: string, port: number, cause: unknown) {
+    const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const why = code !== undefined && code in BIND_FAILURES ? `${BIND_FAILURES[code]} (${code})` : ((cause as Error | undefined)?.message ?? String(cause));
+    super(`cannot listen: ${listener} listener on ${address}: ${why}`, { cause });
+    this.name = 'ListenError';
+    this.listener = listener;
+    this.address = address;
+  }
+}

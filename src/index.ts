@@ -3,7 +3,7 @@
  */
 export { createGateway, type CreateGatewayOptions, type RunningGateway } from './create-gateway.js';
 export { loadConfigFile, resolveConfig, maskSecrets, type GatewayConfig, type GatewayConfigInput } from './config/index.js';
-export { GatewayError, ConfigError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { GatewayError, ConfigError, ListenError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { Registry, type Endpoint, type Region } from './registry/index.js';
 export type { Picker, PickRequest } from './routing/picker.js';
 export { RegionSimulator, SimControl, startSimFleet, DEMO_REGIONS } from './sim/index.js';

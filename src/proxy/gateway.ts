@@ -4,7 +4,7 @@
  * are checked (and paths normalised) first, for plain requests and upgrades alike (`edge-checks.ts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { modelInPath, modelObject, type ModelCatalog } from '../catalog/model-catalog.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -56,7 +56,10 @@ export class Gateway {
   readonly #onRequestEnd: ((status: number, code: string | undefined) => void) | undefined;
   #draining = false;
   #url = '';
-  #drained: (() => void) | undefined;
+  /** Client connections open now (upgraded tunnels included): a count, for the same reason as `#inflight`. */
+  #connections = 0;
+  /** Aborted by `close()`: a drain in progress stops waiting and cuts what is left. */
+  readonly #cut = new AbortController();
 
   constructor(opts: GatewayOptions) {
     const cfg = opts.config;
@@ -121,6 +124,7 @@ export class Gateway {
     this.server.on('checkContinue', this.#onCheckContinue);
     this.server.on('upgrade', this.#onUpgrade);
     this.server.on('connect', Gateway.#onConnect);
+    this.server.on('connection', this.#onConnection);
   }
 
   /** Listen on the configured host and port (port 0 picks a free one). */
@@ -151,6 +155,16 @@ export class Gateway {
     return this.#inflight;
   }
 
+  /** Client connections open now, upgraded tunnels included. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  readonly #onConnection = (socket: Duplex): void => {
+    this.#connections++;
+    socket.once('close', () => this.#connections--);
+  };
+
   readonly #onCheckContinue = (req: IncomingMessage, res: ServerResponse): void => {
     this.#onRequest(req, res, true);
   };
@@ -164,7 +178,11 @@ export class Gateway {
     const url = req.url ?? '/';
     const pathEnd = url.indexOf('?');
     const path = pathEnd === -1 ? url : url.slice(0, pathEnd);
-    if (path === this.#config.listen.healthzPath) return this.#probeAnswer(res, !this.#draining, this.#draining ? 'draining' : 'ok');
+    // While draining, every answer closes its connection: the client (a balancer's keep-alive pool)
+    // learns from the answer itself not to reuse it, so the gateway never has to close an idle one.
+    if (this.#draining) res.shouldKeepAlive = false;
+    // Liveness stays 200 until exit: an orchestrator must not kill a process that is finishing streams.
+    if (path === this.#config.listen.healthzPath) return this.#probeAnswer(res, true, this.#draining ? 'draining' : 'ok');
     if (path === this.#config.listen.readyzPath) {
       const ready = !this.#draining && this.#picker.routable();
       return this.#probeAnswer(res, ready, this.#draining ? 'draining' : ready ? 'ready' : 'no routable endpoint');
@@ -252,43 +270,60 @@ export class Gateway {
       const code = exchange.res.getHeader('x-regiongate-error');
       this.#onRequestEnd(exchange.res.statusCode, typeof code === 'string' ? code : undefined);
     }
-    if (this.#draining) {
-      this.server.closeIdleConnections();
-      if (this.#inflight === 0) this.#drained?.();
-    }
   };
 
   /**
-   * Graceful drain: readiness and liveness fail first (for `delayMs`, still serving), then the listener stops accepting, idle keep-alive
-   * sockets close, in-flight requests and streams finish until `deadlineMs`, then everything is cut
-   * and the upstream pools close.
+   * Graceful drain. Readiness fails at once (liveness stays 200) and every answer from now on carries
+   * `connection: close`. For `delayMs` the listener still accepts, so a balancer can notice the failing
+   * readiness. Then it stops accepting, and the drain waits until every client connection is gone:
+   * in-flight requests, streams and upgraded tunnels finish, and each idle keep-alive connection either
+   * carries one more request (answered with `connection: close`) or is closed by the client. The
+   * gateway never closes an idle connection itself before `deadlineMs`: a balancer may be writing a
+   * request into it at that very moment, and a POST lost that way is one it will not resend. At the
+   * deadline everything still open is cut and the upstream pools close.
    */
   async drain(deadlineMs = this.#config.timeouts.drain, delayMs = this.#config.timeouts.drainDelay): Promise<void> {
     if (!this.#draining) {
       this.#draining = true;
-      this.#log.info('gateway.draining', { inflight: this.#inflight, deadlineMs, delayMs });
+      this.#log.info('gateway.draining', { inflight: this.#inflight, connections: this.#connections, deadlineMs, delayMs });
       // Keep serving while load balancers notice the failing readiness and stop sending.
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await this.#wait(delayMs);
     }
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    if (this.#inflight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (this.#drained = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
-      ]);
-      clearTimeout(timer);
+    // net.Server's close stops accepting and calls back once the last connection has closed; http.Server's
+    // own close would also close idle keep-alive connections, the very race this drain avoids.
+    if (this.#connections > 0 && deadlineMs > 0 && !this.#cut.signal.aborted) {
+      await this.#wait(deadlineMs, new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve())));
     }
-    if (this.#inflight > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight });
+    if (this.#inflight > 0 || this.#connections > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight, connections: this.#connections });
     this.server.closeAllConnections();
     this.#upgrades.close();
-    await closed;
+    // Stops Node's timeout sweep of client connections. Not awaited: a refused upgrade's half-closed
+    // socket may wait on its client, and nothing else is left open.
+    this.server.close();
     await this.#pools.close();
   }
 
-  /** Close now, cutting whatever is in flight. */
+  /** Close now, cutting whatever is in flight (also ends the waiting of a drain in progress). */
   async close(): Promise<void> {
+    this.#cut.abort();
     await this.drain(0, 0);
+  }
+
+  /** Wait `ms`, or less when `done` settles first or `close()` cuts the drain. */
+  async #wait(ms: number, done: Promise<void> = new Promise(() => undefined)): Promise<void> {
+    if (ms <= 0 || this.#cut.signal.aborted) return;
+    const signal = this.#cut.signal;
+    let timer: NodeJS.Timeout | undefined;
+    let onCut: (() => void) | undefined;
+    await Promise.race([
+      done,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+        onCut = resolve;
+        signal.addEventListener('abort', onCut, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onCut) signal.removeEventListener('abort', onCut);
   }
 }
