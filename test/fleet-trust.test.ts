@@ -159,6 +159,8 @@ t.test('forged fleet messages do not drain a signed fleet; operator drains are d
   t.ok(until <= Date.now() + 5_000, `its expiry is capped: ${until - Date.now()} ms left`);
   await raw.hdel(`${PREFIX}snapshot`, recordKey(long)); // its gateway stops asserting it
   await waitUntil('the report to lapse', async () => (await endpointState(g2, 'a-0')) === 'healthy', 8000);
+  // Every gateway received it; the drain below must not strand model m on a gateway where a-0 is still out.
+  await waitUntil('the report to lapse on g1', async () => (await endpointState(g1, 'a-0')) === 'healthy', 8000);
 
   // An operator drain on g1 reaches g2 and g3, and survives g1's restart.
   const drain = await request(`${g1.admin}/admin/endpoints/b-0/drain`, { method: 'POST', body: '{"reason":"maintenance"}', headers: { 'content-type': 'application/json', 'x-regiongate-admin': '1' } });
