@@ -4,12 +4,11 @@
  * relays actions; SIGTERM drains every worker and exits 0. The CLI runs from the build (`dist/cli.js`);
  * every wait is for its output, its exit, or a state seen through the admin port.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import { exitOf, Output, spawnCli } from './helpers/built.js';
+import { writeConfig } from './helpers/cli-process.js';
 import { refusedUrl, startSim } from './helpers/gateway.js';
 import { until, within } from './helpers/wait.js';
 
@@ -25,21 +24,15 @@ function samples(text: string, name: string): [string, number][] {
 
 t.test('two workers share one port and their health', async (t) => {
   const good = await startSim(t, { name: 'b' });
-  const dir = mkdtempSync(join(tmpdir(), 'rg-cluster-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      'admin: { host: 127.0.0.1, port: 0 }',
-      'log: { level: warn }',
-      'health: { probes: false }',
-      'regions:',
-      `  - { name: a, endpoints: [{ url: "${await refusedUrl()}" }] }`,
-      `  - { name: b, endpoints: [{ url: "${good.url}" }] }`,
-    ].join('\n'),
-  );
+  const file = writeConfig(t, [
+    'listen: { host: 127.0.0.1, port: 0 }',
+    'admin: { host: 127.0.0.1, port: 0 }',
+    'log: { level: warn }',
+    'health: { probes: false }',
+    'regions:',
+    `  - { name: a, endpoints: [{ url: "${await refusedUrl()}" }] }`,
+    `  - { name: b, endpoints: [{ url: "${good.url}" }] }`,
+  ]);
   const child = spawnCli(t, ['start', '--config', file, '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const err = new Output(child, 'stderr');
   const exited = exitOf(child);

@@ -7,13 +7,13 @@
  * have died (the primary would quietly fork another), and the admin API must have logged no error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
+import { writeConfig } from './helpers/cli-process.js';
 import { startSim } from './helpers/gateway.js';
 import { waitUntil } from './helpers/redis-server.js';
 
@@ -29,20 +29,14 @@ interface Running {
 
 /** Start `dist/cli.js start` on ephemeral ports over one upstream; the whole process group ends in teardown. */
 async function startCli(tt: Tap, upstream: string, workers?: number): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'rg-survival-'));
-  tt.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      'admin: { host: 127.0.0.1, port: 0 }',
-      'log: { level: warn }',
-      'health: { probes: false }',
-      'regions:',
-      `  - { name: a, endpoints: [{ url: "${upstream}" }] }`,
-    ].join('\n'),
-  );
+  const file = writeConfig(tt, [
+    'listen: { host: 127.0.0.1, port: 0 }',
+    'admin: { host: 127.0.0.1, port: 0 }',
+    'log: { level: warn }',
+    'health: { probes: false }',
+    'regions:',
+    `  - { name: a, endpoints: [{ url: "${upstream}" }] }`,
+  ]);
   const args = [CLI, 'start', '--config', file, ...(workers ? ['--workers', String(workers)] : [])];
   // Its own process group, so teardown ends the primary and its workers by the group's id.
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });

@@ -2,12 +2,12 @@
 // as the README says, POST load at concurrency 8, gateway A stopped with SIGTERM and started again twice.
 // Every request must be answered 200 (nginx does not resend a POST once sent, so a keep-alive connection
 // the gateway closes under it would surface as a 502). The load is bounded in count and time.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import t, { type Test } from 'tap';
 import { Pool } from 'undici';
 import { HAPROXY_SKIP, NGINX_SKIP, startHaproxy, startNginx, type Balancer } from './helpers/balancers.js';
 import { CLI_MISSING, startCli, writeConfig, type CliProcess } from './helpers/cli-process.js';
+import { startUpstream } from './helpers/gateway.js';
 import { freePort, waitUntil, type Teardown } from './helpers/redis-server.js';
 
 /** Requests per gateway, counted by the upstream from the header each gateway adds. */
@@ -16,10 +16,10 @@ interface Upstream {
   readonly served: Map<string, number>;
 }
 
-async function startUpstream(t: Teardown): Promise<Upstream> {
+async function countingUpstream(t: Teardown): Promise<Upstream> {
   const served = new Map<string, number>();
   const body = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }] });
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const { url } = await startUpstream(t, (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     req.on('end', () => {
       const via = String(req.headers['x-via']);
@@ -28,15 +28,7 @@ async function startUpstream(t: Teardown): Promise<Upstream> {
       res.end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, served };
+  return { url, served };
 }
 
 function gatewayConfig(t: Teardown, name: string, port: number, upstream: string, drainDelay: string): string {
@@ -95,7 +87,7 @@ function startLoad(lb: Balancer, concurrency: number, maxRequests: number) {
 }
 
 async function rollingRestart(t: Test, start: (t: Teardown, backends: string[]) => Promise<Balancer>, drainDelay: string): Promise<void> {
-  const upstream = await startUpstream(t);
+  const upstream = await countingUpstream(t);
   const ports = { A: await freePort(), B: await freePort() };
   const files = { A: gatewayConfig(t, 'A', ports.A, upstream.url, drainDelay), B: gatewayConfig(t, 'B', ports.B, upstream.url, drainDelay) };
   const launch = async (name: 'A' | 'B'): Promise<CliProcess> => {

@@ -26,11 +26,8 @@ export const RETRY_SOON: ReadonlySet<string> = new Set([
   'RG_ERR_TUNNEL_LIMIT',
 ]);
 
-export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorContext): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy(err);
-    return;
-  }
+/** The body and headers of a gateway error answer, shared by `sendError` and the raw-socket writer. */
+export function errorAnswer(err: GatewayError, ctx: Omit<ErrorContext, 'close'>): { body: string; headers: string[] } {
   const body = JSON.stringify(err.toJSON());
   const headers: string[] = [
     'content-type', 'application/json',
@@ -42,6 +39,15 @@ export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorCont
   if (ctx.region) headers.push('x-regiongate-region', ctx.region);
   if (ctx.endpoint) headers.push('x-regiongate-endpoint', ctx.endpoint);
   if (RETRY_SOON.has(err.code)) headers.push('retry-after', '1');
+  return { body, headers };
+}
+
+export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorContext): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy(err);
+    return;
+  }
+  const { body, headers } = errorAnswer(err, ctx);
   if (ctx.close) headers.push('connection', 'close');
   res.writeHead(err.statusCode, headers);
   res.end(body);

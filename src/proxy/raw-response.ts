@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { GatewayError } from '../errors.js';
-import { RETRY_SOON } from './error-response.js';
+import { errorAnswer } from './error-response.js';
 
 export interface RawErrorContext {
   readonly requestId?: string;
@@ -28,17 +28,7 @@ export function rawHead(status: number, headers: readonly string[]): string {
 export function sendRawError(socket: Duplex, err: GatewayError, ctx: RawErrorContext): void {
   if (socket.destroyed) return;
   if (!socket.writable) return void socket.destroy();
-  const body = JSON.stringify(err.toJSON());
-  const headers = [
-    'content-type', 'application/json',
-    'content-length', String(Buffer.byteLength(body)),
-    'x-regiongate-attempts', String(ctx.attempts),
-    'x-regiongate-error', err.code,
-  ];
-  if (ctx.requestId) headers.push('x-request-id', ctx.requestId);
-  if (ctx.region) headers.push('x-regiongate-region', ctx.region);
-  if (ctx.endpoint) headers.push('x-regiongate-endpoint', ctx.endpoint);
-  if (RETRY_SOON.has(err.code)) headers.push('retry-after', '1');
+  const { body, headers } = errorAnswer(err, ctx);
   if (ctx.headers) headers.push(...ctx.headers);
   headers.push('connection', 'close');
   socket.end(rawHead(err.statusCode, headers) + body);
