@@ -4,7 +4,6 @@
  * relays actions; SIGTERM drains every worker and exits 0. The CLI runs from the build (`dist/cli.js`);
  * every wait is for its output, its exit, or a state seen through the admin port.
  */
-import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import { exitOf, Output, spawnCli } from './helpers/built.js';
