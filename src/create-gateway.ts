@@ -124,6 +124,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     random,
     localEvents: fleet.localEvents,
     bus: opts.bus,
+    logger,
     tuning: {
       refreshIntervalMs: st.refreshInterval,
       connectTimeoutMs: r.connectTimeout,

@@ -46,6 +46,11 @@ export class Exchange implements AttemptOwner, PickRequest {
   bytesOut = 0;
   /** Why each earlier attempt was not used (a failure's evidence or code, `http_NNN`, `hedge`); undefined = none. */
   retryReasons: string[] | undefined = undefined;
+  /**
+   * The `RG_ERR_*` code of a gateway-made answer, or of a cut answer (kept here: `sendError` passes its
+   * headers to `writeHead`, which `getHeader` never sees).
+   */
+  errorCode: string | undefined = undefined;
   readonly #deps: ExchangeDeps;
   #chunks: Buffer[] = [];
   /** A declared body is copied into one buffer of its length (no second copy to join chunks). */
@@ -359,6 +364,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onBroken(_attempt: Attempt, error: GatewayError): void {
+    this.errorCode = error.code;
     this.#finish();
     endBrokenStream(this.res, this.#eventStream, error);
   }
@@ -393,6 +399,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (ex.#winner !== undefined) {
       // Past the deadline mid-answer: cut it, never a clean end that looks complete.
       ex.#winner.cancel(err);
+      ex.errorCode = err.code;
       ex.res.destroy(err);
       return ex.#finish();
     }
@@ -412,6 +419,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     const last = this.#last?.endpoint;
     this.firstByteAt = performance.now();
+    this.errorCode = err.code;
     sendError(this.res, err, { requestId: this.requestId, region: last?.region, endpoint: last?.id, attempts: this.tried.length, close });
     this.#finish();
   }
@@ -437,10 +445,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#done = true;
     this.#clearTimers();
     this.#releaseBody();
-    if (this.#span !== undefined) {
-      const code = this.res.getHeader('x-regiongate-error');
-      this.#span.end(this.res.statusCode, this.tried.length, typeof code === 'string' ? code : undefined);
-    }
+    if (this.#span !== undefined) this.#span.end(this.res.statusCode, this.tried.length, this.errorCode);
     this.#deps.onDone(this);
   }
 }

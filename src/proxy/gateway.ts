@@ -266,10 +266,7 @@ export class Gateway {
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
     this.#inflight--;
-    if (this.#onRequestEnd !== undefined) {
-      const code = exchange.res.getHeader('x-regiongate-error');
-      this.#onRequestEnd(exchange.res.statusCode, typeof code === 'string' ? code : undefined, exchange);
-    }
+    this.#onRequestEnd?.(exchange.res.statusCode, exchange.errorCode, exchange);
   };
 
   /**

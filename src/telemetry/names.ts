@@ -36,6 +36,7 @@ export const LOG_EVENT = {
   processListening: 'process.listening',
   processSignal: 'process.shutdown',
   processWarning: 'process.warning',
+  startFailed: 'process.start_failed',
   workerExited: 'process.worker_exited',
   workersListening: 'process.workers',
   /** Redis: one line per transition of a client's connection, and per degraded period of the store. */
