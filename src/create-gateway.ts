@@ -28,6 +28,7 @@ import { AccessLog } from './telemetry/access-log.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayMetrics, fanOut } from './telemetry/gateway-metrics.js';
 import { LOG_EVENT, METRIC } from './telemetry/names.js';
+import { OtelMetrics } from './telemetry/otel-metrics.js';
 import { RequestTracer } from './telemetry/request-tracer.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
@@ -137,7 +138,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   fleet.attach(store);
   let gateway: Gateway | undefined;
-  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0);
+  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
     [{ store: store.kind }, store.status().connected && !store.status().degraded ? 1 : 0],
   ]);

@@ -9,6 +9,7 @@ import { HEALTH_STATES, type HealthTransition } from '../health/health-transitio
 import type { Endpoint } from '../registry/endpoint.js';
 import { Metrics, type Counter, type CounterChild, type HistogramChild } from './metrics.js';
 import { METRIC } from './names.js';
+import type { OtelMetrics } from './otel-metrics.js';
 import { servedStatus, type ServedRequest } from './served-request.js';
 
 const OUTCOMES = ['success', 'local_origin', 'upstream_5xx', 'rate_limited', 'cancelled', 'excused'] as const;
@@ -37,8 +38,11 @@ export class GatewayMetrics implements AttemptObserver {
   /** Per model label, one child per status class; models are the configured ids plus "other". */
   readonly #byModel = new Map<string, CounterChild[]>();
   readonly #retries: Counter;
+  readonly #otel: OtelMetrics | undefined;
 
-  constructor(endpoints: readonly Endpoint[], health: HealthTracker, inflight: () => number) {
+  /** `otel`: the same request metrics through OpenTelemetry, when a meter provider is registered. */
+  constructor(endpoints: readonly Endpoint[], health: HealthTracker, inflight: () => number, otel?: OtelMetrics) {
+    this.#otel = otel;
     const m = this.registry;
     const attempts = m.counter(METRIC.attempts, 'Upstream attempts by endpoint and outcome.');
     for (const e of endpoints) {
@@ -83,14 +87,27 @@ export class GatewayMetrics implements AttemptObserver {
 
   #served(r: ServedRequest, now: number): void {
     const status = servedStatus(r);
-    const model = (r.model !== undefined && this.#byModel.get(r.model)) || this.#byModel.get(OTHER_MODEL);
-    model?.[classIndex(status)]?.inc();
-    const latency = this.#latency.get(r.endpoint?.region ?? NO_REGION);
+    const known = r.model !== undefined && this.#byModel.has(r.model);
+    const model = known ? this.#byModel.get(r.model as string) : this.#byModel.get(OTHER_MODEL);
+    const cls = classIndex(status);
+    model?.[cls]?.inc();
+    const region = r.endpoint?.region ?? NO_REGION;
+    const total = (now - r.startedAt) / 1000;
+    const firstByte = r.firstByteAt >= 0 ? (r.firstByteAt - r.startedAt) / 1000 : undefined;
+    const latency = this.#latency.get(region);
     if (latency !== undefined) {
-      latency.total.observe((now - r.startedAt) / 1000);
-      if (r.firstByteAt >= 0) latency.firstByte.observe((r.firstByteAt - r.startedAt) / 1000);
+      latency.total.observe(total);
+      if (firstByte !== undefined) latency.firstByte.observe(firstByte);
     }
     if (r.retryReasons !== undefined) for (const reason of r.retryReasons) this.#retries.inc({ reason });
+    this.#otel?.requestEnded({
+      statusClass: CLASSES[cls],
+      model: known ? (r.model as string) : OTHER_MODEL,
+      region,
+      totalSeconds: total,
+      firstByteSeconds: firstByte,
+      retryReasons: r.retryReasons,
+    });
   }
 
   transition(t: HealthTransition): void {
