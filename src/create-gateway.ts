@@ -80,7 +80,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const logFields = { gatewayId, worker: cluster.isWorker ? (cluster.worker?.id ?? 0) : 0 };
   const logWrite = opts.logWrite ?? ((l: string) => void process.stderr.write(l));
   const logger = opts.logger ?? createLogger(config.log.level, logWrite, logFields);
-  const accessLog = config.log.access ? new AccessLog(logWrite, logFields) : undefined;
+  // `silent` means nothing on stderr: no access lines either.
+  const accessLog = config.log.access && config.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined;
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const registry = Registry.fromConfig(config);

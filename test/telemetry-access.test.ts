@@ -1,5 +1,5 @@
 // The access log and the request metrics: one JSON line per proxied request with what an operator needs
-// to explain it (retries and why, where it went, how long, how many bytes), and latency histograms,
+// to explain it (on by default; `log.access: false` or `log.level: silent` turns it off) (retries and why, where it went, how long, how many bytes), and latency histograms,
 // requests by status class and model, and retries by reason on the admin port's /metrics.
 import t from 'tap';
 import { request } from 'undici';
@@ -47,7 +47,7 @@ async function retryingGateway(t: Teardown, lines: string[], overrides: Record<s
       { name: 'bad', url: bad.url, priority: 1, models: ['m'] },
       { name: 'good', url: good.url, priority: 2, models: ['m'] },
     ],
-    { health: { probes: false }, retry: { attempts: 3 }, log: { level: 'silent', access: true }, gatewayId: 'gw-access', ...overrides },
+    { health: { probes: false }, retry: { attempts: 3 }, log: { level: 'error', access: true }, gatewayId: 'gw-access', ...overrides },
     { logWrite: (l) => void lines.push(l) },
   );
   return { gw, seenIds };
@@ -94,7 +94,7 @@ t.test('a gateway-made error is logged with its code; log.access: false writes n
   const gw = await startGateway(t, [{ name: 'dead', url: dead, models: ['m'] }], {
     health: { probes: false },
     retry: { attempts: 1 },
-    log: { level: 'silent', access: true },
+    log: { level: 'error', access: true },
   }, { logWrite: (l) => void lines.push(l) });
   const res = await chat(gw.url);
   t.equal(res.statusCode, 502);
@@ -104,12 +104,14 @@ t.test('a gateway-made error is logged with its code; log.access: false writes n
   t.match(a.requestId, /^[0-9a-f-]{36}$/, 'a generated request id');
 
   const quiet: string[] = [];
-  const gw2 = await startGateway(t, [{ name: 'dead', url: dead, models: ['m'] }], { health: { probes: false }, retry: { attempts: 1 } }, {
-    logWrite: (l) => void quiet.push(l),
-  });
-  const res2 = await chat(gw2.url);
-  await res2.body.dump();
-  t.same(quiet, [], 'access log off: nothing written');
+  for (const log of [{ level: 'info', access: false }, { level: 'silent', access: true }] as const) {
+    const gw2 = await startGateway(t, [{ name: 'dead', url: dead, models: ['m'] }], { health: { probes: false }, retry: { attempts: 1 }, log }, {
+      logWrite: (l) => void quiet.push(l),
+    });
+    const res2 = await chat(gw2.url);
+    await res2.body.dump();
+    t.same(quiet.filter((l) => l.includes('"http.access"')), [], `${JSON.stringify(log)}: no access line`);
+  }
 });
 
 t.test('/metrics has latency histograms per region, requests by status class and model, retries by reason', async (t) => {

@@ -387,7 +387,7 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-        /** One JSON line per proxied request on stderr, whatever the level. */
+        /** One JSON line per proxied request on stderr, at any level but `silent`. */
         access: bool().default(true),
       })
       .prefault({}),
