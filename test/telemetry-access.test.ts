@@ -4,6 +4,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { refusedUrl, startGateway, startSim, startUpstream, type Teardown } from './helpers/gateway.js';
+import { until } from './helpers/wait.js';
 
 interface AccessLine {
   event: string;
@@ -144,4 +145,28 @@ t.test('/metrics has latency histograms per region, requests by status class and
   // Buckets are cumulative: each le count is at least the one before it.
   const counts = [...text.matchAll(/regiongate_request_duration_seconds_bucket\{region="good",le="[^"]+"\} (\d+)/g)].map((m) => Number(m[1]));
   t.ok(counts.length > 2 && counts.every((c, i) => i === 0 || c >= counts[i - 1]), 'cumulative buckets');
+});
+
+t.test('a client that leaves mid-stream is logged as gone, with the status it had and the bytes it got', async (t) => {
+  const lines: string[] = [];
+  const sim = await startSim(t, { name: 's', tokens: 200, tokenIntervalMs: 20 });
+  const gw = await startGateway(t, [{ name: 's', url: sim.url, models: ['m'] }], { health: { probes: false }, log: { level: 'error', access: true } }, {
+    logWrite: (l) => void lines.push(l),
+  });
+  const ac = new AbortController();
+  const res = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': 'req-gone-1' },
+    body: JSON.stringify({ model: 'm', stream: true, messages: [] }),
+    signal: ac.signal,
+  });
+  t.equal(res.statusCode, 200);
+  // Wait for the first chunk, then leave.
+  await new Promise<void>((resolve) => res.body.once('data', () => resolve()));
+  ac.abort();
+  res.body.on('error', () => undefined);
+  await until('the access line', () => lines.some((l) => l.includes('"req-gone-1"')));
+  const a = JSON.parse(lines.find((l) => l.includes('"req-gone-1"')) ?? '{}') as AccessLine & { clientGone: boolean };
+  t.match(a, { status: 200, clientGone: true, region: 's', attempts: 1 });
+  t.ok(a.bytesOut > 0, 'the bytes the client got before it left');
 });

@@ -51,6 +51,8 @@ export class Exchange implements AttemptOwner, PickRequest {
    * headers to `writeHead`, which `getHeader` never sees).
    */
   errorCode: string | undefined = undefined;
+  /** The client closed its connection before the answer ended (the upstream request was aborted). */
+  clientGone = false;
   readonly #deps: ExchangeDeps;
   #chunks: Buffer[] = [];
   /** A declared body is copied into one buffer of its length (no second copy to join chunks). */
@@ -410,6 +412,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const ex = (this as Tagged)[kExchange] as Exchange;
     if (ex.#done || this.writableFinished) return;
     // The client went away: abort the upstream request so the endpoint stops generating tokens.
+    ex.clientGone = true;
     ex.#cancelLive(CLIENT_GONE);
     ex.#winner?.cancel(CLIENT_GONE);
     ex.#finish();

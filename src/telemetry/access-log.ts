@@ -32,6 +32,7 @@ export class AccessLog {
       model: r.model ?? null,
       status: servedStatus(r),
       error: errorCode ?? null,
+      clientGone: r.clientGone,
       region: e?.region ?? null,
       endpoint: e?.id ?? null,
       attempts: r.tried.length,

@@ -18,6 +18,8 @@ export interface ServedRequest {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly retryReasons: readonly string[] | undefined;
+  /** The client left before the answer ended. */
+  readonly clientGone: boolean;
 }
 
 /** The status a request ended with: 499 (as nginx logs it) when the client left before any answer. */
