@@ -173,7 +173,7 @@ export async function runDemo(port?: string): Promise<{ fleet: SimFleet; gateway
       `  curl -s -X POST ${fleet.control.url}/regions/us-east-1/fault -d '{"mode":"down"}'\n` +
       `  curl -s -X DELETE ${fleet.control.url}/regions/us-east-1/fault\n\nCtrl-C drains and stops.\n`,
   );
-  handleSignals(gateway, fleet);
+  handleSignals(gateway, fleet, createProcessLog(gateway.gatewayId));
   return { fleet, gateway };
 }
 
