@@ -14,6 +14,8 @@ import { ConfigError, ListenError } from './errors.js';
 import { installShutdown } from './lifecycle/shutdown.js';
 import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
+import { LOG_EVENT } from './telemetry/names.js';
+import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 
 const USAGE = `Usage: regiongate <command> [options]
 
@@ -50,12 +52,15 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
       if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
       const config = loadConfigFile(file);
-      if (cluster.isPrimary) warn(configWarnings(config));
+      // Until the gateway exists its id is the configured one (or the host): the same prefix workers use.
+      const early = createProcessLog(config.gatewayId ?? hostname());
+      if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
       const workers = Number(values.workers ?? 1);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       if (workers > 1 && cluster.isPrimary) {
         return await runPrimary({
           workers,
+          log: early,
           ...(config.admin.enabled && { admin: config.admin }),
           hardDeadlineMs: config.timeouts.drainDelay + config.timeouts.drain + SHUTDOWN_GRACE_MS,
         });
@@ -75,7 +80,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         run = { ...config, admin: { ...config.admin, host: '127.0.0.1', port: 0 } };
       }
       const gw = createGateway(run, { bus, gatewayId });
-      await gw.listen();
+      const bound = await gw.listen();
       if (cluster.isWorker && gw.admin) {
         const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };
         process.send?.(msg);
@@ -84,8 +89,14 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         const ready: WorkerReadyMessage = { rg: 'worker-ready', gatewayId: gw.gatewayId };
         process.send?.(ready);
       }
-      process.stderr.write(`regiongate ${gw.gatewayId} listening on ${gw.url}${gw.admin ? `, admin on ${gw.admin.url}` : ''}\n`);
-      handleSignals(gw);
+      const log = createProcessLog(gw.gatewayId);
+      log('info', LOG_EVENT.processListening, `regiongate ${gw.gatewayId} listening on ${gw.url}${gw.admin ? `, admin on ${gw.admin.url}` : ''}`, {
+        url: gw.url,
+        host: bound.address,
+        port: bound.port,
+        admin: gw.admin?.url ?? null,
+      });
+      handleSignals(gw, undefined, log);
       return undefined;
     }
     case 'demo':
@@ -162,7 +173,7 @@ export async function runDemo(port?: string): Promise<{ fleet: SimFleet; gateway
       `  curl -s -X POST ${fleet.control.url}/regions/us-east-1/fault -d '{"mode":"down"}'\n` +
       `  curl -s -X DELETE ${fleet.control.url}/regions/us-east-1/fault\n\nCtrl-C drains and stops.\n`,
   );
-  handleSignals(gateway, fleet);
+  handleSignals(gateway, fleet, createProcessLog(gateway.gatewayId));
   return { fleet, gateway };
 }
 
@@ -177,7 +188,7 @@ async function runSim(port: number, controlPort: number): Promise<void> {
 }
 
 /** Drain on SIGTERM/SIGINT (see `installShutdown`), then close the simulators, and exit. */
-function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet): void {
+function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet, plog?: ProcessLog): void {
   const t = gateway?.config.timeouts;
   // A closed stderr or stdout (a log pipe gone) must not end or spin the process: drop the lines.
   process.stderr.on('error', () => undefined);
@@ -193,7 +204,7 @@ function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet): v
     cut: gateway && (() => gateway.gateway.close()),
     // The drain's own bounds, plus time for pools, probes and the store to close.
     hardDeadlineMs: (t ? t.drainDelay + t.drain : 0) + SHUTDOWN_GRACE_MS,
-    log: (line) => process.stderr.write(`${line}\n`),
+    log: plog ? (line, level = 'info') => plog(level, LOG_EVENT.processSignal, line) : (line) => process.stderr.write(`${line}\n`),
     exit: (code) => process.exit(code),
   });
 }
@@ -209,7 +220,9 @@ if (isMain || process.argv[1]?.endsWith('/regiongate')) {
         process.stderr.write(`${err.message}\n`);
         process.exit(2);
       }
-      process.stderr.write(err instanceof ListenError ? `regiongate: ${err.message}\n` : `regiongate: ${(err as Error).stack ?? String(err)}\n`);
+      // A gateway that failed to start says so in JSON, like every line of a running one.
+      const text = err instanceof ListenError ? `regiongate: ${err.message}` : `regiongate: ${(err as Error).stack ?? String(err)}`;
+      createProcessLog(hostname())('error', LOG_EVENT.startFailed, text);
       // Exit now: whatever start-up opened (a Redis reconnect, a worker's IPC channel) must not keep a
       // process that failed to start alive.
       process.exit(1);

@@ -11,6 +11,8 @@ import { ListenError } from './errors.js';
 import { installShutdown } from './lifecycle/shutdown.js';
 import { WorkerRestarts, type WorkerRestartOptions } from './lifecycle/worker-restarts.js';
 import { isIpcBusMessage, type IpcBusMessage, type IpcSnapshotMessage } from './state/ipc-bus.js';
+import { LOG_EVENT } from './telemetry/names.js';
+import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 
 export interface ClusterOptions {
   readonly workers: number;
@@ -19,8 +21,8 @@ export interface ClusterOptions {
   /** After the first signal, the primary exits 1 after this long whatever its workers do. */
   readonly hardDeadlineMs: number;
   readonly restarts?: WorkerRestartOptions;
-  /** Written to stderr. */
-  readonly log?: (line: string) => void;
+  /** The primary's JSON lines on stderr (default: a process log named `primary`). */
+  readonly log?: ProcessLog;
 }
 
 /** A worker tells the primary where its private admin listener is. */
@@ -57,7 +59,9 @@ interface WorkerSlot {
  * have exited: 0 after a signal, 1 after giving up on a crash loop or a failed shutdown.
  */
 export async function runPrimary(opts: ClusterOptions): Promise<number> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const plog = opts.log ?? createProcessLog('primary');
+  // Shutdown steps and admin-proxy errors are sentences; each becomes one JSON line.
+  const log = (line: string, level: 'info' | 'warn' | 'error' = 'info'): void => plog(level, LOG_EVENT.processSignal, line);
   // A closed stderr (a log pipe gone) must not end or spin the primary: drop the lines.
   process.stderr.on('error', () => undefined);
   // Let the kernel balance accepted connections instead of round-robin through the primary.
@@ -108,13 +112,18 @@ export async function runPrimary(opts: ClusterOptions): Promise<number> {
 
   const admin =
     opts.admin &&
-    new ClusterAdmin({ workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w), host: opts.admin.host, allowedHosts: opts.admin.allowedHosts, log });
+    new ClusterAdmin({
+      workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w),
+      host: opts.admin.host,
+      allowedHosts: opts.admin.allowedHosts,
+      log: (line) => plog('warn', LOG_EVENT.adminError, line),
+    });
   if (admin && opts.admin) {
     const { host, port } = opts.admin;
     const url = await admin.listen(port, host).catch((err: unknown) => {
       throw new ListenError('admin', host, port, err);
     });
-    log(`regiongate: ${opts.workers} workers, admin on ${url}`);
+    plog('info', LOG_EVENT.workersListening, `regiongate: ${opts.workers} workers, admin on ${url}`, { workers: opts.workers, admin: url });
   }
 
   const allExited = new Promise<void>((resolve) => {
@@ -155,12 +164,25 @@ export async function runPrimary(opts: ClusterOptions): Promise<number> {
       // use, say): exit 1 now, as a single process would, instead of retrying into the same failure.
       const decision = everReady || uptime !== undefined ? restarts.exited(slot, uptime) : { restart: false as const, reason: 'a worker failed to start' };
       if (!decision.restart) {
-        log(`regiongate: worker ${w.process.pid} exited (${signal ?? code}); ${decision.reason}: giving up`);
+        plog('error', LOG_EVENT.workerExited, `regiongate: worker ${w.process.pid} exited (${signal ?? code}); ${decision.reason}: giving up`, {
+          pid: w.process.pid,
+          exitedWorker: w.id,
+          code,
+          signal,
+          restart: false,
+        });
         exitCode = 1;
         shutdown.begin('giving up on the workers', 1);
         return;
       }
-      log(`worker ${w.process.pid} exited (${signal ?? code}); starting another${decision.delayMs > 0 ? ` in ${decision.delayMs} ms` : ''}`);
+      plog('warn', LOG_EVENT.workerExited, `worker ${w.process.pid} exited (${signal ?? code}); starting another${decision.delayMs > 0 ? ` in ${decision.delayMs} ms` : ''}`, {
+        pid: w.process.pid,
+        exitedWorker: w.id,
+        code,
+        signal,
+        restart: true,
+        delayMs: decision.delayMs,
+      });
       const timer = setTimeout(() => {
         pendingForks.delete(timer);
         if (!stopping) fork(slot);

@@ -2,6 +2,7 @@
  * The one object that wires everything: registry, health, picker, retry budget, the listener. Modules
  * receive what they need; nothing reaches out.
  */
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { ActionOptions } from './admin/action-options.js';
@@ -23,9 +24,11 @@ import { strandedModels } from './routing/stranded-models.js';
 import { createStateStore } from './state/create-store.js';
 import type { MemoryBus } from './state/memory-store.js';
 import type { StateStore } from './state/state-store.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayMetrics, fanOut } from './telemetry/gateway-metrics.js';
 import { LOG_EVENT, METRIC } from './telemetry/names.js';
+import { OtelMetrics } from './telemetry/otel-metrics.js';
 import { RequestTracer } from './telemetry/request-tracer.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
@@ -43,6 +46,8 @@ export interface CreateGatewayOptions {
   readonly bus?: MemoryBus;
   /** Overrides `config.gatewayId` (each cluster worker is its own gateway in the fleet). */
   readonly gatewayId?: string;
+  /** Where log and access-log lines go (default: stderr). */
+  readonly logWrite?: (line: string) => void;
 }
 
 export interface RunningGateway {
@@ -70,7 +75,13 @@ export interface RunningGateway {
 
 /** Build a gateway from a resolved config. Nothing listens or probes until `listen()`. */
 export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions = {}): RunningGateway {
-  const logger = opts.logger ?? createLogger(config.log.level);
+  const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
+  // Every line names its gateway and worker (0: a single process), so merged streams stay apart.
+  const logFields = { gatewayId, worker: cluster.isWorker ? (cluster.worker?.id ?? 0) : 0 };
+  const logWrite = opts.logWrite ?? ((l: string) => void process.stderr.write(l));
+  const logger = opts.logger ?? createLogger(config.log.level, logWrite, logFields);
+  // `silent` means nothing on stderr: no access lines either.
+  const accessLog = config.log.access && config.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined;
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const registry = Registry.fromConfig(config);
@@ -88,7 +99,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
-  const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
   const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
   const discoveryCfg = config.routing.modelDiscovery;
   const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect });
@@ -116,6 +126,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     random,
     localEvents: fleet.localEvents,
     bus: opts.bus,
+    logger,
     tuning: {
       refreshIntervalMs: st.refreshInterval,
       connectTimeoutMs: r.connectTimeout,
@@ -128,7 +139,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   fleet.attach(store);
   let gateway: Gateway | undefined;
-  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0);
+  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
     [{ store: store.kind }, store.status().connected && !store.status().degraded ? 1 : 0],
   ]);
@@ -153,7 +164,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     retryGate: retryBudget,
     logger,
     catalog,
-    onRequestEnd: (status, code) => metrics.requestEnded(status, code),
+    onRequestEnd: (status, code, exchange) => {
+      const now = performance.now();
+      metrics.requestEnded(status, code, exchange, now);
+      accessLog?.served(exchange, code, now);
+    },
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
   });
   const gw = gateway;

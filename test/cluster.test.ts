@@ -38,11 +38,11 @@ t.test('two workers share one port and their health', async (t) => {
   await err.match('two workers listening', /listening on [^\n]*\n/g, 2);
   await err.match('the primary\'s admin port', /2 workers, admin on \S+\n/);
   const stderr = err.text;
-  const urls = [...stderr.matchAll(/listening on (http:\/\/[^,\s]+), admin on (http:\/\/\S+)/g)];
+  const urls = [...stderr.matchAll(/listening on (http:\/\/[^,\s]+), admin on (http:\/\/[^\s",]+)/g)];
   t.equal(new Set(urls.map((m) => m[1])).size, 1, 'both workers serve the same port');
   t.equal(new Set(urls.map((m) => m[2])).size, 2, 'each worker has a private admin listener');
   const url = urls[0][1];
-  const admin = /2 workers, admin on (http:\/\/\S+)/.exec(stderr)?.[1] ?? '';
+  const admin = /2 workers, admin on (http:\/\/[^\s",]+)/.exec(stderr)?.[1] ?? '';
   t.match(admin, /^http:\/\/127\.0\.0\.1:\d+$/, 'the primary serves the admin port');
   t.notOk(urls.some((m) => m[2] === admin), 'apart from the workers\' own');
   const scrape = async (): Promise<string> => {

@@ -44,7 +44,7 @@ async function startCli(t: Teardown, config: string): Promise<Spawned> {
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out.stderr}`)));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       out.stderr += d;
-      const m = / listening on (http:\/\/\S+), admin on (http:\/\/\S+)/.exec(out.stderr);
+      const m = / listening on (http:\/\/\S+), admin on (http:\/\/[^\s",]+)/.exec(out.stderr);
       if (m) resolve(Object.assign(out, { url: m[1]!, admin: m[2]!, child }));
     });
   });

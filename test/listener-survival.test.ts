@@ -53,8 +53,8 @@ async function startCli(tt: Tap, upstream: string, workers?: number): Promise<Ru
   const listening = workers ?? 1;
   await waitUntil(`${listening} gateway process(es) listening`, () => (stderr.match(/listening on/g) ?? []).length >= listening || child.exitCode !== null, 30_000);
   if (child.exitCode !== null) throw new Error(`regiongate exited ${child.exitCode}: ${stderr}`);
-  const m = /listening on (http:\/\/[^,\s]+), admin on (http:\/\/\S+)/.exec(stderr);
-  const admin = workers ? /workers, admin on (http:\/\/\S+)/.exec(stderr)?.[1] : m?.[2];
+  const m = /listening on (http:\/\/[^,\s]+), admin on (http:\/\/[^\s",]+)/.exec(stderr);
+  const admin = workers ? /workers, admin on (http:\/\/[^\s",]+)/.exec(stderr)?.[1] : m?.[2];
   if (!m || !admin) throw new Error(`no listener addresses in: ${stderr}`);
   const running = { child, stderr: () => stderr, main: new URL(m[1]), admin: new URL(admin) };
   // With workers, the admin port answers once a worker has reported its private listener.

@@ -387,6 +387,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+        /** One JSON line per proxied request on stderr, at any level but `silent`. */
+        access: bool().default(true),
       })
       .prefault({}),
     regions: z.array(regionSchema, { error: 'must be a list of regions' }).min(1, {

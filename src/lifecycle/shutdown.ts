@@ -22,7 +22,8 @@ export interface ShutdownOptions {
   readonly cut?: () => unknown;
   /** After this long from the first signal the process exits 1 whatever is still running. */
   readonly hardDeadlineMs: number;
-  readonly log: (line: string) => void;
+  /** One line per step; `level` is 'error' for failures (the CLI writes them as JSON). */
+  readonly log: (line: string, level?: 'info' | 'warn' | 'error') => void;
   readonly exit: (code: number) => void;
   readonly proc?: ShutdownProcess;
   /** Timer for the hard deadline (unref'd in the real process, so it never keeps it alive). */
@@ -49,13 +50,13 @@ export function installShutdown(opts: ShutdownOptions): Shutdown {
     started = true;
     opts.log(`${reason}: draining`);
     setTimer(() => {
-      opts.log(`regiongate: shutdown did not finish within ${opts.hardDeadlineMs} ms; exiting`);
+      opts.log(`regiongate: shutdown did not finish within ${opts.hardDeadlineMs} ms; exiting`, 'error');
       opts.exit(1);
     }, opts.hardDeadlineMs);
     opts.close().then(
       () => opts.exit(exitCode),
       (err: unknown) => {
-        opts.log(`regiongate: error while shutting down: ${describe(err)}`);
+        opts.log(`regiongate: error while shutting down: ${describe(err)}`, 'error');
         opts.exit(1);
       },
     );
@@ -71,14 +72,14 @@ export function installShutdown(opts: ShutdownOptions): Shutdown {
     opts.log('SIGINT again: cutting what is still in flight');
     void Promise.resolve()
       .then(() => opts.cut?.())
-      .catch((err: unknown) => opts.log(`regiongate: error while cutting the drain: ${describe(err)}`));
+      .catch((err: unknown) => opts.log(`regiongate: error while cutting the drain: ${describe(err)}`, 'error'));
   });
   // Node's defaults print and exit at once, mid-request; instead, log and end like a signal, with code 1.
   // Only the first few are logged: when the log itself fails (stderr a closed pipe), logging each
   // error would raise the next one, for ever.
   let fatal = 0;
   const onFatal = (what: string, err: unknown): void => {
-    if (fatal++ < MAX_FATAL_LOGS) opts.log(`regiongate: ${what}: ${describe(err)}`);
+    if (fatal++ < MAX_FATAL_LOGS) opts.log(`regiongate: ${what}: ${describe(err)}`, 'error');
     begin(what, 1);
   };
   proc.on('uncaughtException', (err) => onFatal('uncaught exception', err));

@@ -39,6 +39,20 @@ export class Exchange implements AttemptOwner, PickRequest {
   readonly tried: Endpoint[] = [];
   model: string | undefined = undefined;
   regions: ReadonlySet<string> | undefined = undefined;
+  /** For the access log and latency metrics: `performance.now()` at arrival and at the response head (-1: none). */
+  readonly startedAt = performance.now();
+  firstByteAt = -1;
+  /** Response body bytes written to the client. */
+  bytesOut = 0;
+  /** Why each earlier attempt was not used (a failure's evidence or code, `http_NNN`, `hedge`); undefined = none. */
+  retryReasons: string[] | undefined = undefined;
+  /**
+   * The `RG_ERR_*` code of a gateway-made answer, or of a cut answer (kept here: `sendError` passes its
+   * headers to `writeHead`, which `getHeader` never sees).
+   */
+  errorCode: string | undefined = undefined;
+  /** The client closed its connection before the answer ended (the upstream request was aborted). */
+  clientGone = false;
   readonly #deps: ExchangeDeps;
   #chunks: Buffer[] = [];
   /** A declared body is copied into one buffer of its length (no second copy to join chunks). */
@@ -232,6 +246,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const next = ex.#deps.picker.pick(ex);
     if (next === undefined || (ex.#deps.retryGate && !ex.#deps.retryGate.tryWithdraw(false))) return;
     ex.#hedges++;
+    ex.#retried('hedge');
     ex.#launch(next);
   }
 
@@ -245,12 +260,14 @@ export class Exchange implements AttemptOwner, PickRequest {
       }
       const next = this.#nextEndpoint(false);
       if (next !== undefined) {
+        this.#retried(`http_${status}`);
         this.#drop(attempt);
         queueMicrotask(() => this.#launch(next));
         return false;
       }
     }
     this.#commit(attempt);
+    this.firstByteAt = performance.now();
     const type = headers['content-type'];
     this.#eventStream = typeof type === 'string' && type.startsWith('text/event-stream');
     this.res.writeHead(status, responseHead(headers, attempt.endpoint, this.tried.length, this.requestId));
@@ -277,6 +294,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onData(_attempt: Attempt, chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
     // The client reads slower than the endpoint writes: pause the upstream until it drains.
     this.res.once('drain', Exchange.#onDrain);
@@ -303,7 +321,10 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#live.length > 0) return; // a hedge is still running and may yet answer
     if (mayRetry(verdict.retry, this.#replayable, false) && !this.#stillGenerating(attempt, verdict, elapsedMs)) {
       const next = this.#nextEndpoint(verdict.retry === 'free');
-      if (next !== undefined) return this.#launch(next);
+      if (next !== undefined) {
+        this.#retried(verdict.evidence ?? verdict.error.code);
+        return this.#launch(next);
+      }
     }
     this.#fail(this.#retryDenied ? new GatewayError('RG_ERR_RETRY_BUDGET', { cause: verdict.error }) : verdict.error);
   }
@@ -321,6 +342,20 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#deps.observer?.attemptAnswered?.(attempt.endpoint);
   }
 
+  #retried(reason: string): void {
+    (this.retryReasons ??= []).push(reason);
+  }
+
+  /** Request body bytes read from the client. */
+  get bytesIn(): number {
+    return this.#bodyBytes;
+  }
+
+  /** The endpoint that answered, else the last one tried. */
+  get endpoint(): Endpoint | undefined {
+    return this.#winner?.endpoint ?? this.#last?.endpoint;
+  }
+
   /** For the retry policy: the request method, and whether a response byte reached the client. */
   get method(): string {
     return this.req.method ?? 'GET';
@@ -331,6 +366,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onBroken(_attempt: Attempt, error: GatewayError): void {
+    this.errorCode = error.code;
     this.#finish();
     endBrokenStream(this.res, this.#eventStream, error);
   }
@@ -365,6 +401,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (ex.#winner !== undefined) {
       // Past the deadline mid-answer: cut it, never a clean end that looks complete.
       ex.#winner.cancel(err);
+      ex.errorCode = err.code;
       ex.res.destroy(err);
       return ex.#finish();
     }
@@ -375,6 +412,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const ex = (this as Tagged)[kExchange] as Exchange;
     if (ex.#done || this.writableFinished) return;
     // The client went away: abort the upstream request so the endpoint stops generating tokens.
+    ex.clientGone = true;
     ex.#cancelLive(CLIENT_GONE);
     ex.#winner?.cancel(CLIENT_GONE);
     ex.#finish();
@@ -383,6 +421,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   #fail(err: GatewayError, close = false): void {
     if (this.#done) return;
     const last = this.#last?.endpoint;
+    this.firstByteAt = performance.now();
+    this.errorCode = err.code;
     sendError(this.res, err, { requestId: this.requestId, region: last?.region, endpoint: last?.id, attempts: this.tried.length, close });
     this.#finish();
   }
@@ -408,10 +448,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#done = true;
     this.#clearTimers();
     this.#releaseBody();
-    if (this.#span !== undefined) {
-      const code = this.res.getHeader('x-regiongate-error');
-      this.#span.end(this.res.statusCode, this.tried.length, typeof code === 'string' ? code : undefined);
-    }
+    if (this.#span !== undefined) this.#span.end(this.res.statusCode, this.tried.length, this.errorCode);
     this.#deps.onDone(this);
   }
 }

@@ -35,7 +35,7 @@ export interface GatewayOptions {
   /** OpenTelemetry spans per request and attempt (off when undefined). */
   readonly tracer?: RequestTracer;
   /** Called once per proxied request when it ends, with the status and the gateway error code if any. */
-  readonly onRequestEnd?: (status: number, code: string | undefined) => void;
+  readonly onRequestEnd?: (status: number, code: string | undefined, exchange: Exchange) => void;
 }
 
 export class Gateway {
@@ -53,7 +53,7 @@ export class Gateway {
   #inflight = 0;
   readonly #log: Logger;
   readonly #catalog: ModelCatalog | undefined;
-  readonly #onRequestEnd: ((status: number, code: string | undefined) => void) | undefined;
+  readonly #onRequestEnd: ((status: number, code: string | undefined, exchange: Exchange) => void) | undefined;
   #draining = false;
   #url = '';
   /** Client connections open now (upgraded tunnels included): a count, for the same reason as `#inflight`. */
@@ -266,10 +266,7 @@ export class Gateway {
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
     this.#inflight--;
-    if (this.#onRequestEnd !== undefined) {
-      const code = exchange.res.getHeader('x-regiongate-error');
-      this.#onRequestEnd(exchange.res.statusCode, typeof code === 'string' ? code : undefined);
-    }
+    this.#onRequestEnd?.(exchange.res.statusCode, exchange.errorCode, exchange);
   };
 
   /**

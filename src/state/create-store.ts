@@ -3,6 +3,7 @@
  * Timings not yet in the config schema come as `tuning` with defaults.
  */
 import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { FleetEvent } from './fleet-event.js';
@@ -27,6 +28,8 @@ export interface StateStoreDeps {
   /** For `memory`: share a bus between in-process gateways (tests, the demo). */
   readonly bus?: MemoryBus;
   readonly tuning?: StateTuning;
+  /** Where a Redis store logs its connection transitions. */
+  readonly logger?: Logger;
 }
 
 /** A new, not yet started store for `cfg` (`state` of the gateway config). */
@@ -45,6 +48,7 @@ export function createStateStore(cfg: StateConfig, deps: StateStoreDeps): StateS
     ...base,
     ...t,
     random: deps.random,
+    ...(deps.logger && { logger: deps.logger }),
     redis: {
       url: r.url,
       keyPrefix: r.keyPrefix,

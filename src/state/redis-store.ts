@@ -8,6 +8,7 @@
  * Snapshot entries carry deadlines on the Redis server's clock (`snapshot.ts`); messages are signed
  * and checked with `state.secret` (`fleet-wire.ts`), and entries that fail the checks are deleted.
  */
+import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { CommandGate } from './command-gate.js';
@@ -16,6 +17,7 @@ import { isIntent, toFleetEvent, type FleetEvent } from './fleet-event.js';
 import { FleetSigner } from './fleet-signer.js';
 import { FleetCodec } from './fleet-wire.js';
 import { HeartbeatMonitor } from './heartbeat.js';
+import { ConnectionLog } from './connection-log.js';
 import { createRedisClient, endClient, type RedisClient, type RedisConnectionConfig } from './redis-clients.js';
 import { PUT_SCRIPT, REFRESH_SCRIPT, refreshArgs, snapshotField, toEntries } from './snapshot.js';
 import {
@@ -41,6 +43,8 @@ export interface RedisStoreOptions extends StateStoreOptions {
   /** Commands awaiting a reply above which publishes are dropped. */
   readonly maxInFlight?: number;
   readonly maxReconnectDelayMs?: number;
+  /** Where connection transitions are logged (see `ConnectionLog`); default: nowhere. */
+  readonly logger?: Logger;
 }
 
 export class RedisStore implements StateStore {
@@ -55,6 +59,7 @@ export class RedisStore implements StateStore {
   readonly #channel: string;
   readonly #hbChannel: string;
   readonly #key: string;
+  readonly #connLog: ConnectionLog;
   #timer: TimerHandle | undefined;
   #started = false;
   #closed = false;
@@ -76,6 +81,7 @@ export class RedisStore implements StateStore {
     this.#channel = `${prefix}events`;
     this.#hbChannel = `${prefix}heartbeat:${opts.gatewayId}`;
     this.#key = `${prefix}snapshot`;
+    this.#connLog = new ConnectionLog(opts.logger ?? silentLogger, opts.clock);
     const clientOpts = {
       random: opts.random,
       gatewayId: opts.gatewayId,
@@ -93,6 +99,7 @@ export class RedisStore implements StateStore {
       send: () => this.#sendHeartbeat(),
       onSilent: () => {
         this.#error('heartbeat: own heartbeat not received; reconnecting subscriber');
+        this.#checkHealth();
         if (this.#sub.status === 'ready') this.#sub.disconnect(true);
       },
     });
@@ -112,8 +119,12 @@ export class RedisStore implements StateStore {
       client.on('error', (err: unknown) => this.#error(`${role}: ${errorText(err)}`));
       client.on('close', () => {
         if (role === 'subscriber') this.#subscribed = false;
-        if (!this.#closed) this.#error(`${role}: connection closed`);
+        if (this.#closed) return;
+        this.#error(`${role}: connection closed`);
+        this.#connLog.down(role, this.#lastError);
+        this.#checkHealth();
       });
+      client.on('ready', () => this.#connLog.up(role));
     }
     this.#pub.on('ready', () => {
       this.#gate.answered();
@@ -121,7 +132,10 @@ export class RedisStore implements StateStore {
     });
     this.#sub.on('ready', () => this.#subscribe());
     this.#sub.on('message', (channel: string, message: string) => {
-      if (channel === this.#hbChannel) this.#hb.heard();
+      if (channel === this.#hbChannel) {
+        this.#hb.heard();
+        this.#checkHealth(); // a heartbeat heard again ends a silent period
+      }
       else if (channel === this.#channel) this.#inbox.message(message);
     });
   }
@@ -185,7 +199,10 @@ export class RedisStore implements StateStore {
       } while (this.#again && !this.#closed);
       return result;
     };
-    this.#refreshing = run().finally(() => (this.#refreshing = undefined));
+    this.#refreshing = run().finally(() => {
+      this.#refreshing = undefined;
+      this.#checkHealth(); // a failed or restored sync may change whether the store is degraded
+    });
     return this.#refreshing;
   }
 
@@ -267,6 +284,12 @@ export class RedisStore implements StateStore {
     if (this.#closed || this.#pub.status !== 'ready') return false;
     this.#gate.send('heartbeat', this.#pub.publish(this.#hbChannel, String(this.#o.clock.now())));
     return true;
+  }
+
+  /** Log a change of degraded state (once per transition). */
+  #checkHealth(): void {
+    if (this.#closed) return;
+    this.#connLog.health(this.status().degraded, this.#lastError);
   }
 
   #error(text: string): void {

@@ -7,11 +7,26 @@ import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.
 import type { HealthTracker } from '../health/health-tracker.js';
 import { HEALTH_STATES, type HealthTransition } from '../health/health-transition.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import { Metrics, type CounterChild } from './metrics.js';
+import { Metrics, type Counter, type CounterChild, type HistogramChild } from './metrics.js';
 import { METRIC } from './names.js';
+import type { OtelMetrics } from './otel-metrics.js';
+import { servedStatus, type ServedRequest } from './served-request.js';
 
 const OUTCOMES = ['success', 'local_origin', 'upstream_5xx', 'rate_limited', 'cancelled', 'excused'] as const;
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** The region label of a request no endpoint was tried for (refused, or nothing routable). */
+const NO_REGION = 'none';
+/** The model label of a request whose model is not a configured id: clients must not grow the label set. */
+const OTHER_MODEL = 'other';
+
+interface RegionLatency {
+  readonly total: HistogramChild;
+  readonly firstByte: HistogramChild;
+}
+
+function classIndex(status: number): number {
+  return Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
+}
 
 export class GatewayMetrics implements AttemptObserver {
   readonly registry = new Metrics();
@@ -19,8 +34,15 @@ export class GatewayMetrics implements AttemptObserver {
   readonly #requests: CounterChild[];
   readonly #transitions;
   readonly #gatewayErrors;
+  readonly #latency = new Map<string, RegionLatency>();
+  /** Per model label, one child per status class; models are the configured ids plus "other". */
+  readonly #byModel = new Map<string, CounterChild[]>();
+  readonly #retries: Counter;
+  readonly #otel: OtelMetrics | undefined;
 
-  constructor(endpoints: readonly Endpoint[], health: HealthTracker, inflight: () => number) {
+  /** `otel`: the same request metrics through OpenTelemetry, when a meter provider is registered. */
+  constructor(endpoints: readonly Endpoint[], health: HealthTracker, inflight: () => number, otel?: OtelMetrics) {
+    this.#otel = otel;
     const m = this.registry;
     const attempts = m.counter(METRIC.attempts, 'Upstream attempts by endpoint and outcome.');
     for (const e of endpoints) {
@@ -30,6 +52,15 @@ export class GatewayMetrics implements AttemptObserver {
     }
     const requests = m.counter(METRIC.requests, 'Client requests answered, by status class.');
     this.#requests = CLASSES.map((c) => requests.labels({ class: c }));
+    const modelRequests = m.counter(METRIC.requestsByModel, 'Client requests answered, by status class and model (configured ids, else "other").');
+    const models = new Set<string>([OTHER_MODEL]);
+    for (const e of endpoints) for (const id of e.models ?? []) models.add(id);
+    for (const id of models) this.#byModel.set(id, CLASSES.map((c) => modelRequests.labels({ class: c, model: id })));
+    const total = m.histogram(METRIC.requestDuration, 'Seconds from a request\'s arrival to the end of its answer, by region of the answering endpoint.');
+    const firstByte = m.histogram(METRIC.timeToFirstByte, 'Seconds from a request\'s arrival to its response head, by region of the answering endpoint.');
+    for (const region of new Set([...endpoints.map((e) => e.region), NO_REGION]))
+      this.#latency.set(region, { total: total.labels({ region }), firstByte: firstByte.labels({ region }) });
+    this.#retries = m.counter(METRIC.retries, 'Retries and hedges, by why the earlier attempt was not used.');
     this.#gatewayErrors = m.counter(METRIC.gatewayErrors, 'Gateway-made error answers, by code.');
     this.#transitions = m.counter(METRIC.transitions, 'Endpoint health transitions, by new state and cause.');
     m.gauge(METRIC.inflight, 'Client requests in flight.', () => [[{}, inflight()]]);
@@ -48,9 +79,35 @@ export class GatewayMetrics implements AttemptObserver {
   }
 
   /** A client request ended with `status`; `code` when the gateway made the answer. */
-  requestEnded(status: number, code: string | undefined): void {
-    this.#requests[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))]?.inc();
+  requestEnded(status: number, code: string | undefined, served?: ServedRequest, now = performance.now()): void {
+    this.#requests[classIndex(status)]?.inc();
     if (code !== undefined) this.#gatewayErrors.inc({ code });
+    if (served !== undefined) this.#served(served, now);
+  }
+
+  #served(r: ServedRequest, now: number): void {
+    const status = servedStatus(r);
+    const known = r.model !== undefined && this.#byModel.has(r.model);
+    const model = known ? this.#byModel.get(r.model as string) : this.#byModel.get(OTHER_MODEL);
+    const cls = classIndex(status);
+    model?.[cls]?.inc();
+    const region = r.endpoint?.region ?? NO_REGION;
+    const total = (now - r.startedAt) / 1000;
+    const firstByte = r.firstByteAt >= 0 ? (r.firstByteAt - r.startedAt) / 1000 : undefined;
+    const latency = this.#latency.get(region);
+    if (latency !== undefined) {
+      latency.total.observe(total);
+      if (firstByte !== undefined) latency.firstByte.observe(firstByte);
+    }
+    if (r.retryReasons !== undefined) for (const reason of r.retryReasons) this.#retries.inc({ reason });
+    this.#otel?.requestEnded({
+      statusClass: CLASSES[cls],
+      model: known ? (r.model as string) : OTHER_MODEL,
+      region,
+      totalSeconds: total,
+      firstByteSeconds: firstByte,
+      retryReasons: r.retryReasons,
+    });
   }
 
   transition(t: HealthTransition): void {

@@ -13,11 +13,16 @@ export interface Logger {
   error(event: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/** `base`: fields on every line, after `event` (the gateway id and worker, so merged streams stay apart). */
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+  base: Readonly<Record<string, unknown>> = {},
+): Logger {
   const min = RANK[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, event: string, fields?: Record<string, unknown>): void => {
     if (RANK[lvl] < min) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, event, ...fields }, errorReplacer)}\n`);
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, event, ...base, ...fields }, errorReplacer)}\n`);
   };
   return {
     debug: (e, f) => emit('debug', e, f),

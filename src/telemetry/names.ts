@@ -4,6 +4,14 @@
  */
 export const METRIC = {
   requests: 'regiongate_requests_total',
+  /** Client requests by status class and model (configured model ids only, else "other"). */
+  requestsByModel: 'regiongate_model_requests_total',
+  /** Seconds from the request's arrival to the end of its answer, by region of the answering endpoint. */
+  requestDuration: 'regiongate_request_duration_seconds',
+  /** Seconds from the request's arrival to the response head sent to the client, by region. */
+  timeToFirstByte: 'regiongate_time_to_first_byte_seconds',
+  /** Retries and hedges, by the reason the earlier attempt was not used. */
+  retries: 'regiongate_retries_total',
   attempts: 'regiongate_attempts_total',
   gatewayErrors: 'regiongate_gateway_errors_total',
   transitions: 'regiongate_health_transitions_total',
@@ -22,6 +30,20 @@ export const SPAN = {
 
 export const LOG_EVENT = {
   listening: 'gateway.listening',
+  /** One line per proxied request (`log.access`). */
+  access: 'http.access',
+  /** The CLI process: listening (with the bound address), signals, workers, shutdown. */
+  processListening: 'process.listening',
+  processSignal: 'process.shutdown',
+  processWarning: 'process.warning',
+  startFailed: 'process.start_failed',
+  workerExited: 'process.worker_exited',
+  workersListening: 'process.workers',
+  /** Redis: one line per transition of a client's connection, and per degraded period of the store. */
+  redisDisconnected: 'state.redis_disconnected',
+  redisReconnected: 'state.redis_reconnected',
+  storeDegraded: 'state.degraded',
+  storeRecovered: 'state.recovered',
   draining: 'gateway.draining',
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',

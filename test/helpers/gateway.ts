@@ -38,7 +38,7 @@ export async function startGateway(
     {
       listen: { host: '127.0.0.1', port: 0 },
       admin: { enabled: false },
-      log: { level: 'silent' },
+      log: { level: 'silent', access: false },
       ...overrides,
       routing: { ...overrides.routing, modelDiscovery: { interval: 0, ...overrides.routing?.modelDiscovery } },
       regions: regions.map((r) => ({
