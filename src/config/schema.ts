@@ -115,7 +115,18 @@ const endpointSchema = z.strictObject({
   id: name.optional(),
   url: httpUrl,
   weight: int(1, 1_000_000).default(1),
-  models: z.array(z.string().min(1), { error: 'must be a list of model names' }).min(1).default(['*']),
+  /** A list of model ids, or a map from the id clients use to the endpoint's own id (see endpointModels). */
+  models: z
+    .union(
+      [
+        z.array(z.string().min(1), { error: 'must be a list of model names' }).min(1),
+        z
+          .record(z.string().min(1).refine((k) => k !== '*', { error: '"*" cannot be renamed: list it instead' }), z.string({ error: 'must be the endpoint\'s own model id' }).min(1))
+          .refine((m) => Object.keys(m).length > 0, { error: 'must name at least one model' }),
+      ],
+      { error: 'must be a list of model names or a map from client model id to endpoint model id' },
+    )
+    .default(['*']),
   // Header values end up on the wire: CR, LF or NUL would split or corrupt the request (header injection).
   headers: z
     .record(

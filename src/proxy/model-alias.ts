@@ -1,0 +1,52 @@
+/**
+ * One model, many names, on the way out: the request an endpoint gets names the model as that endpoint
+ * knows it (`endpoints[].models` as a map). The body is already buffered, so the model string the gateway
+ * read is spliced out and the endpoint's id (JSON-encoded) spliced in; every other byte stays as the
+ * client sent it (no re-serialising, so numbers and key order are untouched). Other endpoints get the
+ * original body. `GET|DELETE /v1/models/{id}` gets the endpoint's id in its path instead.
+ */
+import { upstreamModel, type Endpoint } from '../registry/endpoint.js';
+import { GatewayError } from '../errors.js';
+
+/** What an attempt at `endpoint` sends: the body and path as that endpoint names the model. */
+export interface RenamedRequest {
+  readonly body: Buffer | null;
+  readonly url: string;
+  /** The endpoint's id for the model when it differs from the client's (its answers name that one). */
+  readonly upstreamId: string | undefined;
+}
+
+/**
+ * The request for `endpoint`: `model` is what the gateway read (undefined: none), `span` where the body
+ * holds it, `inPath` whether it came from a `/v1/models/{id}` path. Undefined when the endpoint renames the
+ * model and neither applies (a form body): the caller refuses rather than forward the wrong name.
+ */
+export function requestFor(
+  endpoint: Endpoint,
+  model: string | undefined,
+  span: readonly [number, number] | undefined,
+  inPath: boolean,
+  body: Buffer | null,
+  url: string,
+): RenamedRequest | undefined {
+  if (model === undefined || endpoint.upstreamIds === undefined) return { body, url, upstreamId: undefined };
+  const own = upstreamModel(endpoint, model);
+  if (own === model) return { body, url, upstreamId: undefined };
+  if (inPath) {
+    const q = url.indexOf('?');
+    const path = '/v1/models/' + own.split('/').map(encodeURIComponent).join('/');
+    return { body, url: q === -1 ? path : path + url.slice(q), upstreamId: own };
+  }
+  if (body === null || span === undefined) return undefined;
+  const value = Buffer.from(JSON.stringify(own));
+  return { body: Buffer.concat([body.subarray(0, span[0]), value, body.subarray(span[1])]), url, upstreamId: own };
+}
+
+/** `RG_ERR_MODEL_RENAME_UNSUPPORTED`: an endpoint names `model` otherwise and the body is not plain JSON. */
+export function renameUnsupported(model: string): GatewayError {
+  const shown = model.length > 100 ? `${model.slice(0, 100)}…` : model;
+  return new GatewayError('RG_ERR_MODEL_RENAME_UNSUPPORTED', {
+    message: `The model ${JSON.stringify(shown)} has another name at an endpoint that serves it; the gateway renames it only in a JSON body (not a form). Send the request as JSON.`,
+    openai: { type: 'invalid_request_error', code: 'RG_ERR_MODEL_RENAME_UNSUPPORTED', param: 'model' },
+  });
+}
