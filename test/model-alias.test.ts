@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { resolveConfig } from '../src/config/index.js';
 import { startGateway, startUpstream, type Teardown } from './helpers/gateway.js';
 
 const CLIENT = 'llama-3.1-70b';
@@ -165,4 +166,21 @@ t.test('a form body for a renamed model is refused, not forwarded under the wron
   t.equal(b.status, 200, 'a model nobody renames goes through as a form');
   t.equal(east.seen.length, 1);
   t.equal(west.seen.length, 0);
+});
+
+t.test('a bad models map is a config error naming the entry', async (t) => {
+  const issues = (models: unknown): readonly string[] => {
+    try {
+      resolveConfig({ regions: [{ name: 'r', endpoints: [{ url: 'http://127.0.0.1:1', models }] }] }, {});
+      return [];
+    } catch (err) {
+      return (err as { issues: readonly string[] }).issues;
+    }
+  };
+  t.match(issues({ [CLIENT]: 3 }), [/^regions\[0\]\.endpoints\[0\]\.models\.llama-3\.1-70b: must be the endpoint's own id/]);
+  t.match(issues({ '*': 'x' }), [/models\.\*: "\*" cannot be renamed/]);
+  t.match(issues({}), [/models: must name at least one model/]);
+  t.match(issues('llama'), [/models: must be a list of model names, or a map/]);
+  t.same(issues({ [CLIENT]: EAST }), []);
+  t.same(issues(['*', 'x']), []);
 });
