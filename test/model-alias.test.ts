@@ -37,6 +37,10 @@ async function region(t: Teardown, own: string, mode: () => Mode): Promise<{ url
     req.on('end', () => {
       if (req.url === '/health') return void res.writeHead(200).end('ok');
       seen.push({ path: req.url ?? '', body: Buffer.concat(chunks).toString() });
+      if (req.url?.startsWith('/v1/models/')) {
+        const body = JSON.stringify({ id: own, object: 'model', deleted: true });
+        return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+      }
       const m = mode();
       if (m === 'fail') return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"busy"}}');
       if (m === 'json') {
@@ -143,6 +147,14 @@ t.test('/v1/models lists client ids; /v1/models/{id} knows them', async (t) => {
   const own = await send(gw.url, `/v1/models/${encodeURIComponent(EAST)}`, undefined);
   t.equal(own.status, 404, "an endpoint's own id is not a client id");
   t.equal(east.seen.length + west.seen.length, 0, 'answered by the gateway');
+});
+
+t.test('DELETE /v1/models/{id} reaches the endpoint under its own id, and the answer names the client id', async (t) => {
+  const { gw, east } = await twoRegions(t, () => 'json', () => 'json');
+  const a = await send(gw.url, `/v1/models/${CLIENT}?x=1`, '', {}, 'DELETE');
+  t.equal(a.status, 200);
+  t.equal(east.seen[0].path, `/v1/models/${EAST}?x=1`, 'the path names the endpoint id (":" kept as is), the query kept');
+  t.same(JSON.parse(a.body), { id: CLIENT, object: 'model', deleted: true });
 });
 
 t.test('residency rules apply to the client id, and the allowed region gets its own name', async (t) => {

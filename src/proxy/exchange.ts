@@ -278,7 +278,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     // The endpoint named the model its own way: its answer names it back as the client asked (sized anew).
     const from = attempt.upstreamModel;
     if (from !== undefined && this.model !== undefined && this.method !== 'HEAD' && status !== 204 && status !== 304) {
-      this.#renamer = answerRenamer(headers, from, this.model);
+      this.#renamer = answerRenamer(headers, from, this.model, this.#modelInPath ? 'id' : 'model');
       if (this.#renamer !== undefined) headers = { ...headers, 'content-length': undefined };
     }
     this.res.writeHead(status, responseHead(headers, attempt.endpoint, this.tried.length, this.requestId));

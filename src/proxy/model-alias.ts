@@ -34,12 +34,17 @@ export function requestFor(
   if (own === model) return { body, url, upstreamId: undefined };
   if (inPath) {
     const q = url.indexOf('?');
-    const path = '/v1/models/' + own.split('/').map(encodeURIComponent).join('/');
+    const path = '/v1/models/' + own.split('/').map(pathSegment).join('/');
     return { body, url: q === -1 ? path : path + url.slice(q), upstreamId: own };
   }
   if (body === null || span === undefined) return undefined;
   const value = Buffer.from(JSON.stringify(own));
   return { body: Buffer.concat([body.subarray(0, span[0]), value, body.subarray(span[1])]), url, upstreamId: own };
+}
+
+/** `segment` escaped for a path, keeping what RFC 3986 allows there (`:` in Bedrock ids, `@`, ...) as is. */
+function pathSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/%(?:3A|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/g, decodeURIComponent);
 }
 
 /** `RG_ERR_MODEL_RENAME_UNSUPPORTED`: an endpoint names `model` otherwise and the body is not plain JSON. */

@@ -2,12 +2,10 @@
  * Renaming a model back in an answer: an endpoint that knows a model by its own id (`models` as a map)
  * names it so in its answers, and the client must see the id it asked for. Done as the bytes stream, never
  * buffering the answer: a JSON body's top-level `"model": "<endpoint id>"` and, in an SSE stream, the same
- * in each `data:` line's JSON. Only bytes that may still turn out to be that member are held back (a key,
+ * in each `data:` line's JSON (for `/v1/models/{id}`, the model object's top-level `id`). Only bytes that may still turn out to be that member are held back (a key,
  * its colon and the value: bounded), so chunk boundaries anywhere, even inside an event, are safe.
  */
 
-/** `"model"`, the key matched at the top level of a JSON object. */
-const KEY = Buffer.from('"model"');
 /** Whitespace allowed around the colon before giving up on a match (keeps what is held bounded). */
 const MAX_SPACE = 64;
 const DATA = Buffer.from('data:');
@@ -30,6 +28,8 @@ function isSpace(c: number): boolean {
 export class JsonModelRenamer implements AnswerRenamer {
   readonly #from: Buffer;
   readonly #to: Buffer;
+  /** The member's key, quoted: `"model"`, or `"id"` in a model object (`/v1/models/{id}`). */
+  readonly #key: Buffer;
   #depth = 0;
   #inString = false;
   #escape = false;
@@ -39,9 +39,10 @@ export class JsonModelRenamer implements AnswerRenamer {
   #at = 0;
   #spaces = 0;
 
-  constructor(from: string, to: string) {
+  constructor(from: string, to: string, key = 'model') {
     this.#from = Buffer.from(JSON.stringify(from));
     this.#to = Buffer.from(JSON.stringify(to));
+    this.#key = Buffer.from(JSON.stringify(key));
   }
 
   push(chunk: Buffer): Buffer {
@@ -94,16 +95,16 @@ export class JsonModelRenamer implements AnswerRenamer {
   #advance(c: number): 'more' | 'renamed' | 'no' {
     switch (this.#phase) {
       case 1:
-        if (c !== KEY[this.#at]) return 'no';
-        if (++this.#at === KEY.length) this.#phase = 2;
+        if (c !== this.#key[this.#at]) return 'no';
+        if (++this.#at === this.#key.length) this.#phase = 2;
         return 'more';
       case 2:
         if (isSpace(c)) return ++this.#spaces > MAX_SPACE ? 'no' : 'more';
-        if (c === 0x3a && this.#at === KEY.length) {
-          this.#at = KEY.length + 1; // the colon is read: the value is next
+        if (c === 0x3a && this.#at === this.#key.length) {
+          this.#at = this.#key.length + 1; // the colon is read: the value is next
           return 'more';
         }
-        if (this.#at !== KEY.length + 1 || c !== this.#from[0]) return 'no';
+        if (this.#at !== this.#key.length + 1 || c !== this.#from[0]) return 'no';
         this.#phase = 3;
         this.#at = 1;
         return 'more';
@@ -203,6 +204,7 @@ export function answerRenamer(
   headers: Record<string, string | string[] | undefined>,
   upstreamId: string,
   clientId: string,
+  key = 'model',
 ): AnswerRenamer | undefined {
   if (upstreamId === clientId) return undefined;
   const encoding = headers['content-encoding'];
@@ -211,6 +213,6 @@ export function answerRenamer(
   if (typeof type !== 'string') return undefined;
   const media = type.split(';')[0].trim().toLowerCase();
   if (media === 'text/event-stream') return new SseModelRenamer(upstreamId, clientId);
-  if (media === 'application/json' || media.endsWith('+json')) return new JsonModelRenamer(upstreamId, clientId);
+  if (media === 'application/json' || media.endsWith('+json')) return new JsonModelRenamer(upstreamId, clientId, key);
   return undefined;
 }
