@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { resolveConfig } from '../src/config/index.js';
 import { startGateway, startUpstream, type Teardown } from './helpers/gateway.js';
 
@@ -155,6 +156,30 @@ t.test('DELETE /v1/models/{id} reaches the endpoint under its own id, and the an
   t.equal(a.status, 200);
   t.equal(east.seen[0].path, `/v1/models/${EAST}?x=1`, 'the path names the endpoint id (":" kept as is), the query kept');
   t.same(JSON.parse(a.body), { id: CLIENT, object: 'model', deleted: true });
+});
+
+t.test('a WebSocket upgrade reaches the endpoint with its own id in ?model=, the rest of the query as sent', async (t) => {
+  const seen: string[] = [];
+  const up = await startUpstream(t, (_req, res) => res.writeHead(200).end('ok'));
+  up.server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    seen.push(req.url ?? '');
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  });
+  const gw = await startGateway(t, [{ name: 'east', url: up.url, models: { [CLIENT]: EAST } }]);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(`${gw.url}/v1/realtime?a=1&model=${CLIENT}&b=%20x`, {
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => resolve(res.statusCode ?? 0));
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal(status, 101);
+  t.same(seen, [`/v1/realtime?a=1&model=${encodeURIComponent(EAST)}&b=%20x`]);
 });
 
 t.test('residency rules apply to the client id, and the allowed region gets its own name', async (t) => {

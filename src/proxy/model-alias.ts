@@ -3,7 +3,8 @@
  * knows it (`endpoints[].models` as a map). The body is already buffered, so the model string the gateway
  * read is spliced out and the endpoint's id (JSON-encoded) spliced in; every other byte stays as the
  * client sent it (no re-serialising, so numbers and key order are untouched). Other endpoints get the
- * original body. `GET|DELETE /v1/models/{id}` gets the endpoint's id in its path instead.
+ * original body. `GET|DELETE /v1/models/{id}` gets the endpoint's id in its path instead, and a WebSocket
+ * upgrade in its `model` query parameter.
  */
 import { upstreamModel, type Endpoint } from '../registry/endpoint.js';
 import { GatewayError } from '../errors.js';
@@ -40,6 +41,36 @@ export function requestFor(
   if (body === null || span === undefined) return undefined;
   const value = Buffer.from(JSON.stringify(own));
   return { body: Buffer.concat([body.subarray(0, span[0]), value, body.subarray(span[1])]), url, upstreamId: own };
+}
+
+/**
+ * A WebSocket upgrade's target with the first `model` query parameter (the one the gateway routed on) naming
+ * `endpoint`'s id for `model`; every other byte of the target as sent.
+ */
+export function upgradeTargetFor(endpoint: Endpoint, model: string | undefined, url: string): string {
+  if (model === undefined) return url;
+  const own = upstreamModel(endpoint, model);
+  const q = url.indexOf('?');
+  if (own === model || q === -1) return url;
+  const pairs = url.slice(q + 1).split('&');
+  for (let i = 0; i < pairs.length; i++) {
+    const eq = pairs[i].indexOf('=');
+    const name = eq === -1 ? pairs[i] : pairs[i].slice(0, eq);
+    if (queryDecode(name) !== 'model') continue;
+    pairs[i] = `${name}=${encodeURIComponent(own)}`;
+    break;
+  }
+  return `${url.slice(0, q + 1)}${pairs.join('&')}`;
+}
+
+/** A query name as URLSearchParams reads it (`+` is a space; a bad escape is kept as is). */
+function queryDecode(s: string): string {
+  const spaced = s.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 /** `segment` escaped for a path, keeping what RFC 3986 allows there (`:` in Bedrock ids, `@`, ...) as is. */
