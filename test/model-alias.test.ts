@@ -113,6 +113,11 @@ t.test('the upstream sees its own id in the body; the client sees its own in a J
   t.equal(east.seen[1].body, plain);
   t.equal(JSON.parse(b.body).model, EAST, 'an answer for an unrenamed model is relayed as is');
   t.equal(b.headers['content-length'], String(Buffer.byteLength(b.body)));
+  // The model the gateway read is the one replaced: escaped in the body, after a duplicate key (the last wins).
+  const dup = `{"model":"gpt-4o","n":1,"model":"llama\\u002d3.1-70b"}`;
+  const c = await send(gw.url, '/v1/chat/completions', dup);
+  t.equal(c.status, 200);
+  t.equal(east.seen[2].body, `{"model":"gpt-4o","n":1,"model":"${EAST}"}`);
 });
 
 t.test('an SSE answer with events split across writes names the client id in every event', async (t) => {

@@ -32,6 +32,8 @@ const kExchange = Symbol('regiongate.exchange');
 type Tagged = { [kExchange]?: Exchange };
 
 const HEDGE_LOST = new GatewayError('RG_ERR_UPSTREAM', { message: 'another attempt answered first' });
+/** For endpoints that rename nothing (`requestFor` never reads it then): no map per exchange. */
+const NOTHING_RENAMED: Map<string, Buffer | null> = new Map();
 const CLIENT_GONE = new GatewayError('RG_ERR_UPSTREAM', { message: 'client disconnected' });
 
 export class Exchange implements AttemptOwner, PickRequest {
@@ -55,6 +57,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   #modelInPath = false;
   /** Renames the model back in the answer of an endpoint that knows it by another id. */
   #renamer: AnswerRenamer | undefined;
+  /** The body as each endpoint id names the model, made once (retries and hedges reuse it). */
+  #renamedBodies: Map<string, Buffer | null> | undefined;
   /** Bytes of `limits.bufferedBytes` this exchange holds. */
   #reserved = 0;
   /** May run twice (retries after the endpoint may have seen it, hedges): see retry-policy.ts. */
@@ -142,6 +146,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   /** The body is no longer needed for a replay: give its bytes back to the budget. */
   #releaseBody(): void {
     this.#body = null;
+    this.#renamedBodies = undefined;
     if (this.#reserved > 0) {
       this.#deps.bodyBudget.release(this.#reserved);
       this.#reserved = 0;
@@ -217,7 +222,8 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     const req = this.req;
     // The body and path as this endpoint names the model; the buffered original stays for other endpoints.
-    const renamed = requestFor(endpoint, this.model, this.#modelSpan, this.#modelInPath, this.#body, req.url ?? '/');
+    const made = endpoint.upstreamIds === undefined ? NOTHING_RENAMED : (this.#renamedBodies ??= new Map());
+    const renamed = requestFor(endpoint, this.model, this.#modelSpan, this.#modelInPath, this.#body, req.url ?? '/', made);
     if (renamed === undefined) {
       if (this.#live.length === 0) this.#fail(renameUnsupported(this.model as string));
       return;

@@ -20,7 +20,8 @@ export interface RenamedRequest {
 /**
  * The request for `endpoint`: `model` is what the gateway read (undefined: none), `span` where the body
  * holds it, `inPath` whether it came from a `/v1/models/{id}` path. Undefined when the endpoint renames the
- * model and neither applies (a form body): the caller refuses rather than forward the wrong name.
+ * model and neither applies (a form body): the caller refuses rather than forward the wrong name. `made`
+ * keeps each renamed body, by endpoint id for the model, for the exchange's later attempts.
  */
 export function requestFor(
   endpoint: Endpoint,
@@ -29,6 +30,7 @@ export function requestFor(
   inPath: boolean,
   body: Buffer | null,
   url: string,
+  made: Map<string, Buffer | null>,
 ): RenamedRequest | undefined {
   if (model === undefined || endpoint.upstreamIds === undefined) return { body, url, upstreamId: undefined };
   const own = upstreamModel(endpoint, model);
@@ -39,8 +41,12 @@ export function requestFor(
     return { body, url: q === -1 ? path : path + url.slice(q), upstreamId: own };
   }
   if (body === null || span === undefined) return undefined;
-  const value = Buffer.from(JSON.stringify(own));
-  return { body: Buffer.concat([body.subarray(0, span[0]), value, body.subarray(span[1])]), url, upstreamId: own };
+  let renamed = made.get(own);
+  if (renamed === undefined) {
+    renamed = Buffer.concat([body.subarray(0, span[0]), Buffer.from(JSON.stringify(own)), body.subarray(span[1])]);
+    made.set(own, renamed);
+  }
+  return { body: renamed, url, upstreamId: own };
 }
 
 /**
