@@ -1,7 +1,8 @@
 /**
  * One client request and its way through the gateway: buffer the body (so it can be replayed), pick an
- * endpoint, run attempts until one answers, then stream the answer back untouched. Retries happen only
- * before the first response byte is written to the client.
+ * endpoint, run attempts until one answers, then stream the answer back untouched (but for a model the
+ * endpoint knows by another id: model-alias.ts, model-rename.ts). Retries happen only before the first
+ * response byte is written to the client.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
