@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   RG_ERR_UNKNOWN_REGION: { status: 400, message: 'The x-regiongate-regions header names a region this gateway does not have.' },
   RG_ERR_MODEL_NOT_FOUND: { status: 404, message: 'No endpoint of this gateway serves the requested model.' },
   RG_ERR_NOT_IN_REGIONS: { status: 404, message: 'What the request asks for is served only outside the regions it may use.' },
+  RG_ERR_MODEL_RENAME_UNSUPPORTED: { status: 415, message: 'An endpoint knows this model by another name, and the gateway renames it only in JSON request bodies.' },
   RG_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the configured limit.' },
   RG_ERR_UPSTREAM_CONNECT: { status: 502, message: 'Could not connect to the regional endpoint.' },
   RG_ERR_UPSTREAM_RESET: { status: 502, message: 'The regional endpoint closed the connection before answering.' },

@@ -121,6 +121,11 @@ export class ModelCatalog {
     return this.#endpoints.some((e) => knownModels(e)?.has(id) === true && this.#allowed(e.region, id, regions));
   }
 
+  /** Whether an endpoint that serves `model` knows it by another name (`models` as a map). */
+  renamed(model: string): boolean {
+    return this.#endpoints.some((e) => e.upstreamIds?.has(model) === true);
+  }
+
   /** Whether a request for `model` may be served in `region` (its regions header and every matching rule). */
   #allowed(region: string, model: string | undefined, regions: ReadonlySet<string> | undefined): boolean {
     if (regions !== undefined && !regions.has(region)) return false;

@@ -110,12 +110,42 @@ const name = z
   .string({ error: 'must be a name' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' });
 
+/**
+ * `endpoints[].models`: a list of ids (`"*"`: any), or a map from the id clients use to the endpoint's own
+ * id. Checked by hand rather than as a zod union, so each error names the entry it is about.
+ */
+function endpointModels(v: unknown, issues: z.core.$ZodRawIssue[]): string[] | Record<string, string> {
+  const bad = (message: string, path: PropertyKey[] = []): void => void issues.push({ code: 'custom', message, path, input: v });
+  if (v === undefined) return ['*'];
+  if (Array.isArray(v)) {
+    if (v.length === 0) bad('must list at least one model');
+    v.forEach((m, i) => {
+      if (typeof m !== 'string' || m === '') bad('must be a model name', [i]);
+    });
+    return v as string[];
+  }
+  if (typeof v !== 'object' || v === null) {
+    bad('must be a list of model names, or a map from the model id clients use to the endpoint\'s own id');
+    return [];
+  }
+  const out: Record<string, string> = {};
+  const entries = Object.entries(v);
+  if (entries.length === 0) bad('must name at least one model');
+  for (const [client, own] of entries) {
+    if (client === '*') bad('"*" cannot be renamed: list it instead (models: ["*"])', [client]);
+    else if (typeof own !== 'string' || own === '') bad("must be the endpoint's own id for this model (a string)", [client]);
+    else out[client] = own;
+  }
+  return out;
+}
+
 const endpointSchema = z.strictObject({
   /** Stable id shown in `x-regiongate-endpoint`; defaults to `<region>-<index>`. */
   id: name.optional(),
   url: httpUrl,
   weight: int(1, 1_000_000).default(1),
-  models: z.array(z.string().min(1), { error: 'must be a list of model names' }).min(1).default(['*']),
+  /** A list of model ids, or a map from the id clients use to the endpoint's own id (registry/endpoint.ts). */
+  models: z.unknown().transform((v, ctx) => endpointModels(v, ctx.issues)).default(['*']),
   // Header values end up on the wire: CR, LF or NUL would split or corrupt the request (header injection).
   headers: z
     .record(

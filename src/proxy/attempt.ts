@@ -45,6 +45,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   span: Span | undefined;
   /** The request to send, kept while the attempt waits for a free connection. */
   request: Dispatcher.DispatchOptions | undefined;
+  /** The endpoint's own id for the request's model, when it differs from the client's (`models` as a map). */
+  upstreamModel: string | undefined;
   readonly #owner: AttemptOwner;
   #controller: Dispatcher.DispatchController | undefined;
   #slots: SlotSource | undefined;

@@ -59,10 +59,15 @@ export class BodyModelReader {
   finish(): ModelReading {
     if (this.#bytes === 0) return ABSENT;
     if (this.#fixed !== undefined) return this.#fixed;
-    const json = (this.#json as ModelScanner).finish();
-    if (this.#form === undefined) return json;
+    const scanner = this.#json as ModelScanner;
+    const json = scanner.finish();
+    if (this.#form === undefined) {
+      // A plain JSON body: say where the model is, so an endpoint's own name for it can be spliced in.
+      const span = scanner.modelSpan;
+      return json.kind === 'model' && span !== undefined ? { ...json, span } : json;
+    }
     const form = this.#form.finish();
-    if (!(this.#json as ModelScanner).wellFormed || sameReading(form, json)) return form;
+    if (!scanner.wellFormed || sameReading(form, json)) return form;
     return undetermined('the body reads differently as a form and as JSON');
   }
 }

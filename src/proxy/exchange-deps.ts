@@ -55,7 +55,7 @@ export interface ExchangeDeps {
   /** OpenTelemetry spans, when `telemetry.tracing` is on. */
   readonly tracer: RequestTracer | undefined;
   /** Answers for requests no endpoint can take (unknown region or model); undefined = always 503. */
-  readonly catalog?: Pick<ModelCatalog, 'checkRegions' | 'whyNoEndpoint'>;
+  readonly catalog?: Pick<ModelCatalog, 'checkRegions' | 'whyNoEndpoint' | 'renamed'>;
   /** Called exactly once when the exchange is over (answered, failed or abandoned). */
   readonly onDone: (exchange: Exchange) => void;
 }

@@ -1,7 +1,8 @@
 /**
  * One client request and its way through the gateway: buffer the body (so it can be replayed), pick an
- * endpoint, run attempts until one answers, then stream the answer back untouched. Retries happen only
- * before the first response byte is written to the client.
+ * endpoint, run attempts until one answers, then stream the answer back untouched (but for a model the
+ * endpoint knows by another id: model-alias.ts, model-rename.ts). Retries happen only before the first
+ * response byte is written to the client.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,8 @@ import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { responseHead, upstreamHeaders } from './headers.js';
 import { BodyModelReader } from './body-model-reader.js';
+import { requestFor, renameUnsupported } from './model-alias.js';
+import { answerRenamer, type AnswerRenamer } from './model-rename.js';
 import { requestRegions, requestsStream } from './request-info.js';
 
 export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
@@ -30,6 +33,8 @@ const kExchange = Symbol('regiongate.exchange');
 type Tagged = { [kExchange]?: Exchange };
 
 const HEDGE_LOST = new GatewayError('RG_ERR_UPSTREAM', { message: 'another attempt answered first' });
+/** For endpoints that rename nothing (`requestFor` never reads it then): no map per exchange. */
+const NOTHING_RENAMED: Map<string, Buffer | null> = new Map();
 const CLIENT_GONE = new GatewayError('RG_ERR_UPSTREAM', { message: 'client disconnected' });
 
 export class Exchange implements AttemptOwner, PickRequest {
@@ -62,6 +67,13 @@ export class Exchange implements AttemptOwner, PickRequest {
   #body: Buffer | null = null;
   /** Reads the model as the body arrives, so no single step parses a whole large body. */
   #modelReader: BodyModelReader | undefined;
+  /** Where the body's model string lies (plain JSON), and whether the model came from the path instead. */
+  #modelSpan: readonly [number, number] | undefined;
+  #modelInPath = false;
+  /** Renames the model back in the answer of an endpoint that knows it by another id. */
+  #renamer: AnswerRenamer | undefined;
+  /** The body as each endpoint id names the model, made once (retries and hedges reuse it). */
+  #renamedBodies: Map<string, Buffer | null> | undefined;
   /** Bytes of `limits.bufferedBytes` this exchange holds. */
   #reserved = 0;
   /** May run twice (retries after the endpoint may have seen it, hedges): see retry-policy.ts. */
@@ -149,6 +161,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   /** The body is no longer needed for a replay: give its bytes back to the budget. */
   #releaseBody(): void {
     this.#body = null;
+    this.#renamedBodies = undefined;
     if (this.#reserved > 0) {
       this.#deps.bodyBudget.release(this.#reserved);
       this.#reserved = 0;
@@ -183,6 +196,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const reading = this.#modelReader?.finish();
     this.#modelReader = undefined;
     this.model = reading?.kind === 'model' ? reading.model : undefined;
+    this.#modelSpan = reading?.kind === 'model' ? reading.span : undefined;
     // Rules that name models decide where data may go: a model the gateway cannot be sure of is refused.
     if (reading?.kind === 'undetermined' && this.#deps.options.modelRules)
       return this.#fail(new GatewayError('RG_ERR_MODEL_UNDETERMINED', { message: `The request's model cannot be determined: ${reading.reason}.` }));
@@ -197,9 +211,16 @@ export class Exchange implements AttemptOwner, PickRequest {
       opts.firstByteTimeout ?? (this.#body !== null && requestsStream(this.#body) ? opts.firstByteStreamTimeout : opts.firstByteUnaryTimeout);
     // `GET /v1/models/{id}` is routed like a request for that model (the gateway checked the id).
     const pathModel = modelInPath(req.method, path);
-    if (typeof pathModel === 'string') this.model = pathModel;
+    if (typeof pathModel === 'string') {
+      this.model = pathModel;
+      this.#modelInPath = true;
+    }
     const refused = this.#deps.catalog?.checkRegions(this.regions);
     if (refused !== undefined) return this.#fail(refused);
+    // A model some endpoint names otherwise is renamed in a JSON body only: refuse a form up front, the same
+    // whichever endpoint is picked, rather than forward a name the endpoint does not know.
+    if (this.model !== undefined && !this.#modelInPath && this.#modelSpan === undefined && this.#deps.catalog?.renamed(this.model))
+      return this.#fail(renameUnsupported(this.model));
     const tracer = this.#deps.tracer;
     if (tracer !== undefined) this.#span = tracer.request(this.method, path, this.model, req.headers);
     this.#deps.retryGate?.deposit();
@@ -214,8 +235,17 @@ export class Exchange implements AttemptOwner, PickRequest {
 
   #launch(endpoint: Endpoint): void {
     if (this.#done) return;
+    const req = this.req;
+    // The body and path as this endpoint names the model; the buffered original stays for other endpoints.
+    const made = endpoint.upstreamIds === undefined ? NOTHING_RENAMED : (this.#renamedBodies ??= new Map());
+    const renamed = requestFor(endpoint, this.model, this.#modelSpan, this.#modelInPath, this.#body, req.url ?? '/', made);
+    if (renamed === undefined) {
+      if (this.#live.length === 0) this.#fail(renameUnsupported(this.model as string));
+      return;
+    }
     this.tried.push(endpoint);
     const attempt = new Attempt(this, endpoint);
+    attempt.upstreamModel = renamed.upstreamId;
     this.#live.push(attempt);
     this.#last = attempt;
     this.#deps.observer?.attemptStarted(endpoint);
@@ -223,15 +253,14 @@ export class Exchange implements AttemptOwner, PickRequest {
       const msg: AttemptStartMessage = { endpoint, attempt: this.tried.length, requestId: this.requestId, hedge: this.#live.length > 1 };
       attemptStartChannel.publish(msg);
     }
-    const req = this.req;
     const headers = upstreamHeaders(
       req.rawHeaders,
       { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
       endpoint.headers,
-      this.#body === null ? 0 : this.#body.length,
+      renamed.body === null ? 0 : renamed.body.length,
     );
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
-    attempt.request = { origin: endpoint.origin, path: endpoint.basePath + (req.url ?? '/'), method: req.method ?? 'GET', headers, body: this.#body, blocking: true };
+    attempt.request = { origin: endpoint.origin, path: endpoint.basePath + renamed.url, method: req.method ?? 'GET', headers, body: renamed.body, blocking: true };
     this.#deps.pools.send(attempt);
     const opts = this.#deps.options;
     // A hedge runs the request twice at once: only where a replay is allowed.
@@ -270,6 +299,12 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.firstByteAt = performance.now();
     const type = headers['content-type'];
     this.#eventStream = typeof type === 'string' && type.startsWith('text/event-stream');
+    // The endpoint named the model its own way: its answer names it back as the client asked (sized anew).
+    const from = attempt.upstreamModel;
+    if (from !== undefined && this.model !== undefined && this.method !== 'HEAD' && status !== 204 && status !== 304) {
+      this.#renamer = answerRenamer(headers, from, this.model, this.#modelInPath ? 'id' : 'model');
+      if (this.#renamer !== undefined) headers = { ...headers, 'content-length': undefined };
+    }
     this.res.writeHead(status, responseHead(headers, attempt.endpoint, this.tried.length, this.requestId));
     // A stream's headers go out now, so the client sees the answer start; a sized body carries them itself.
     if (headers['content-length'] === undefined) this.res.flushHeaders();
@@ -294,14 +329,20 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   onData(_attempt: Attempt, chunk: Buffer): boolean {
-    this.bytesOut += chunk.length;
-    if (this.res.write(chunk)) return true;
+    const out = this.#renamer === undefined ? chunk : this.#renamer.push(chunk);
+    this.bytesOut += out.length;
+    if (out.length === 0 || this.res.write(out)) return true;
     // The client reads slower than the endpoint writes: pause the upstream until it drains.
     this.res.once('drain', Exchange.#onDrain);
     return false;
   }
 
   onEnd(): void {
+    const rest = this.#renamer?.flush();
+    if (rest !== undefined && rest.length > 0) {
+      this.bytesOut += rest.length;
+      this.res.write(rest);
+    }
     this.res.end();
     this.#finish();
   }

@@ -6,7 +6,8 @@
  */
 
 export type ModelReading =
-  | { readonly kind: 'model'; readonly model: string }
+  // `span`: where the model string lies in a JSON body (quotes included), when it may be rewritten there.
+  | { readonly kind: 'model'; readonly model: string; readonly span?: readonly [number, number] }
   | { readonly kind: 'absent' }
   | { readonly kind: 'undetermined'; readonly reason: string };
 

@@ -96,6 +96,18 @@ export class ModelScanner {
   #num = N_MINUS;
   #lit: Buffer = LITERALS[0];
   #litAt = 0;
+  /** Bytes of the chunks before the current one, and where the last top-level model string lies (quotes included). */
+  #offset = 0;
+  #modelStart = -1;
+  #modelEnd = -1;
+
+  /**
+   * The byte range `[start, end)` of the model string the reading names, quotes included, so a caller
+   * holding the body can splice another name in (meaningful after `finish` answered a model).
+   */
+  get modelSpan(): readonly [number, number] | undefined {
+    return this.#modelStart >= 0 && this.#modelEnd > this.#modelStart ? [this.#modelStart, this.#modelEnd] : undefined;
+  }
 
   /** Whether the bytes so far are a complete, valid JSON document (meaningful after `finish`). */
   get wellFormed(): boolean {
@@ -128,9 +140,12 @@ export class ModelScanner {
           }
           if (role === R_MODEL) this.#capture.bytes(b, start, i);
         }
-        if (i === n) return;
+        if (i === n) break;
         const c = b[i++];
-        if (c === 0x22) this.#endString();
+        if (c === 0x22) {
+          if (role === R_MODEL) this.#modelEnd = this.#offset + i;
+          this.#endString();
+        }
         else if (c === 0x5c) this.#state = ESCAPE;
         else if (c < 0x20) return this.#fail('a control character inside a string');
         else if (!this.#utf8Lead(c)) return this.#fail('invalid UTF-8');
@@ -151,6 +166,7 @@ export class ModelScanner {
             this.#state = c === 0x7b ? OBJECT_FIRST : ARRAY_FIRST;
             break;
           }
+          if (c === 0x22 && this.#modelNext) this.#modelStart = this.#offset + i;
           this.#startValue(c);
           if (this.#state === FAILED) return;
           break;
@@ -223,6 +239,7 @@ export class ModelScanner {
       }
       i++;
     }
+    this.#offset += n;
   }
 
   /** The body is complete: what an upstream reads as its model. */

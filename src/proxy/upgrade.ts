@@ -16,6 +16,7 @@ import type { Endpoint } from '../registry/endpoint.js';
 import type { Picker } from '../routing/picker.js';
 import type { TrustFn } from './forwarded.js';
 import { upstreamHeaders } from './headers.js';
+import { upgradeTargetFor } from './model-alias.js';
 import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { classifyFailure } from '../health/classify-failure.js';
@@ -80,7 +81,7 @@ export class UpgradeProxy {
     this.#open.set(endpoint, (this.#open.get(endpoint) ?? 0) + 1);
     const tunnel = new Tunnel(socket, endpoint, requestId, this.#opts, this.#onTunnelClose);
     this.#tunnels.add(tunnel);
-    this.#starting.set(req, { tunnel, out: { path: endpoint.basePath + url, headers } });
+    this.#starting.set(req, { tunnel, out: { path: endpoint.basePath + upgradeTargetFor(endpoint, model, url), headers } });
     // Every failure of the upstream side (connect, the timers' errors, resets) arrives here, once mapped.
     this.#proxy.ws(req, socket, head, { target: endpoint.origin }, (err) => tunnel.fail(classifyFailure(err).error));
   }

@@ -26,8 +26,10 @@ export interface Endpoint {
   readonly origin: string;
   /** The URL's path without a trailing slash ('' for '/'), prefixed to every forwarded path. */
   readonly basePath: string;
-  /** Served models; `undefined` means any (`"*"`). */
+  /** Served models, as clients name them; `undefined` means any (`"*"`). */
   readonly models: ReadonlySet<string> | undefined;
+  /** Client id to the endpoint's own id, for the models it names differently (`models` as a map); else absent. */
+  readonly upstreamIds?: ReadonlyMap<string, string>;
   /** For a `"*"` endpoint, what it reports serving (absent on hand-built endpoints: any model). */
   readonly reported?: ReportedModels;
   /** Extra headers sent upstream, names lower-cased. */
@@ -47,11 +49,23 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     weight: cfg.weight,
     origin: url.origin,
     basePath,
-    models: cfg.models.includes('*') ? undefined : new Set(cfg.models),
+    ...servedModels(cfg.models),
     reported: { models: undefined },
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
   });
+}
+
+/** The served set and renames of a `models` config value: a list of ids, or a map client id → endpoint id. */
+function servedModels(models: EndpointConfig['models']): Pick<Endpoint, 'models' | 'upstreamIds'> {
+  if (Array.isArray(models)) return { models: models.includes('*') ? undefined : new Set(models) };
+  const renamed = Object.entries(models).filter(([client, own]) => client !== own);
+  return { models: new Set(Object.keys(models)), ...(renamed.length > 0 ? { upstreamIds: new Map(renamed) } : {}) };
+}
+
+/** The id `endpoint` knows `model` by (the client's id unless its `models` map renames it). */
+export function upstreamModel(endpoint: Endpoint, model: string): string {
+  return endpoint.upstreamIds?.get(model) ?? model;
 }
 
 /**

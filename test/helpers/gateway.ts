@@ -17,7 +17,7 @@ export interface RegionSpec {
   name: string;
   url: string;
   priority?: number;
-  models?: string[];
+  models?: string[] | Record<string, string>;
   headers?: Record<string, string>;
   /** The endpoint's connection limit (0 = none). */
   connections?: number;
