@@ -13,6 +13,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
+import { TlsFailureLog } from './proxy/tls-connect.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
 import type { Endpoint } from './registry/endpoint.js';
@@ -74,7 +75,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const registry = Registry.fromConfig(config);
-  const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe });
+  const tlsLog = new TlsFailureLog(logger, clock);
+  const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
   const picker = new HealthAwarePicker({
     registry,
@@ -155,6 +157,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     catalog,
     onRequestEnd: (status, code) => metrics.requestEnded(status, code),
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
+    onTlsFailure: tlsLog.note,
   });
   const gw = gateway;
   const target: AdminTarget = {

@@ -133,7 +133,8 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isTlsFailure(code: string): boolean {
+/** Whether an error code is a TLS handshake or certificate failure (Node/OpenSSL codes). */
+export function isTlsFailure(code: string): boolean {
   return (
     code.startsWith('ERR_TLS_') ||
     code.startsWith('ERR_SSL_') ||
