@@ -28,18 +28,30 @@ export function endpointConnect(endpoint: Endpoint, base: ConnectBase, onTlsFail
   const tls = endpoint.tls;
   const connector = buildConnector({ ...base, ...(tls === undefined ? {} : tlsConnectOptions(tls)) });
   const servername = tls?.servername;
-  const tlsFailure = (err: unknown): void => {
+  const isTls = (err: unknown): boolean => {
     const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && isTlsFailure(code)) onTlsFailure?.(endpoint, err as Error);
+    return typeof code === 'string' && isTlsFailure(code);
   };
   return (opts, callback) =>
     // undici takes the SNI from the request's Host header first: a configured servername wins over it.
     connector(servername === undefined ? opts : { ...opts, servername }, (err, socket) => {
       if (err !== null) {
-        tlsFailure(err);
+        if (isTls(err)) onTlsFailure?.(endpoint, err);
         return callback(err, null);
       }
-      socket.on('error', tlsFailure);
+      // Registered before undici's own listeners, so it runs first. A TLS 1.3 server refuses a client
+      // certificate after the handshake: the alert's error is followed at once by undici's own "other side
+      // closed", which is what the request fails with. That error gets the alert as its `cause`, so the
+      // classifier can tell a refused certificate from a reset.
+      let alert: Error | undefined;
+      socket.on('error', (e: Error & { cause?: unknown }) => {
+        if (isTls(e)) {
+          alert = e;
+          onTlsFailure?.(endpoint, e);
+        } else if (alert !== undefined && e.cause === undefined) {
+          Object.defineProperty(e, 'cause', { value: alert, configurable: true, writable: true });
+        }
+      });
       callback(null, socket);
     });
 }
