@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { rootCertificates, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -16,10 +16,11 @@ import { request } from 'undici';
 import { resolveConfig, type GatewayConfigInput } from '../src/config/index.js';
 import { createGateway, type RunningGateway } from '../src/create-gateway.js';
 import { ConfigError } from '../src/errors.js';
-import { checkEndpointTlsFiles } from '../src/registry/endpoint-tls.js';
+import { checkEndpointTlsFiles, loadEndpointTls } from '../src/registry/endpoint-tls.js';
 import { TlsFailureLog } from '../src/proxy/tls-connect.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeClock } from '../src/util/fake-clock.js';
+import { Output, spawnCli } from './helpers/built.js';
 import { startUpstream } from './helpers/gateway.js';
 import { until, within } from './helpers/wait.js';
 
@@ -230,7 +231,7 @@ t.test('with tls.ca + cert + key, requests and probes reach an endpoint that req
   t.equal(tlsLines.length, 0, 'no TLS failure logged');
 });
 
-t.test('the ca adds to the system roots: a CA that did not sign the server is not trusted', async (t) => {
+t.test('a ca that did not sign the endpoint\'s certificate is not trusted', async (t) => {
   const up = await startMtlsUpstream(t);
   const { gw } = await startTlsGateway(t, [onprem(up.url, { ca: pki.otherCa, cert: pki.clientCert, key: pki.clientKey })], { ...noProbes, retry: { attempts: 1 } });
   const res = await chat(gw.url);
@@ -328,6 +329,35 @@ t.test('missing, unreadable or invalid TLS files are config errors naming the ke
   t.match(shape({ ca: pki.ca }, 'http://a.example'), [/^regions\[0\]\.endpoints\[0\]\.tls: applies to https URLs only/]);
   t.match(shape({ ca: pki.ca, verify: true }), [/tls\.verify: unknown key/]);
   t.same(shape({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, servername: 'localhost' }), [], 'a good one passes');
+
+  // The ca is added to Node's bundled roots, not put in their place: public endpoints stay verifiable.
+  const loaded = loadEndpointTls({ ca: pki.ca, rejectUnauthorized: true }, 'tls');
+  t.equal(loaded.ca?.length, rootCertificates.length + 1);
+  t.ok(loaded.ca?.includes(rootCertificates[0]), 'the bundled roots are kept');
+  t.equal(loaded.ca?.at(-1)?.trim(), readFileSync(pki.ca, 'utf8').trim(), 'the private CA is added');
+});
+
+/** The child's exit code once it has exited and its pipes are drained. */
+const closed = (child: ReturnType<typeof spawnCli>): Promise<number | null> =>
+  new Promise((resolve) => child.once('close', (code) => resolve(code)));
+
+t.test('check-config and start (dist/cli.js) exit 2 naming the key of a missing TLS file; a good one passes', async (t) => {
+  const file = join(pki.dir, 'gw.yaml');
+  const yaml = (ca: string): string =>
+    ['listen: { host: 127.0.0.1, port: 0 }', 'admin: { enabled: false }', 'regions:', '  - name: onprem', '    endpoints:', '      - url: https://127.0.0.1:1', `        tls: { ca: "${ca}", cert: "${pki.clientCert}", key: "${pki.clientKey}" }`, ''].join('\n');
+  writeFileSync(file, yaml(join(pki.dir, 'missing-ca.pem')));
+  for (const args of [['check-config', file], ['start', '--config', file]]) {
+    const child = spawnCli(t, args);
+    const stderr = new Output(child, 'stderr');
+    t.equal(await within(`regiongate ${args[0]} to exit`, closed(child)), 2, `${args[0]} exits 2`);
+    t.match(stderr.text, /regions\[0\]\.endpoints\[0\]\.tls\.ca: cannot read .*missing-ca\.pem/, `${args[0]} names the key`);
+  }
+  writeFileSync(file, yaml(pki.ca));
+  const ok = spawnCli(t, ['check-config', file]);
+  const out = new Output(ok, 'stdout');
+  t.equal(await within('check-config to exit', closed(ok)), 0);
+  t.match(out.text, pki.ca, 'the resolved config shows the file path');
+  t.notMatch(out.text, 'BEGIN', 'never the file contents');
 });
 
 t.test('TLS failures are logged once per endpoint and reason, again on a new reason or after a quiet period', async (t) => {
