@@ -93,7 +93,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const gatewayId = opts.gatewayId ?? config.gatewayId ?? `${hostname()}-${process.pid}`;
   const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
   const discoveryCfg = config.routing.modelDiscovery;
-  const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect });
+  const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const discovery = new ModelDiscovery({
     endpoints: registry.endpoints,
     clock,

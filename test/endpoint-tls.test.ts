@@ -99,7 +99,7 @@ async function startMtlsUpstream(tt: { teardown(fn: () => unknown): void }): Pro
     seen.push({ path, clientCn: String(peer.subject?.CN ?? '') });
     for (const w of waiters.splice(0)) if (w.path === path) w.resolve();
     else waiters.push(w);
-    const body = path.endsWith('/health') ? '{"ok":true}' : JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hello over mTLS' } }] });
+    const body = path.endsWith('/health') ? '{"ok":true}' : path === '/v1/models' ? '{"object":"list","data":[{"id":"m-onprem","object":"model"}]}' : JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hello over mTLS' } }] });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
@@ -146,7 +146,7 @@ async function startTlsGateway(
       admin: { enabled: false },
       log: { level: 'warn' },
       ...overrides,
-      routing: { modelDiscovery: { interval: 0 } },
+      routing: { modelDiscovery: { interval: 0 }, ...overrides.routing },
       regions,
     },
     {},
@@ -229,6 +229,23 @@ t.test('with tls.ca + cert + key, requests and probes reach an endpoint that req
   t.ok(up.seen.some((s) => s.path === '/v1/chat/completions' && s.clientCn === 'regiongate-gateway'), 'request presented the client certificate');
   await until('the probe verdict is healthy', () => gw.health.snapshot()[0]?.probe === 'up');
   t.equal(tlsLines.length, 0, 'no TLS failure logged');
+});
+
+t.test('model discovery reads a "*" mTLS endpoint\'s own model list with its TLS settings', async (t) => {
+  const up = await startMtlsUpstream(t);
+  const listed = up.next('/v1/models');
+  const { gw, tlsLines } = await startTlsGateway(t, [onprem(up.url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey })], {
+    ...noProbes,
+    routing: { modelDiscovery: { interval: '1s' } },
+  });
+  await within('the model list fetch over mTLS', listed);
+  t.ok(up.seen.some((s) => s.path === '/v1/models' && s.clientCn === 'regiongate-gateway'), 'the fetch presented the client certificate');
+  await until('the gateway lists m-onprem', async () => {
+    const res = await request(`${gw.url}/v1/models`);
+    const body = (await res.body.json()) as { data?: { id: string }[] };
+    return res.statusCode === 200 && (body.data ?? []).some((m) => m.id === 'm-onprem');
+  });
+  t.equal(tlsLines.length, 0);
 });
 
 t.test('a ca that did not sign the endpoint\'s certificate is not trusted', async (t) => {

@@ -1,12 +1,12 @@
 /**
  * The real probe: an HTTP GET to `endpoint.origin + endpoint.basePath + path` through one small undici
  * `Agent` shared by every http endpoint, and a small `Pool` per https endpoint carrying its TLS settings
- * (at most two connections per origin, kept alive between probes). The endpoint's configured headers go along (they often carry the upstream's credentials).
- * The caller owns the timeout and aborts through `signal`; the response body is discarded.
+ * (at most two connections per origin, kept alive between probes). The endpoint's configured headers go
+ * along (they often carry the upstream's credentials). The caller owns the timeout and aborts through `signal`; the response body is discarded.
  */
-import { Agent, Pool, request, type Dispatcher } from 'undici';
+import { request } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
-import { endpointConnect, type TlsFailureFn } from '../proxy/tls-connect.js';
+import { EndpointDispatchers, type TlsFailureFn } from '../proxy/tls-connect.js';
 
 /** Probes one endpoint; resolves with the HTTP status, rejects on a transport error or abort. */
 export type ProbeFn = (endpoint: Endpoint, signal: AbortSignal) => Promise<number>;
@@ -30,21 +30,13 @@ const USER_AGENT = 'regiongate-health/1';
 
 /** Create the undici-backed probe function and the agent it owns. */
 export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
-  const poolOptions = { connections: 2, pipelining: 1, keepAliveTimeout: 10_000 };
-  const connectBase = { timeout: options.connectTimeout ?? 2000 };
-  const agent = new Agent({ ...poolOptions, connect: connectBase });
   // An https endpoint gets a pool of its own with its TLS settings (CA, client certificate, servername),
   // the same connector its requests use, so a probe sees what a request would.
-  const tlsPools = new Map<Endpoint, Pool>();
-  function dispatcherFor(endpoint: Endpoint): Dispatcher {
-    if (!endpoint.origin.startsWith('https:')) return agent;
-    let pool = tlsPools.get(endpoint);
-    if (pool === undefined) {
-      pool = new Pool(endpoint.origin, { ...poolOptions, connect: endpointConnect(endpoint, connectBase, options.onTlsFailure) });
-      tlsPools.set(endpoint, pool);
-    }
-    return pool;
-  }
+  const dispatchers = new EndpointDispatchers(
+    { connections: 2, pipelining: 1, keepAliveTimeout: 10_000 },
+    { timeout: options.connectTimeout ?? 2000 },
+    options.onTlsFailure,
+  );
   const headersByEndpoint = new WeakMap<Endpoint, Record<string, string>>();
 
   function headersFor(endpoint: Endpoint): Record<string, string> {
@@ -59,7 +51,7 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
   async function httpProbe(endpoint: Endpoint, signal: AbortSignal): Promise<number> {
     const res = await request(endpoint.origin + endpoint.basePath + options.path, {
       method: 'GET',
-      dispatcher: dispatcherFor(endpoint),
+      dispatcher: dispatchers.for(endpoint),
       headers: headersFor(endpoint),
       signal,
     });
@@ -69,10 +61,6 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
 
   return {
     probe: httpProbe,
-    close: async () => {
-      const pools = [...tlsPools.values()];
-      tlsPools.clear();
-      await Promise.all([agent.close(), ...pools.map((p) => p.close())]);
-    },
+    close: () => dispatchers.close(),
   };
 }

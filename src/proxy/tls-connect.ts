@@ -3,10 +3,11 @@
  * (`health/http-probe.ts`) alike: an https endpoint gets a connector with its own TLS settings (private CA
  * added to the roots, client certificate, servername), and every TLS failure on it, at the handshake or in
  * an alert right after it (TLS 1.3 servers refuse a missing client certificate only then), is reported to
- * `TlsFailureLog`, which logs it once per endpoint and reason. Building the connector from the endpoint's
+ * `TlsFailureLog`, which logs it once per endpoint and reason. `EndpointDispatchers` gives the gateway's
+ * small side clients (probes, model lists) the same. Building the connector from the endpoint's
  * `EndpointTls` is the point where a reload would swap in re-read certificates.
  */
-import { buildConnector } from 'undici';
+import { Agent, Pool, buildConnector, type Dispatcher } from 'undici';
 import { isTlsFailure } from '../health/classify-failure.js';
 import { tlsConnectOptions } from '../registry/endpoint-tls.js';
 import type { Endpoint } from '../registry/endpoint.js';
@@ -54,6 +55,42 @@ export function endpointConnect(endpoint: Endpoint, base: ConnectBase, onTlsFail
       });
       callback(null, socket);
     });
+}
+
+/**
+ * For side clients that talk to every endpoint: one shared `Agent` for http endpoints, and a `Pool` of
+ * their own for https endpoints, so each gets its TLS settings.
+ */
+export class EndpointDispatchers {
+  readonly #agent: Agent;
+  readonly #tlsPools = new Map<Endpoint, Pool>();
+  readonly #pool: Pool.Options;
+  readonly #connect: ConnectBase;
+  readonly #onTlsFailure: TlsFailureFn | undefined;
+
+  constructor(pool: Pool.Options, connect: ConnectBase, onTlsFailure?: TlsFailureFn) {
+    this.#pool = pool;
+    this.#connect = connect;
+    this.#onTlsFailure = onTlsFailure;
+    this.#agent = new Agent({ ...pool, connect: { ...connect } });
+  }
+
+  for(endpoint: Endpoint): Dispatcher {
+    if (!endpoint.origin.startsWith('https:')) return this.#agent;
+    let pool = this.#tlsPools.get(endpoint);
+    if (pool === undefined) {
+      pool = new Pool(endpoint.origin, { ...this.#pool, connect: endpointConnect(endpoint, this.#connect, this.#onTlsFailure) });
+      this.#tlsPools.set(endpoint, pool);
+    }
+    return pool;
+  }
+
+  /** Close the agent and every pool. */
+  async close(): Promise<void> {
+    const pools = [...this.#tlsPools.values()];
+    this.#tlsPools.clear();
+    await Promise.all([this.#agent.close(), ...pools.map((p) => p.close())]);
+  }
 }
 
 /** Logs TLS failures: once per endpoint and reason, again only after `quietMs` of the same reason. */
