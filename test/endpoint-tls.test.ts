@@ -16,7 +16,7 @@ import { request } from 'undici';
 import { resolveConfig, type GatewayConfigInput } from '../src/config/index.js';
 import { createGateway, type RunningGateway } from '../src/create-gateway.js';
 import { ConfigError } from '../src/errors.js';
-import { checkEndpointTlsFiles, loadEndpointTls } from '../src/registry/endpoint-tls.js';
+import { checkEndpointTlsFiles, loadEndpointTls, tlsConnectOptions } from '../src/registry/endpoint-tls.js';
 import { TlsFailureLog } from '../src/proxy/tls-connect.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeClock } from '../src/util/fake-clock.js';
@@ -352,6 +352,10 @@ t.test('missing, unreadable or invalid TLS files are config errors naming the ke
   t.equal(loaded.ca?.length, rootCertificates.length + 1);
   t.ok(loaded.ca?.includes(rootCertificates[0]), 'the bundled roots are kept');
   t.equal(loaded.ca?.at(-1)?.trim(), readFileSync(pki.ca, 'utf8').trim(), 'the private CA is added');
+  // Built once per endpoint: a context per connection would parse ~140 roots each time (bench/tls-context.mjs).
+  const a = tlsConnectOptions(loaded);
+  t.ok(a.secureContext !== undefined && a.secureContext === tlsConnectOptions(loaded).secureContext, 'one shared SecureContext');
+  t.equal(a.ca, undefined, 'no CA list handed to each connect');
 });
 
 /** The child's exit code once it has exited and its pipes are drained. */
