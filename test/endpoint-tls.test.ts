@@ -313,6 +313,23 @@ t.test('a WebSocket tunnel to an mTLS endpoint carries the client certificate', 
   t.ok(up.seen.some((s) => s.path.startsWith('/v1/realtime') && s.clientCn === 'regiongate-gateway'), 'the tunnel presented the client certificate');
 });
 
+t.test('a WebSocket tunnel to an endpoint whose certificate does not match: 502 RG_ERR_UPSTREAM_TLS, logged', async (t) => {
+  const up = await startMtlsUpstream(t);
+  const { gw, tlsLines } = await startTlsGateway(t, [onprem(up.url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, servername: 'wrong.example' })], noProbes);
+  const { port } = new URL(gw.url);
+  const sock = connect(Number(port), '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  let got = '';
+  sock.on('data', (d) => (got += d.toString('latin1')));
+  const ended = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  sock.write('GET /v1/realtime?model=m HTTP/1.1\r\nhost: gw\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n');
+  await within('the refusal', ended);
+  t.match(got, /^HTTP\/1\.1 502 /);
+  t.match(got, /RG_ERR_UPSTREAM_TLS/);
+  t.equal(up.seen.length, 0, 'nothing reached the upstream');
+  t.match(tlsLines[0], { endpoint: 'onprem-1', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+});
+
 t.test('missing, unreadable or invalid TLS files are config errors naming the key', async (t) => {
   const bad = join(pki.dir, 'not-a-cert.pem');
   writeFileSync(bad, 'hello');
