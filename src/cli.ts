@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
+import { checkEndpointTlsFiles } from './registry/endpoint-tls.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
 import { runPrimary, type WorkerAdminMessage, type WorkerReadyMessage } from './cluster.js';
 import { ConfigError, ListenError } from './errors.js';
@@ -52,6 +53,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
       if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
       const config = loadConfigFile(file);
+      checkEndpointTlsFiles(config, file);
       // Until the gateway exists its id is the configured one (or the host): the same prefix workers use.
       const early = createProcessLog(config.gatewayId ?? hostname());
       if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
@@ -109,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       const file = positionals[0] ?? values.config;
       if (!file) throw new ConfigError(['check-config needs a FILE']);
       const config = loadConfigFile(file);
+      checkEndpointTlsFiles(config, file);
       process.stdout.write(`${JSON.stringify(maskSecrets(config), null, 2)}\n`);
       warn(configWarnings(config));
       process.stderr.write(`${file}: ok\n`);

@@ -14,6 +14,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
+import { TlsFailureLog } from './proxy/tls-connect.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
 import type { Endpoint } from './registry/endpoint.js';
@@ -85,7 +86,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const registry = Registry.fromConfig(config);
-  const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe });
+  const tlsLog = new TlsFailureLog(logger, clock);
+  const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
   const picker = new HealthAwarePicker({
     registry,
@@ -101,7 +103,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
   const discoveryCfg = config.routing.modelDiscovery;
-  const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect });
+  const modelLists = createModelListFetcher({ maxBytes: discoveryCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const discovery = new ModelDiscovery({
     endpoints: registry.endpoints,
     clock,
@@ -170,6 +172,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       accessLog?.served(exchange, code, now);
     },
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
+    onTlsFailure: tlsLog.note,
   });
   const gw = gateway;
   const target: AdminTarget = {

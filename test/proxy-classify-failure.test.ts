@@ -14,6 +14,9 @@ t.test('evidence about the endpoint: connect, TLS, reset, timeouts', async (t) =
     [coded('ERR_TLS_CERT_ALTNAME_INVALID'), 'RG_ERR_UPSTREAM_TLS', 'connect_refused', 'free'],
     [coded('ECONNRESET'), 'RG_ERR_UPSTREAM_RESET', 'reset', 'replay'],
     [coded('UND_ERR_SOCKET', 'other side closed'), 'RG_ERR_UPSTREAM_RESET', 'reset', 'replay'],
+    // A TLS 1.3 server refusing the client certificate: undici's socket error carries the alert as its cause.
+    [Object.assign(coded('UND_ERR_SOCKET', 'other side closed'), { cause: coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') }), 'RG_ERR_UPSTREAM_TLS', 'connect_refused', 'free'],
+    [Object.assign(coded('UND_ERR_SOCKET', 'other side closed'), { cause: coded('ECONNRESET') }), 'RG_ERR_UPSTREAM_RESET', 'reset', 'replay'],
     [coded('HPE_INVALID_CONSTANT'), 'RG_ERR_UPSTREAM_RESET', 'reset', 'replay'],
     [new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT'), 'RG_ERR_FIRST_BYTE_TIMEOUT', 'first_byte_timeout', 'replay'],
     [new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT'), 'RG_ERR_UPSTREAM_IDLE_TIMEOUT', 'idle_timeout', 'never'],

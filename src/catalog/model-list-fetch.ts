@@ -1,10 +1,11 @@
 /**
  * Fetch an endpoint's own model list (`GET <url>/v1/models`, OpenAI's `{"data":[{"id":…}]}`) through one
- * small undici `Agent`, with the endpoint's configured headers (they carry its credentials). The body is
+ * small undici `Agent` (a pool of its own for an https endpoint, with its TLS settings), with the endpoint's configured headers (they carry its credentials). The body is
  * read up to `maxBytes` and no further; the caller owns the timeout and aborts through `signal`.
  */
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
+import { EndpointDispatchers, type TlsFailureFn } from '../proxy/tls-connect.js';
 
 /** Resolves with the model ids an endpoint lists; rejects on a transport error, a non-200, a body over the cap, or a malformed list. */
 export type ModelListFetch = (endpoint: Endpoint, signal: AbortSignal) => Promise<string[]>;
@@ -19,13 +20,14 @@ export interface ModelListFetcher {
 const MAX_ID_LENGTH = 512;
 const USER_AGENT = 'regiongate-models/1';
 
-export function createModelListFetcher(opts: { readonly maxBytes: number; readonly connectTimeout: number }): ModelListFetcher {
-  const agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 10_000, connect: { timeout: opts.connectTimeout } });
+export function createModelListFetcher(opts: { readonly maxBytes: number; readonly connectTimeout: number; readonly onTlsFailure?: TlsFailureFn }): ModelListFetcher {
+  // https endpoints get their TLS settings (private CA, client certificate), as for requests.
+  const dispatchers = new EndpointDispatchers({ connections: 1, pipelining: 1, keepAliveTimeout: 10_000 }, { timeout: opts.connectTimeout }, opts.onTlsFailure);
 
   async function fetchModelList(endpoint: Endpoint, signal: AbortSignal): Promise<string[]> {
     const res = await request(`${endpoint.origin}${endpoint.basePath}/v1/models`, {
       method: 'GET',
-      dispatcher: agent,
+      dispatcher: dispatchers.for(endpoint),
       headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers) },
       signal,
     });
@@ -52,7 +54,7 @@ export function createModelListFetcher(opts: { readonly maxBytes: number; readon
     return parseModelList(Buffer.concat(chunks, size).toString('utf8'));
   }
 
-  return { fetch: fetchModelList, close: () => agent.close() };
+  return { fetch: fetchModelList, close: () => dispatchers.close() };
 }
 
 /** The ids of an OpenAI model list; throws when the text is not one. */

@@ -138,6 +138,20 @@ function endpointModels(v: unknown, issues: z.core.$ZodRawIssue[]): string[] | R
   }
   return out;
 }
+/** TLS toward an https endpoint: PEM files, read at start (`registry/endpoint-tls.ts`). */
+const filePath = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
+const endpointTlsSchema = z
+  .strictObject({
+    /** CA certificates trusted in addition to Node's bundled roots (a private CA). */
+    ca: filePath.optional(),
+    /** Client certificate (chain) and its key, for mutual TLS: both or neither. */
+    cert: filePath.optional(),
+    key: filePath.optional(),
+    /** SNI and the name the endpoint's certificate must carry; default the URL's host. */
+    servername: z.string().min(1).optional(),
+    rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
+  })
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: 'cert and key go together (mutual TLS needs both)' });
 
 const endpointSchema = z.strictObject({
   /** Stable id shown in `x-regiongate-endpoint`; defaults to `<region>-<index>`. */
@@ -155,6 +169,7 @@ const endpointSchema = z.strictObject({
     .default({}),
   /** Upstream connections kept per endpoint (0 = unlimited). */
   connections: int(0, 100_000).default(0),
+  tls: endpointTlsSchema.optional(),
 });
 
 const regionSchema = z.strictObject({
@@ -437,6 +452,8 @@ export const configSchema = z
         if (endpointIds.has(id))
           ctx.addIssue({ code: 'custom', path: ['regions', ri, 'endpoints', ei, 'id'], message: `duplicate endpoint id "${id}"` });
         endpointIds.add(id);
+        if (e.tls !== undefined && !/^https:/i.test(e.url))
+          ctx.addIssue({ code: 'custom', path: ['regions', ri, 'endpoints', ei, 'tls'], message: 'applies to https URLs only (the url is not https)' });
       });
     });
     // Node refuses a server whose header limit exceeds its request limit (ERR_OUT_OF_RANGE at start-up).
@@ -460,3 +477,4 @@ export type GatewayConfigInput = z.input<typeof configSchema>;
 export type GatewayConfig = z.output<typeof configSchema>;
 export type RegionConfig = GatewayConfig['regions'][number];
 export type EndpointConfig = RegionConfig['endpoints'][number];
+export type EndpointTlsConfig = NonNullable<EndpointConfig['tls']>;

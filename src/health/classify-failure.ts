@@ -68,6 +68,12 @@ export function classifyFailure(err: unknown): FailureVerdict {
     if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT')
       return verdict(new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT', { cause: err }), 'connect_timeout', 'free');
     if (isTlsFailure(code)) return verdict(new GatewayError('RG_ERR_UPSTREAM_TLS', { cause: err }), 'connect_refused', 'free');
+    // A TLS alert right after the handshake (a refused client certificate under TLS 1.3) reaches the
+    // request as undici's socket error with the alert as its cause (`proxy/tls-connect.ts`): the endpoint
+    // never took the request, so it is a TLS failure like one during the handshake.
+    const cause = errorCode((err as { cause?: unknown }).cause);
+    if (code === 'UND_ERR_SOCKET' && cause !== undefined && isTlsFailure(cause))
+      return verdict(new GatewayError('RG_ERR_UPSTREAM_TLS', { cause: (err as { cause?: unknown }).cause }), 'connect_refused', 'free');
     if (code === 'UND_ERR_SOCKET' && (err as Error).message === 'bad response') {
       // undici drops the connection on an interim `100 Continue` it did not ask for. A 1xx is no failure
       // of the endpoint; the request may have been read, so only the replay policy may send it elsewhere.
@@ -133,7 +139,8 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isTlsFailure(code: string): boolean {
+/** Whether an error code is a TLS handshake or certificate failure (Node/OpenSSL codes). */
+export function isTlsFailure(code: string): boolean {
   return (
     code.startsWith('ERR_TLS_') ||
     code.startsWith('ERR_SSL_') ||

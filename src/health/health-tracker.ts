@@ -29,6 +29,7 @@ import { HealthStateMachine } from './health-state-machine.js';
 import { LatencyTracker } from './latency-tracker.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { Prober } from './prober.js';
+import type { TlsFailureFn } from '../proxy/tls-connect.js';
 
 export interface HealthTrackerInit {
   readonly endpoints: readonly Endpoint[];
@@ -37,6 +38,8 @@ export interface HealthTrackerInit {
   readonly options?: HealthOptionsInput;
   /** Replaces the undici probe (tests, custom checks). */
   readonly probe?: ProbeFn;
+  /** Told about TLS failures of the real probe (the gateway logs them). */
+  readonly onTlsFailure?: TlsFailureFn;
 }
 
 export type { EndpointHealthSnapshot } from './health-snapshot.js';
@@ -51,6 +54,7 @@ export class HealthTracker implements AttemptObserver {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #probe: ProbeFn | undefined;
+  readonly #onTlsFailure: TlsFailureFn | undefined;
   readonly #emitter = new TransitionEmitter();
   readonly #machine: HealthStateMachine;
   readonly #breakers = new Map<string, EndpointBreaker>();
@@ -69,6 +73,7 @@ export class HealthTracker implements AttemptObserver {
     this.#clock = clock;
     this.#random = random;
     this.#probe = init.probe;
+    this.#onTlsFailure = init.onTlsFailure;
     this.#latency = new LatencyTracker(endpoints, clock, o.latency);
     this.#detector = new OutlierDetector(o.outlier, clock);
     this.#cap = new EjectionCap(o.outlier.maxEjectionPercent, endpoints.length);
@@ -250,7 +255,7 @@ export class HealthTracker implements AttemptObserver {
   /** Start active probes (unless `probes: false`). */
   start(): void {
     if (this.#closed || this.#prober || !this.options.probes) return;
-    const probe = this.#probe ?? (this.#httpProbe = createHttpProbe({ path: this.options.path, connectTimeout: this.options.timeout })).probe;
+    const probe = this.#probe ?? (this.#httpProbe = createHttpProbe({ path: this.options.path, connectTimeout: this.options.timeout, onTlsFailure: this.#onTlsFailure })).probe;
     const onChange = (e: Endpoint, up: boolean): void => this.#with(e, (h) => this.#machine.probeVerdict(h, up));
     this.#prober = new Prober({ endpoints: this.#endpoints, clock: this.#clock, random: this.#random, options: this.options, probe, onChange });
     this.#prober.start();

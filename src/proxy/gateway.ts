@@ -23,6 +23,7 @@ import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
+import type { TlsFailureFn } from './tls-connect.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   readonly tracer?: RequestTracer;
   /** Called once per proxied request when it ends, with the status and the gateway error code if any. */
   readonly onRequestEnd?: (status: number, code: string | undefined, exchange: Exchange) => void;
+  /** Told about TLS failures toward an endpoint (requests and tunnels). */
+  readonly onTlsFailure?: TlsFailureFn;
 }
 
 export class Gateway {
@@ -68,7 +71,7 @@ export class Gateway {
     this.#log = opts.logger ?? silentLogger;
     this.#catalog = opts.catalog;
     this.#onRequestEnd = opts.onRequestEnd;
-    this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect });
+    this.#pools = new UpstreamPools({ connectTimeout: cfg.timeouts.connect, onTlsFailure: opts.onTlsFailure });
     const trust = compileTrustProxy(cfg.listen.trustProxy);
     this.#upgrades = new UpgradeProxy({
       picker: opts.picker,
@@ -78,6 +81,7 @@ export class Gateway {
       // A handshake answers at once, like a stream's first token: the streamed limit unless one is set for all.
       handshakeTimeout: cfg.timeouts.firstByte ?? cfg.timeouts.firstByteStream,
       idleTimeout: cfg.timeouts.idle,
+      onTlsFailure: opts.onTlsFailure,
     });
     this.#deps = {
       pools: this.#pools,

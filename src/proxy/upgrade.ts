@@ -21,6 +21,9 @@ import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { classifyFailure } from '../health/classify-failure.js';
 import { Tunnel, type TunnelLimits, type TunnelRequest } from './tunnel.js';
+import { Agent as HttpsAgent } from 'node:https';
+import { tlsConnectOptions } from '../registry/endpoint-tls.js';
+import type { TlsFailureFn } from './tls-connect.js';
 
 export interface UpgradeOptions extends TunnelLimits {
   readonly picker: Picker;
@@ -28,6 +31,8 @@ export interface UpgradeOptions extends TunnelLimits {
   readonly trust: TrustFn;
   /** True when a routing rule names a model: an upgrade that names none is then refused (fail closed). */
   readonly modelRequired: boolean;
+  /** Told about TLS failures toward an endpoint. */
+  readonly onTlsFailure?: TlsFailureFn;
 }
 
 export class UpgradeProxy {
@@ -42,6 +47,12 @@ export class UpgradeProxy {
   readonly #starting = new WeakMap<IncomingMessage, { tunnel: Tunnel; out: TunnelRequest }>();
   /** Open tunnels per endpoint; keys are the few configured endpoints, never deleted. */
   readonly #open = new Map<Endpoint, number>();
+  /**
+   * Per https endpoint with `tls` set: an agent without keep-alive (each tunnel still has its own socket)
+   * that carries the endpoint's TLS settings. An agent's options override the request's, so its
+   * servername wins over the Host header that Node would otherwise send as SNI.
+   */
+  readonly #tlsAgents = new Map<Endpoint, HttpsAgent>();
   readonly #onTunnelClose = (t: Tunnel): void => {
     this.#tunnels.delete(t);
     this.#open.set(t.endpoint, (this.#open.get(t.endpoint) ?? 1) - 1);
@@ -83,7 +94,11 @@ export class UpgradeProxy {
     this.#tunnels.add(tunnel);
     this.#starting.set(req, { tunnel, out: { path: endpoint.basePath + upgradeTargetFor(endpoint, model, url), headers } });
     // Every failure of the upstream side (connect, the timers' errors, resets) arrives here, once mapped.
-    this.#proxy.ws(req, socket, head, { target: endpoint.origin }, (err) => tunnel.fail(classifyFailure(err).error));
+    this.#proxy.ws(req, socket, head, { target: endpoint.origin, agent: this.#tlsAgent(endpoint) ?? false }, (err) => {
+      const verdict = classifyFailure(err);
+      if (verdict.error.code === 'RG_ERR_UPSTREAM_TLS') this.#opts.onTlsFailure?.(endpoint, err);
+      tunnel.fail(verdict.error);
+    });
   }
 
   /** http-proxy created the outgoing request (not yet sent): hand it to its tunnel. */
@@ -112,8 +127,17 @@ export class UpgradeProxy {
       : new GatewayError('RG_ERR_NO_ENDPOINT');
   }
 
+  #tlsAgent(endpoint: Endpoint): HttpsAgent | undefined {
+    if (endpoint.tls === undefined || !endpoint.origin.startsWith('https:')) return undefined;
+    let agent = this.#tlsAgents.get(endpoint);
+    if (agent === undefined) this.#tlsAgents.set(endpoint, (agent = new HttpsAgent({ keepAlive: false, ...tlsConnectOptions(endpoint.tls) })));
+    return agent;
+  }
+
   /** Cut every tunnel. */
   close(): void {
+    for (const agent of this.#tlsAgents.values()) agent.destroy();
+    this.#tlsAgents.clear();
     for (const t of [...this.#tunnels]) t.close();
     this.#tunnels.clear();
   }

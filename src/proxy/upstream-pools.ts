@@ -8,11 +8,14 @@
 import { Pool } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Attempt, SlotSource } from './attempt.js';
+import { endpointConnect, type TlsFailureFn } from './tls-connect.js';
 
 export interface UpstreamPoolOptions {
   readonly connectTimeout: number;
   /** Idle upstream sockets are kept this long. */
   readonly keepAliveTimeout?: number;
+  /** Told about TLS failures toward an endpoint (the gateway logs them). */
+  readonly onTlsFailure?: TlsFailureFn;
 }
 
 /** Per endpoint: attempts holding a connection, and those waiting for one (FIFO, cancelled ones skipped). */
@@ -40,7 +43,7 @@ export class UpstreamPools implements SlotSource {
         keepAliveTimeout: this.#opts.keepAliveTimeout ?? 30_000,
         keepAliveTimeoutThreshold: 1000,
         // Backstops only: the exchange runs precise timers of its own.
-        connect: { timeout: this.#opts.connectTimeout + 1000, noDelay: true },
+        connect: endpointConnect(endpoint, { timeout: this.#opts.connectTimeout + 1000, noDelay: true }, this.#opts.onTlsFailure),
         headersTimeout: 0,
         bodyTimeout: 0,
       });

@@ -3,6 +3,7 @@
  * parts (origin, base path, header pairs, model set) are precomputed so the request path does no work.
  */
 import type { EndpointConfig, RegionConfig } from '../config/schema.js';
+import { loadEndpointTls, type EndpointTls } from './endpoint-tls.js';
 
 /**
  * What an endpoint configured with `"*"` last reported it serves (its own `GET /v1/models`, learned off
@@ -35,10 +36,15 @@ export interface Endpoint {
   /** Extra headers sent upstream, names lower-cased. */
   readonly headers: readonly (readonly [string, string])[];
   readonly connections: number;
+  /** TLS settings of an https endpoint with `tls` configured (files already read); undefined = Node's defaults. */
+  readonly tls?: EndpointTls;
 }
 
-/** Build an endpoint from its config entry; `index` is its position within the region. */
-export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index: number): Endpoint {
+/**
+ * Build an endpoint from its config entry; `index` is its position within the region, `key` its config
+ * path for errors. Reads the `tls` files: throws `ConfigError` when one is missing or invalid.
+ */
+export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index: number, key = `regions[${region.name}].endpoints[${index}]`): Endpoint {
   const url = new URL(cfg.url);
   const basePath = url.pathname.replace(/\/+$/, '');
   return Object.freeze({
@@ -53,6 +59,7 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     reported: { models: undefined },
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
+    tls: cfg.tls === undefined ? undefined : loadEndpointTls(cfg.tls, `${key}.tls`),
   });
 }
 

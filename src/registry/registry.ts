@@ -25,11 +25,11 @@ export class Registry {
 
   static fromConfig(cfg: Pick<GatewayConfig, 'regions'>): Registry {
     return new Registry(
-      cfg.regions.map((r) => ({
+      cfg.regions.map((r, ri) => ({
         name: r.name,
         provider: r.provider,
         priority: r.priority,
-        endpoints: r.endpoints.map((e, i) => createEndpoint(r, e, i)),
+        endpoints: r.endpoints.map((e, i) => createEndpoint(r, e, i, `regions[${ri}].endpoints[${i}]`)),
       })),
     );
   }

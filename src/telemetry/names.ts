@@ -50,6 +50,8 @@ export const LOG_EVENT = {
   adminAction: 'admin.action',
   /** An attempt failed in a way the classifier does not recognise (not blamed on the endpoint). */
   unclassifiedFailure: 'proxy.unclassified_failure',
+  /** A TLS handshake with an endpoint failed (certificate, name, client certificate): once per endpoint and reason. */
+  upstreamTls: 'upstream.tls_failure',
   adminError: 'admin.error',
   adminRefused: 'admin.refused',
   fleetUnsigned: 'fleet.unsigned',
