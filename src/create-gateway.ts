@@ -10,6 +10,7 @@ import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
+import { CredentialManager } from './credentials/credential-manager.js';
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
@@ -58,6 +59,8 @@ export interface RunningGateway {
   readonly gatewayId: string;
   readonly store: StateStore;
   readonly fleet: FleetSync;
+  /** Refreshed endpoint credentials (`regions[].endpoints[].credentials`). */
+  readonly credentials: CredentialManager;
   /** The admin API (undefined when `admin.enabled` is false). */
   readonly admin: AdminServer | undefined;
   /** Start probes and listening; resolves with the bound address. */
@@ -99,6 +102,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     options: { interval: discoveryCfg.interval, timeout: discoveryCfg.timeout },
     logger,
   });
+  const credentials = new CredentialManager({ config, endpoints: registry.endpoints, health, clock, logger });
   const st = config.state;
   const fleet = new FleetSync({
     gatewayId,
@@ -191,6 +195,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       .then(() => {
         fleet.close();
         discovery.close();
+        credentials.close();
         return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
       })
       .then(() => undefined);
@@ -208,6 +213,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     gatewayId,
     store,
     fleet,
+    credentials,
     admin,
     async listen() {
       if (st.store === 'redis' && st.secret === undefined)
@@ -216,6 +222,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         });
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
+      // First tokens before the first request (each bounded by its command's timeout).
+      await credentials.start();
       let address: AddressInfo;
       try {
         address = await gw.listen().catch((err: unknown) => {

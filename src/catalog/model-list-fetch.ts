@@ -26,7 +26,7 @@ export function createModelListFetcher(opts: { readonly maxBytes: number; readon
     const res = await request(`${endpoint.origin}${endpoint.basePath}/v1/models`, {
       method: 'GET',
       dispatcher: agent,
-      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers) },
+      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers), ...credentialHeader(endpoint) },
       signal,
     });
     // `dump` reads a little and then closes quietly; a bare destroy() would raise an unhandled abort.
@@ -66,4 +66,10 @@ export function parseModelList(text: string): string[] {
     if (typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH) ids.push(id);
   }
   return ids;
+}
+
+/** The endpoint's refreshed credential as a header, if one is held now. */
+function credentialHeader(endpoint: Endpoint): Record<string, string> {
+  const cred = endpoint.credential;
+  return cred?.value === undefined ? {} : { [cred.header]: cred.value };
 }

@@ -110,6 +110,35 @@ const name = z
   .string({ error: 'must be a name' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' });
 
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name (a token)' });
+/** Where a refreshed credential goes: `<header>: <scheme> <token>` (no scheme: the bare token). */
+const credentialTarget = {
+  header: headerName.default('authorization'),
+  scheme: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, { error: 'must be an auth scheme word such as "Bearer", or ""' }).default('Bearer'),
+};
+/** A credential that changes while the gateway runs (see src/credentials/). */
+const credentialsSchema = z.union(
+  [
+    z.strictObject({
+      file: z.strictObject({ path: z.string().min(1), ...credentialTarget, pollInterval: positiveDuration(1000) }),
+    }),
+    z.strictObject({
+      command: z.strictObject({
+        argv: z.array(z.string().min(1), { error: 'must be a list: the program, then its arguments (no shell)' }).min(1),
+        ...credentialTarget,
+        /** Refresh this long before the token's stated expiry. */
+        refreshBefore: duration(5 * 60_000),
+        /** How long a token without a stated expiry (plain-text output) is used. */
+        lifetime: positiveDuration(15 * 60_000),
+        timeout: positiveDuration(10_000),
+        /** Wait between tries after a failed refresh. */
+        retryInterval: positiveDuration(10_000),
+      }),
+    }),
+  ],
+  { error: 'must be { file: { path } } or { command: { argv } }' },
+);
+
 const endpointSchema = z.strictObject({
   /** Stable id shown in `x-regiongate-endpoint`; defaults to `<region>-<index>`. */
   id: name.optional(),
@@ -125,6 +154,8 @@ const endpointSchema = z.strictObject({
     .default({}),
   /** Upstream connections kept per endpoint (0 = unlimited). */
   connections: int(0, 100_000).default(0),
+  /** A token re-read from a file or a command, refreshed off the request path. */
+  credentials: credentialsSchema.optional(),
 });
 
 const regionSchema = z.strictObject({
@@ -428,3 +459,4 @@ export type GatewayConfigInput = z.input<typeof configSchema>;
 export type GatewayConfig = z.output<typeof configSchema>;
 export type RegionConfig = GatewayConfig['regions'][number];
 export type EndpointConfig = RegionConfig['endpoints'][number];
+export type CredentialsConfig = NonNullable<EndpointConfig['credentials']>;

@@ -41,7 +41,9 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
       h = { 'user-agent': USER_AGENT, ...Object.fromEntries(endpoint.headers) };
       headersByEndpoint.set(endpoint, h);
     }
-    return h;
+    // A refreshed credential changes: read it per probe (absent while none is held).
+    const cred = endpoint.credential;
+    return cred?.value === undefined ? h : { ...h, [cred.header]: cred.value };
   }
 
   async function httpProbe(endpoint: Endpoint, signal: AbortSignal): Promise<number> {

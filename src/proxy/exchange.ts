@@ -210,10 +210,13 @@ export class Exchange implements AttemptOwner, PickRequest {
       attemptStartChannel.publish(msg);
     }
     const req = this.req;
+    // A refreshed credential is read as it is now (never fetched here); none held: refused before sending.
+    const cred = endpoint.credential;
+    if (cred !== undefined && cred.value === undefined) return attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED'));
     const headers = upstreamHeaders(
       req.rawHeaders,
       { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
-      endpoint.headers,
+      cred === undefined ? endpoint.headers : [...endpoint.headers, [cred.header, cred.value as string]],
       this.#body === null ? 0 : this.#body.length,
     );
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);

@@ -2,7 +2,7 @@
  * An endpoint: one regional model server the gateway can forward to, built once from config. Parsed
  * parts (origin, base path, header pairs, model set) are precomputed so the request path does no work.
  */
-import type { EndpointConfig, RegionConfig } from '../config/schema.js';
+import type { CredentialsConfig, EndpointConfig, RegionConfig } from '../config/schema.js';
 
 /**
  * What an endpoint configured with `"*"` last reported it serves (its own `GET /v1/models`, learned off
@@ -33,6 +33,19 @@ export interface Endpoint {
   /** Extra headers sent upstream, names lower-cased. */
   readonly headers: readonly (readonly [string, string])[];
   readonly connections: number;
+  /** A refreshed credential header (`credentials` in config), absent when none is configured. */
+  readonly credential?: CredentialSlot;
+}
+
+/**
+ * The current value of an endpoint's refreshed credential header. The credential manager writes it off
+ * the request path; the exchange reads it synchronously per attempt. `value` is undefined while no
+ * usable token is held (none read yet, or the last one expired): the endpoint is then not sent to.
+ */
+export interface CredentialSlot {
+  /** Lower-cased header name. */
+  readonly header: string;
+  value: string | undefined;
 }
 
 /** Build an endpoint from its config entry; `index` is its position within the region. */
@@ -51,7 +64,12 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     reported: { models: undefined },
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
+    credential: cfg.credentials === undefined ? undefined : { header: credentialHeader(cfg.credentials), value: undefined },
   });
+}
+
+function credentialHeader(c: CredentialsConfig): string {
+  return ('file' in c ? c.file.header : c.command.header).toLowerCase();
 }
 
 /**
@@ -78,5 +96,5 @@ const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'api-k
  */
 export function sendsOwnCredentials(endpoint: Endpoint): boolean {
   for (let i = 0; i < endpoint.headers.length; i++) if (CREDENTIAL_HEADERS.has(endpoint.headers[i][0])) return true;
-  return false;
+  return endpoint.credential !== undefined && CREDENTIAL_HEADERS.has(endpoint.credential.header);
 }
