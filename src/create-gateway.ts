@@ -10,7 +10,7 @@ import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
-import { CredentialManager } from './credentials/credential-manager.js';
+import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
@@ -44,6 +44,8 @@ export interface CreateGatewayOptions {
   readonly bus?: MemoryBus;
   /** Overrides `config.gatewayId` (each cluster worker is its own gateway in the fleet). */
   readonly gatewayId?: string;
+  /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
+  readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
 }
 
 export interface RunningGateway {
@@ -102,7 +104,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     options: { interval: discoveryCfg.interval, timeout: discoveryCfg.timeout },
     logger,
   });
-  const credentials = new CredentialManager({ config, endpoints: registry.endpoints, health, clock, logger });
+  const credentials = new CredentialManager({ config, endpoints: registry.endpoints, health, clock, logger, awsCredentials: opts.awsCredentials });
   const st = config.state;
   const fleet = new FleetSync({
     gatewayId,

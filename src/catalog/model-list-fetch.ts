@@ -71,5 +71,5 @@ export function parseModelList(text: string): string[] {
 /** The endpoint's refreshed credential as a header, if one is held now. */
 function credentialHeader(endpoint: Endpoint): Record<string, string> {
   const cred = endpoint.credential;
-  return cred?.value === undefined ? {} : { [cred.header]: cred.value };
+  return cred?.value === undefined || cred.signer !== undefined ? {} : { [cred.header]: cred.value };
 }

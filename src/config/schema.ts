@@ -135,8 +135,15 @@ const credentialsSchema = z.union(
         retryInterval: positiveDuration(10_000),
       }),
     }),
+    z.strictObject({
+      /** AWS SigV4 with the standard credential chain (Bedrock, SageMaker). */
+      aws: z.strictObject({
+        region: z.string().regex(/^[a-z0-9-]+$/, { error: 'must be an AWS region such as "us-east-1"' }),
+        service: z.string().regex(/^[a-z0-9-]+$/, { error: 'must be an AWS signing name such as "bedrock" or "sagemaker"' }),
+      }),
+    }),
   ],
-  { error: 'must be { file: { path } } or { command: { argv } }' },
+  { error: 'must be { file: { path } }, { command: { argv } } or { aws: { region, service } }' },
 );
 
 const endpointSchema = z.strictObject({

@@ -10,11 +10,15 @@ import type { Endpoint } from '../registry/endpoint.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import type { Clock } from '../util/clock.js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { awsCredentialSource, AwsRequestSigner, heldAwsCredentials, type AwsCredentials } from './aws-signer.js';
 import { CredentialKeeper } from './credential-keeper.js';
 import { commandTokenSource, fileTokenSource } from './token-sources.js';
 
 /** An expired credential holds its endpoint out until a refresh succeeds: "forever" for the health layer. */
 const UNTIL_RENEWED_MS = 10 * 365 * 24 * 3600_000;
+const AWS_REFRESH_BEFORE_MS = 5 * 60_000;
+const AWS_RETRY_MS = 10_000;
 
 export interface CredentialManagerInit {
   readonly config: Pick<GatewayConfig, 'regions'>;
@@ -22,6 +26,8 @@ export interface CredentialManagerInit {
   readonly health: Pick<HealthTracker, 'eject' | 'uneject'>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Replaces AWS's standard credential chain (tests). */
+  readonly awsCredentials?: () => Promise<AwsCredentials>;
 }
 
 export class CredentialManager {
@@ -35,18 +41,32 @@ export class CredentialManager {
         const endpoint = byId.get(cfg.id ?? `${r.name}-${i}`);
         if (cfg.credentials === undefined || endpoint?.credential === undefined) return;
         const c: CredentialsConfig = cfg.credentials;
-        const fields = { endpoint: endpoint.id, region: endpoint.region, source: 'file' in c ? 'file' : 'command' };
+        const slot = endpoint.credential;
+        const fields = { endpoint: endpoint.id, region: endpoint.region, source: 'file' in c ? 'file' : 'command' in c ? 'command' : 'aws' };
+        if ('aws' in c) {
+          const held = heldAwsCredentials(() => slot.value);
+          slot.signer = new AwsRequestSigner({ region: c.aws.region, service: c.aws.service, clock, credentials: held });
+        }
         const keeper = new CredentialKeeper({
-          slot: endpoint.credential,
+          slot,
           clock,
           ...('file' in c
             ? { source: fileTokenSource(c.file.path), scheme: c.file.scheme, schedule: { pollMs: c.file.pollInterval }, retryMs: c.file.pollInterval }
-            : {
-                source: commandTokenSource(c.command.argv, c.command.timeout, c.command.lifetime, () => clock.now()),
-                scheme: c.command.scheme,
-                schedule: { refreshBeforeMs: c.command.refreshBefore },
-                retryMs: c.command.retryInterval,
-              }),
+            : 'command' in c
+              ? {
+                  source: commandTokenSource(c.command.argv, c.command.timeout, c.command.lifetime, () => clock.now()),
+                  scheme: c.command.scheme,
+                  schedule: { refreshBeforeMs: c.command.refreshBefore },
+                  retryMs: c.command.retryInterval,
+                }
+              : {
+                  // Temporary credentials are renewed 5 minutes before they expire; keys without an expiry are re-read
+                  // from the chain (which memoizes them) every retry interval.
+                  source: awsCredentialSource(init.awsCredentials ?? defaultProvider()),
+                  scheme: '',
+                  schedule: { refreshBeforeMs: AWS_REFRESH_BEFORE_MS },
+                  retryMs: AWS_RETRY_MS,
+                }),
           onRefreshFailed: (reason, expiresAt) =>
             logger.warn(LOG_EVENT.credentialRefreshFailed, { ...fields, reason, keptUntil: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString() }),
           onExpired: (reason) => {

@@ -43,7 +43,7 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
     }
     // A refreshed credential changes: read it per probe (absent while none is held).
     const cred = endpoint.credential;
-    return cred?.value === undefined ? h : { ...h, [cred.header]: cred.value };
+    return cred?.value === undefined || cred.signer !== undefined ? h : { ...h, [cred.header]: cred.value };
   }
 
   async function httpProbe(endpoint: Endpoint, signal: AbortSignal): Promise<number> {

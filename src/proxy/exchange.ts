@@ -19,6 +19,7 @@ import { Attempt, type AttemptOwner } from './attempt.js';
 import type { FailureVerdict } from '../health/classify-failure.js';
 import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
+import { withSignature } from '../credentials/aws-signer.js';
 import { responseHead, upstreamHeaders } from './headers.js';
 import { BodyModelReader } from './body-model-reader.js';
 import { requestRegions, requestsStream } from './request-info.js';
@@ -216,12 +217,27 @@ export class Exchange implements AttemptOwner, PickRequest {
     const headers = upstreamHeaders(
       req.rawHeaders,
       { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
-      cred === undefined ? endpoint.headers : [...endpoint.headers, [cred.header, cred.value as string]],
+      cred === undefined || cred.signer !== undefined ? endpoint.headers : [...endpoint.headers, [cred.header, cred.value as string]],
       this.#body === null ? 0 : this.#body.length,
     );
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
-    attempt.request = { origin: endpoint.origin, path: endpoint.basePath + (req.url ?? '/'), method: req.method ?? 'GET', headers, body: this.#body, blocking: true };
-    this.#deps.pools.send(attempt);
+    const path = endpoint.basePath + (req.url ?? '/');
+    const method = req.method ?? 'GET';
+    if (cred?.signer !== undefined) {
+      // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
+      const body = this.#body;
+      cred.signer.sign({ method, origin: endpoint.origin, path, body }).then(
+        (signed) => {
+          if (!attempt.live || this.#done) return;
+          attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
+          this.#deps.pools.send(attempt);
+        },
+        () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
+      );
+    } else {
+      attempt.request = { origin: endpoint.origin, path, method, headers, body: this.#body, blocking: true };
+      this.#deps.pools.send(attempt);
+    }
     const opts = this.#deps.options;
     // A hedge runs the request twice at once: only where a replay is allowed.
     if (opts.hedgeAfter > 0 && this.#replayable && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)

@@ -46,6 +46,13 @@ export interface CredentialSlot {
   /** Lower-cased header name. */
   readonly header: string;
   value: string | undefined;
+  /** AWS SigV4: each attempt is signed (set by the credential manager); `value` then holds the keys, never sent. */
+  signer?: RequestSigner;
+}
+
+/** Signs one upstream request; resolves with the headers to add. */
+export interface RequestSigner {
+  sign(req: { readonly method: string; readonly origin: string; readonly path: string; readonly body: Buffer | null }): Promise<readonly (readonly [string, string])[]>;
 }
 
 /** Build an endpoint from its config entry; `index` is its position within the region. */
@@ -69,7 +76,7 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
 }
 
 function credentialHeader(c: CredentialsConfig): string {
-  return ('file' in c ? c.file.header : c.command.header).toLowerCase();
+  return ('file' in c ? c.file.header : 'command' in c ? c.command.header : 'authorization').toLowerCase();
 }
 
 /**
