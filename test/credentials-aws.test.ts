@@ -10,6 +10,7 @@ import { createGateway } from '../src/create-gateway.js';
 import { AwsRequestSigner } from '../src/credentials/aws-signer.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { startUpstream } from './helpers/gateway.js';
+import { until } from './helpers/wait.js';
 
 const SUITE = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const SUITE_DATE = Date.UTC(2015, 7, 30, 12, 36, 0);
@@ -97,4 +98,33 @@ t.test('a request through the gateway to an aws endpoint carries a SigV4 signatu
     t.notMatch(JSON.stringify(g.headers), /gatewaySecretKeyThatNeverLeaks/, 'the secret key itself is never sent');
   }
   t.not(got[0].headers['x-amz-date'], got[1].headers['x-amz-date'], 'each attempt is signed with its own date');
+});
+
+t.test('health probes to an aws endpoint are signed', async (t) => {
+  const probes: { headers: Record<string, string | string[] | undefined>; path: string }[] = [];
+  const { url } = await startUpstream(t, (req, res) => {
+    if (req.url?.endsWith('/health')) probes.push({ headers: req.headers, path: req.url });
+    req.resume();
+    res.writeHead(200).end();
+  });
+  const creds = { accessKeyId: 'AKIDPROBE', secretAccessKey: 'probeSecret/abc' };
+  const config = resolveConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { enabled: false },
+      log: { level: 'silent' },
+      health: { probes: true, interval: 100 },
+      routing: { modelDiscovery: { interval: 0 } },
+      regions: [{ name: 'sm', endpoints: [{ id: 'sm', url, credentials: { aws: { region: 'eu-west-1', service: 'sagemaker' } } }] }],
+    },
+    {},
+  );
+  const gw = createGateway(config, { awsCredentials: async () => creds });
+  await gw.listen();
+  t.teardown(() => gw.close(0, 0));
+  await until('a probe', () => probes.length > 0);
+  const p = probes[0];
+  const amzDate = String(p.headers['x-amz-date']);
+  const sig = expectedSignature({ method: 'GET', path: p.path, host: String(p.headers.host), amzDate, body: Buffer.alloc(0), secret: creds.secretAccessKey, region: 'eu-west-1', service: 'sagemaker' });
+  t.equal(p.headers.authorization, `AWS4-HMAC-SHA256 Credential=AKIDPROBE/${amzDate.slice(0, 8)}/eu-west-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`);
 });

@@ -16,7 +16,8 @@ import { createLogger } from '../src/telemetry/logger.js';
 import { systemClock, type Clock } from '../src/util/clock.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { startUpstream } from './helpers/gateway.js';
-import { until } from './helpers/wait.js';
+import { until, within } from './helpers/wait.js';
+import { exitOf, Output, spawnCli } from './helpers/built.js';
 
 interface Tap {
   teardown(fn: () => unknown): void;
@@ -229,4 +230,33 @@ t.test('config: a credential source names its problem', async (t) => {
   t.match(bad({ command: { argv: [] } }), /credentials/);
   t.match(bad({ command: { argv: ['x'], scheme: 'Bearer x' } }), /scheme/);
   t.match(bad({ shell: 'echo hi' }), /credentials/);
+});
+
+t.test('regiongate check-config prints no credential command argument and no token', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'gw.yaml');
+  writeFileSync(
+    file,
+    [
+      'regions:',
+      '  - name: a',
+      '    endpoints:',
+      '      - url: http://127.0.0.1:1',
+      '        credentials:',
+      '          command:',
+      '            argv: [az, account, get-access-token, "--secret=${RG_CRED_TEST_SECRET}"]',
+      '      - url: http://127.0.0.1:2',
+      '        credentials:',
+      `          file: { path: ${join(dir, 'token')} }`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'token'), 'file-token-never-printed');
+  const child = spawnCli(t, ['check-config', file], { env: { ...process.env, RG_CRED_TEST_SECRET: 'argSecretValue42' } });
+  const out = new Output(child, 'stdout');
+  const err = new Output(child, 'stderr');
+  const exit = await within('check-config to exit', exitOf(child));
+  t.equal(exit.code, 0, err.text);
+  t.match(out.text, /"az"/);
+  t.notMatch(out.text + err.text, /argSecretValue42|file-token-never-printed/);
 });

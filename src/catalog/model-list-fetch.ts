@@ -23,10 +23,13 @@ export function createModelListFetcher(opts: { readonly maxBytes: number; readon
   const agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 10_000, connect: { timeout: opts.connectTimeout } });
 
   async function fetchModelList(endpoint: Endpoint, signal: AbortSignal): Promise<string[]> {
-    const res = await request(`${endpoint.origin}${endpoint.basePath}/v1/models`, {
+    const path = `${endpoint.basePath}/v1/models`;
+    const signer = endpoint.credential?.signer;
+    const signed = signer === undefined ? [] : await signer.sign({ method: 'GET', origin: endpoint.origin, path, body: null });
+    const res = await request(endpoint.origin + path, {
       method: 'GET',
       dispatcher: agent,
-      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers), ...credentialHeader(endpoint) },
+      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers), ...credentialHeader(endpoint), ...Object.fromEntries(signed) },
       signal,
     });
     // `dump` reads a little and then closes quietly; a bare destroy() would raise an unhandled abort.

@@ -47,10 +47,14 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
   }
 
   async function httpProbe(endpoint: Endpoint, signal: AbortSignal): Promise<number> {
-    const res = await request(endpoint.origin + endpoint.basePath + options.path, {
+    const path = endpoint.basePath + options.path;
+    const signer = endpoint.credential?.signer;
+    // A SigV4 endpoint gets a signed probe (a failed signing is a failed probe: no keys are held).
+    const signed = signer === undefined ? undefined : await signer.sign({ method: 'GET', origin: endpoint.origin, path, body: null });
+    const res = await request(endpoint.origin + path, {
       method: 'GET',
       dispatcher: agent,
-      headers: headersFor(endpoint),
+      headers: signed === undefined ? headersFor(endpoint) : { ...headersFor(endpoint), ...Object.fromEntries(signed) },
       signal,
     });
     await res.body.dump({ limit: 64 * 1024, signal });
