@@ -15,6 +15,7 @@ import { parseTokenOutput, TokenFormatError } from '../src/credentials/token-out
 import { createLogger } from '../src/telemetry/logger.js';
 import { systemClock, type Clock } from '../src/util/clock.js';
 import { FakeClock } from '../src/util/fake-clock.js';
+import { MemoryBus } from '../src/state/memory-store.js';
 import { startUpstream } from './helpers/gateway.js';
 import { until, within } from './helpers/wait.js';
 import { exitOf, Output, spawnCli } from './helpers/built.js';
@@ -230,6 +231,7 @@ t.test('config: a credential source names its problem', async (t) => {
   t.match(bad({ command: { argv: [] } }), /credentials/);
   t.match(bad({ command: { argv: ['x'], scheme: 'Bearer x' } }), /scheme/);
   t.match(bad({ shell: 'echo hi' }), /credentials/);
+  t.match(bad({ command: { argv: ['x'], lifetime: '5m', refreshBefore: '5m' } }), /refreshBefore must be shorter than lifetime/);
 });
 
 t.test('regiongate check-config prints no credential command argument and no token', async (t) => {
@@ -259,4 +261,39 @@ t.test('regiongate check-config prints no credential command argument and no tok
   t.equal(exit.code, 0, err.text);
   t.match(out.text, /"az"/);
   t.notMatch(out.text + err.text, /argSecretValue42|file-token-never-printed/);
+});
+
+t.test("an endpoint down for expired credentials is this gateway's own: peers keep sending to it", async (t) => {
+  const a = await recordingUpstream(t);
+  const b = await recordingUpstream(t);
+  const bus = new MemoryBus();
+  const build = async (id: string, withFailingCredentials: boolean): Promise<RunningGateway> => {
+    const config = resolveConfig(
+      {
+        gatewayId: id,
+        listen: { host: '127.0.0.1', port: 0 },
+        admin: { enabled: false },
+        log: { level: 'silent' },
+        health: { probes: false },
+        routing: { modelDiscovery: { interval: 0 } },
+        regions: [
+          { name: 'a', endpoints: [{ id: 'a', url: a.url, ...(withFailingCredentials ? { credentials: { command: { argv: [process.execPath, '-e', 'process.exit(3)'] } } } : {}) }] },
+          { name: 'b', endpoints: [{ id: 'b', url: b.url }] },
+        ],
+      },
+      {},
+    );
+    const gw = createGateway(config, { bus });
+    await gw.listen();
+    t.teardown(() => gw.close(0, 0));
+    return gw;
+  };
+  const g1 = await build('g1', true);
+  const g2 = await build('g2', false);
+  const stateOf = (gw: RunningGateway, id: string) => gw.health.snapshot().find((s) => s.id === id);
+  t.equal(stateOf(g1, 'a')?.cause, 'credentials_expired', 'no first token: down on g1');
+  // Something g1 does share, after the credential ejection: once g2 has it, g2 has seen all g1 published.
+  g1.fleet.drain('b', 'marker', 60_000);
+  await until("g2 applies g1's drain", () => stateOf(g2, 'b')?.state === 'drained');
+  t.not(stateOf(g2, 'a')?.state, 'ejected', 'g2 does not take on a credential problem of g1');
 });

@@ -133,7 +133,9 @@ const credentialsSchema = z.union(
         timeout: positiveDuration(10_000),
         /** Wait between tries after a failed refresh. */
         retryInterval: positiveDuration(10_000),
-      }),
+      })
+        // Otherwise every plain-text token would be refreshed as soon as it is read (once a second).
+        .refine((c) => c.refreshBefore < c.lifetime, { error: 'refreshBefore must be shorter than lifetime', path: ['refreshBefore'] }),
     }),
     z.strictObject({
       /** AWS SigV4 with the standard credential chain (Bedrock, SageMaker). */
