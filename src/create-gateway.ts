@@ -11,6 +11,7 @@ import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
+import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
@@ -49,6 +50,8 @@ export interface CreateGatewayOptions {
   readonly gatewayId?: string;
   /** Where log and access-log lines go (default: stderr). */
   readonly logWrite?: (line: string) => void;
+  /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
+  readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
 }
 
 export interface RunningGateway {
@@ -64,6 +67,8 @@ export interface RunningGateway {
   readonly gatewayId: string;
   readonly store: StateStore;
   readonly fleet: FleetSync;
+  /** Refreshed endpoint credentials (`regions[].endpoints[].credentials`). */
+  readonly credentials: CredentialManager;
   /** The admin API (undefined when `admin.enabled` is false). */
   readonly admin: AdminServer | undefined;
   /** Start probes and listening; resolves with the bound address. */
@@ -111,6 +116,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     options: { interval: discoveryCfg.interval, timeout: discoveryCfg.timeout },
     logger,
   });
+  const credentials = new CredentialManager({ config, endpoints: registry.endpoints, health, clock, logger, awsCredentials: opts.awsCredentials });
   const st = config.state;
   const fleet = new FleetSync({
     gatewayId,
@@ -209,6 +215,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       .then(() => {
         fleet.close();
         discovery.close();
+        credentials.close();
         return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
       })
       .then(() => undefined);
@@ -226,6 +233,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     gatewayId,
     store,
     fleet,
+    credentials,
     admin,
     async listen() {
       if (st.store === 'redis' && st.secret === undefined)
@@ -234,6 +242,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         });
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
+      // First tokens before the first request (each bounded by its command's timeout).
+      await credentials.start();
       let address: AddressInfo;
       try {
         address = await gw.listen().catch((err: unknown) => {

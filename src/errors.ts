@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   RG_ERR_UPSTREAM_BROKEN: { status: 502, message: "The regional endpoint's answer broke off after it had started." },
   RG_ERR_UNCLASSIFIED: { status: 502, message: 'The attempt failed in a way the gateway does not recognise; the endpoint was not blamed and the request was not retried.' },
   RG_ERR_NO_ENDPOINT: { status: 503, message: 'No healthy regional endpoint serves this request.' },
+  RG_ERR_CREDENTIALS_EXPIRED: { status: 503, message: "The endpoint's refreshed credential expired and no refresh has succeeded." },
   RG_ERR_ENDPOINTS_DRAINED: { status: 503, message: 'Every regional endpoint that can serve this request is drained by an operator.' },
   RG_ERR_DRAINING: { status: 503, message: 'The gateway is shutting down.' },
   RG_ERR_GATEWAY_RESOURCES: { status: 503, message: 'The gateway ran out of its own resources (ports, file descriptors, memory) to reach the endpoint.' },

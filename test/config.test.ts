@@ -420,7 +420,12 @@ t.test('config/production.example.yaml ships no working placeholder: its secrets
     'on-prem is the priority 1 fallback',
   );
   for (const r of cfg.regions)
-    for (const e of r.endpoints) t.match(e.headers, { authorization: /^Bearer \S+/ }, `${e.id ?? r.name} carries an API key header`);
+    for (const e of r.endpoints)
+      if (e.credentials === undefined) t.match(e.headers, { authorization: /^Bearer \S+/ }, `${e.id ?? r.name} carries an API key header`);
+  t.ok(
+    cfg.regions.some((r) => r.endpoints.some((e) => e.credentials !== undefined && 'command' in e.credentials)),
+    'shows a token command',
+  );
 
   const withEnv = loadConfigFile(file, {
     ...secrets,

@@ -25,10 +25,13 @@ export function createModelListFetcher(opts: { readonly maxBytes: number; readon
   const dispatchers = new EndpointDispatchers({ connections: 1, pipelining: 1, keepAliveTimeout: 10_000 }, { timeout: opts.connectTimeout }, opts.onTlsFailure);
 
   async function fetchModelList(endpoint: Endpoint, signal: AbortSignal): Promise<string[]> {
-    const res = await request(`${endpoint.origin}${endpoint.basePath}/v1/models`, {
+    const path = `${endpoint.basePath}/v1/models`;
+    const signer = endpoint.credential?.signer;
+    const signed = signer === undefined ? [] : await signer.sign({ method: 'GET', origin: endpoint.origin, path, body: null });
+    const res = await request(endpoint.origin + path, {
       method: 'GET',
       dispatcher: dispatchers.for(endpoint),
-      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers) },
+      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...Object.fromEntries(endpoint.headers), ...credentialHeader(endpoint), ...Object.fromEntries(signed) },
       signal,
     });
     // `dump` reads a little and then closes quietly; a bare destroy() would raise an unhandled abort.
@@ -68,4 +71,10 @@ export function parseModelList(text: string): string[] {
     if (typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH) ids.push(id);
   }
   return ids;
+}
+
+/** The endpoint's refreshed credential as a header, if one is held now. */
+function credentialHeader(endpoint: Endpoint): Record<string, string> {
+  const cred = endpoint.credential;
+  return cred?.value === undefined || cred.signer !== undefined ? {} : { [cred.header]: cred.value };
 }

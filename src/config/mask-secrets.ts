@@ -1,6 +1,6 @@
 /**
  * A printable copy of a resolved config with secrets masked: the admin token, endpoint header values
- * (API keys), the Sentinel password, the fleet secret and passwords inside URLs.
+ * (API keys), credential command arguments, the Sentinel password, the fleet secret and passwords inside URLs.
  */
 import type { GatewayConfig } from './schema.js';
 
@@ -25,6 +25,11 @@ export function maskSecrets(cfg: GatewayConfig): unknown {
         ...e,
         url: maskUrl(e.url),
         headers: Object.fromEntries(Object.keys(e.headers).map((k) => [k, MASK])),
+        // Arguments may carry a secret (a client secret, a resolved \${VAR}): only the program is shown.
+        credentials:
+          e.credentials !== undefined && 'command' in e.credentials
+            ? { command: { ...e.credentials.command, argv: e.credentials.command.argv.map((a, i) => (i === 0 ? a : MASK)) } }
+            : e.credentials,
       })),
     })),
   };

@@ -152,6 +152,43 @@ const endpointTlsSchema = z
     rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: 'cert and key go together (mutual TLS needs both)' });
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name (a token)' });
+/** Where a refreshed credential goes: `<header>: <scheme> <token>` (no scheme: the bare token). */
+const credentialTarget = {
+  header: headerName.default('authorization'),
+  scheme: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, { error: 'must be an auth scheme word such as "Bearer", or ""' }).default('Bearer'),
+};
+/** A credential that changes while the gateway runs (see src/credentials/). */
+const credentialsSchema = z.union(
+  [
+    z.strictObject({
+      file: z.strictObject({ path: z.string().min(1), ...credentialTarget, pollInterval: positiveDuration(1000) }),
+    }),
+    z.strictObject({
+      command: z.strictObject({
+        argv: z.array(z.string().min(1), { error: 'must be a list: the program, then its arguments (no shell)' }).min(1),
+        ...credentialTarget,
+        /** Refresh this long before the token's stated expiry. */
+        refreshBefore: duration(5 * 60_000),
+        /** How long a token without a stated expiry (plain-text output) is used. */
+        lifetime: positiveDuration(15 * 60_000),
+        timeout: positiveDuration(10_000),
+        /** Wait between tries after a failed refresh. */
+        retryInterval: positiveDuration(10_000),
+      })
+        // Otherwise every plain-text token would be refreshed as soon as it is read (once a second).
+        .refine((c) => c.refreshBefore < c.lifetime, { error: 'refreshBefore must be shorter than lifetime', path: ['refreshBefore'] }),
+    }),
+    z.strictObject({
+      /** AWS SigV4 with the standard credential chain (Bedrock, SageMaker). */
+      aws: z.strictObject({
+        region: z.string().regex(/^[a-z0-9-]+$/, { error: 'must be an AWS region such as "us-east-1"' }),
+        service: z.string().regex(/^[a-z0-9-]+$/, { error: 'must be an AWS signing name such as "bedrock" or "sagemaker"' }),
+      }),
+    }),
+  ],
+  { error: 'must be { file: { path } }, { command: { argv } } or { aws: { region, service } }' },
+);
 
 const endpointSchema = z.strictObject({
   /** Stable id shown in `x-regiongate-endpoint`; defaults to `<region>-<index>`. */
@@ -170,6 +207,8 @@ const endpointSchema = z.strictObject({
   /** Upstream connections kept per endpoint (0 = unlimited). */
   connections: int(0, 100_000).default(0),
   tls: endpointTlsSchema.optional(),
+  /** A token re-read from a file or a command, refreshed off the request path. */
+  credentials: credentialsSchema.optional(),
 });
 
 const regionSchema = z.strictObject({
@@ -478,3 +517,4 @@ export type GatewayConfig = z.output<typeof configSchema>;
 export type RegionConfig = GatewayConfig['regions'][number];
 export type EndpointConfig = RegionConfig['endpoints'][number];
 export type EndpointTlsConfig = NonNullable<EndpointConfig['tls']>;
+export type CredentialsConfig = NonNullable<EndpointConfig['credentials']>;

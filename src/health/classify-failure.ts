@@ -54,6 +54,8 @@ const OWN: Partial<Record<ErrorCode, { evidence: LocalOriginFailure | undefined;
   RG_ERR_UPSTREAM_IDLE_TIMEOUT: { evidence: 'idle_timeout', retry: 'never' },
   RG_ERR_UPSTREAM_RESET: { evidence: 'reset', retry: 'replay' },
   RG_ERR_QUEUE_TIMEOUT: { evidence: undefined, retry: 'free' },
+  // The credential manager already holds the endpoint out; the request never left the gateway.
+  RG_ERR_CREDENTIALS_EXPIRED: { evidence: undefined, retry: 'free' },
 };
 
 /** Judge an error raised by an upstream attempt (undici, node:net/tls, or one of the gateway's own). */

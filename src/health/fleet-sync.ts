@@ -13,11 +13,13 @@ import type { StateStore } from '../state/state-store.js';
 import type { RemoteEndpointState } from '../state/trust-rules.js';
 import type { Clock } from '../util/clock.js';
 import type { HealthTracker } from './health-tracker.js';
-import type { HealthTransition } from './health-transition.js';
+import type { HealthTransition, TransitionCause } from './health-transition.js';
 
 const DRAIN_HOLD_MS = 24 * 3_600_000;
 /** How long an undrain marker replaces a drain record: long enough to settle every race with a refresh. */
 const UNDRAIN_MARKER_MS = 60_000;
+/** Causes that concern this gateway alone: each gateway refreshes its own credentials. */
+const LOCAL_ONLY: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['credentials_expired', 'credentials_renewed']);
 
 export interface FleetSyncOptions {
   readonly gatewayId: string;
@@ -60,7 +62,7 @@ export class FleetSync {
       totalEndpoints: total,
       // Only failures seen from here say anything about our egress: not peers' reports, not operators.
       localEjectedCount: () =>
-        opts.health.snapshot().filter((s) => s.state === 'ejected' && s.cause !== 'remote' && s.cause !== 'operator').length,
+        opts.health.snapshot().filter((s) => s.state === 'ejected' && s.cause !== 'remote' && s.cause !== 'operator' && s.cause !== 'credentials_expired').length,
     });
   }
 
@@ -70,7 +72,7 @@ export class FleetSync {
     const renew = now + (this.#o.renewMs ?? 30_000);
     const out: FleetEvent[] = [];
     for (const s of this.#o.health.snapshot()) {
-      if (s.cause === 'remote') continue;
+      if (s.cause === 'remote' || (s.cause !== null && LOCAL_ONLY.has(s.cause))) continue;
       const type = s.state === 'ejected' ? 'ejected' : s.state === 'rate_limited' ? 'rate_limited' : undefined;
       if (type === undefined) continue;
       // An ejection is asserted for the renew horizon, not its own end: if something else keeps it
@@ -134,7 +136,7 @@ export class FleetSync {
   }
 
   #publish(t: HealthTransition): void {
-    if (t.cause === 'remote' || this.#store === undefined) return;
+    if (t.cause === 'remote' || LOCAL_ONLY.has(t.cause) || this.#store === undefined) return;
     const now = this.#o.clock.now();
     const renew = now + (this.#o.renewMs ?? 30_000);
     // The same expiry `localEvents` asserts, so a refresh never looks like a shortened (lifted) report.

@@ -47,6 +47,10 @@ export const TRANSITION_CAUSES = [
   'operator',
   /** A fire drill through the admin API: drained until the drill ends, whatever the endpoint's health. */
   'drill',
+  /** The endpoint's refreshed credential expired and no refresh succeeded (this gateway's own, not shared). */
+  'credentials_expired',
+  /** A refresh succeeded after `credentials_expired`. */
+  'credentials_renewed',
 ] as const;
 export type TransitionCause = (typeof TRANSITION_CAUSES)[number];
 

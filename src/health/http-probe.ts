@@ -45,14 +45,20 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
       h = { 'user-agent': USER_AGENT, ...Object.fromEntries(endpoint.headers) };
       headersByEndpoint.set(endpoint, h);
     }
-    return h;
+    // A refreshed credential changes: read it per probe (absent while none is held).
+    const cred = endpoint.credential;
+    return cred?.value === undefined || cred.signer !== undefined ? h : { ...h, [cred.header]: cred.value };
   }
 
   async function httpProbe(endpoint: Endpoint, signal: AbortSignal): Promise<number> {
-    const res = await request(endpoint.origin + endpoint.basePath + options.path, {
+    const path = endpoint.basePath + options.path;
+    const signer = endpoint.credential?.signer;
+    // A SigV4 endpoint gets a signed probe (a failed signing is a failed probe: no keys are held).
+    const signed = signer === undefined ? undefined : await signer.sign({ method: 'GET', origin: endpoint.origin, path, body: null });
+    const res = await request(endpoint.origin + path, {
       method: 'GET',
       dispatcher: dispatchers.for(endpoint),
-      headers: headersFor(endpoint),
+      headers: signed === undefined ? headersFor(endpoint) : { ...headersFor(endpoint), ...Object.fromEntries(signed) },
       signal,
     });
     await res.body.dump({ limit: 64 * 1024, signal });

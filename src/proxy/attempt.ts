@@ -149,6 +149,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#fail(classifyFailure(err));
   }
 
+  /** Fail before sending (nothing left the gateway), e.g. no credential is held for the endpoint. */
+  refuse(error: GatewayError): void {
+    if (!this.#stale) queueMicrotask(() => this.#stale || this.#fail(classifyFailure(error)));
+  }
+
   /** Resume a paused body after the client drained its buffer; the endpoint's silence is timed afresh. */
   resume(): void {
     if (this.#stale) return;

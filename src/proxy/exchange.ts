@@ -20,6 +20,7 @@ import { Attempt, type AttemptOwner } from './attempt.js';
 import type { FailureVerdict } from '../health/classify-failure.js';
 import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
+import { withSignature } from '../credentials/aws-signer.js';
 import { responseHead, upstreamHeaders } from './headers.js';
 import { BodyModelReader } from './body-model-reader.js';
 import { requestFor, renameUnsupported } from './model-alias.js';
@@ -253,15 +254,33 @@ export class Exchange implements AttemptOwner, PickRequest {
       const msg: AttemptStartMessage = { endpoint, attempt: this.tried.length, requestId: this.requestId, hedge: this.#live.length > 1 };
       attemptStartChannel.publish(msg);
     }
+    // A refreshed credential is read as it is now (never fetched here); none held: refused before sending.
+    const cred = endpoint.credential;
+    if (cred !== undefined && cred.value === undefined) return attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED'));
+    const body = renamed.body;
     const headers = upstreamHeaders(
       req.rawHeaders,
       { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
-      endpoint.headers,
-      renamed.body === null ? 0 : renamed.body.length,
+      cred === undefined || cred.signer !== undefined ? endpoint.headers : [...endpoint.headers, [cred.header, cred.value as string]],
+      body === null ? 0 : body.length,
     );
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
-    attempt.request = { origin: endpoint.origin, path: endpoint.basePath + renamed.url, method: req.method ?? 'GET', headers, body: renamed.body, blocking: true };
-    this.#deps.pools.send(attempt);
+    const path = endpoint.basePath + renamed.url;
+    const method = req.method ?? 'GET';
+    if (cred?.signer !== undefined) {
+      // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
+      cred.signer.sign({ method, origin: endpoint.origin, path, body }).then(
+        (signed) => {
+          if (!attempt.live || this.#done) return;
+          attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
+          this.#deps.pools.send(attempt);
+        },
+        () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
+      );
+    } else {
+      attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
+      this.#deps.pools.send(attempt);
+    }
     const opts = this.#deps.options;
     // A hedge runs the request twice at once: only where a replay is allowed.
     if (opts.hedgeAfter > 0 && this.#replayable && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)

@@ -2,7 +2,7 @@
  * An endpoint: one regional model server the gateway can forward to, built once from config. Parsed
  * parts (origin, base path, header pairs, model set) are precomputed so the request path does no work.
  */
-import type { EndpointConfig, RegionConfig } from '../config/schema.js';
+import type { CredentialsConfig, EndpointConfig, RegionConfig } from '../config/schema.js';
 import { loadEndpointTls, type EndpointTls } from './endpoint-tls.js';
 
 /**
@@ -38,6 +38,26 @@ export interface Endpoint {
   readonly connections: number;
   /** TLS settings of an https endpoint with `tls` configured (files already read); undefined = Node's defaults. */
   readonly tls?: EndpointTls;
+  /** A refreshed credential header (`credentials` in config), absent when none is configured. */
+  readonly credential?: CredentialSlot;
+}
+
+/**
+ * The current value of an endpoint's refreshed credential header. The credential manager writes it off
+ * the request path; the exchange reads it synchronously per attempt. `value` is undefined while no
+ * usable token is held (none read yet, or the last one expired): the endpoint is then not sent to.
+ */
+export interface CredentialSlot {
+  /** Lower-cased header name. */
+  readonly header: string;
+  value: string | undefined;
+  /** AWS SigV4: each attempt is signed (set by the credential manager); `value` then holds the keys, never sent. */
+  signer?: RequestSigner;
+}
+
+/** Signs one upstream request; resolves with the headers to add. */
+export interface RequestSigner {
+  sign(req: { readonly method: string; readonly origin: string; readonly path: string; readonly body: Buffer | null }): Promise<readonly (readonly [string, string])[]>;
 }
 
 /**
@@ -60,7 +80,12 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
     tls: cfg.tls === undefined ? undefined : loadEndpointTls(cfg.tls, `${key}.tls`),
+    credential: cfg.credentials === undefined ? undefined : { header: credentialHeader(cfg.credentials), value: undefined },
   });
+}
+
+function credentialHeader(c: CredentialsConfig): string {
+  return ('file' in c ? c.file.header : 'command' in c ? c.command.header : 'authorization').toLowerCase();
 }
 
 /** The served set and renames of a `models` config value: a list of ids, or a map client id → endpoint id. */
@@ -99,5 +124,5 @@ const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'api-k
  */
 export function sendsOwnCredentials(endpoint: Endpoint): boolean {
   for (let i = 0; i < endpoint.headers.length; i++) if (CREDENTIAL_HEADERS.has(endpoint.headers[i][0])) return true;
-  return false;
+  return endpoint.credential !== undefined && CREDENTIAL_HEADERS.has(endpoint.credential.header);
 }

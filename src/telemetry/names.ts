@@ -57,4 +57,7 @@ export const LOG_EVENT = {
   fleetUnsigned: 'fleet.unsigned',
   modelListFailed: 'models.list_failed',
   modelListLearned: 'models.list_learned',
+  credentialRefreshFailed: 'credentials.refresh_failed',
+  credentialExpired: 'credentials.expired',
+  credentialRenewed: 'credentials.renewed',
 } as const;
