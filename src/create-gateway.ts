@@ -272,6 +272,8 @@ function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminActio
       fleet.undrain(endpoint.id, o.reason);
       fleet.endDrill(endpoint.id, o.reason);
       return health.undrain(endpoint); // a local drain from before intents, if any
+    case 'undrill':
+      return fleet.endDrill(endpoint.id, o.reason);
     case 'drill':
       return fleet.drill(endpoint.id, o.reason, (o.seconds ?? 30) * 1000);
     case 'eject':

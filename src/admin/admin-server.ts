@@ -39,10 +39,13 @@ export interface ActionRefusal {
   readonly strandedModels: readonly string[];
 }
 
-/** `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health. */
-export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill';
-const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill']);
-const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill)$/;
+/**
+ * `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health;
+ * `undrill` ends a drill early and nothing else (an operator drain stays).
+ */
+export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill' | 'undrill';
+const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill', 'undrill']);
+const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill|undrill)$/;
 
 export interface AdminServerOptions extends AdminAccessOptions {
   /** `admin.token`; undefined leaves the API open (the config allows that on loopback only). */

@@ -149,6 +149,7 @@ export class FleetBoard {
 
   #build(): FleetSummary {
     const client = this.#o.tally.client();
+    const { regions, all } = this.#o.tally.take();
     return {
       gatewayId: this.#o.gatewayId,
       at: this.#o.clock.now(),
@@ -156,7 +157,8 @@ export class FleetBoard {
       requests: client.requests,
       clientErrors: client.clientErrors,
       inflight: this.#o.inflight(),
-      regions: this.#o.tally.take(),
+      ...all,
+      regions,
       endpoints: this.#o.endpoints().slice(0, MAX_ENDPOINTS).map((e) => ({ id: e.id, region: e.region, state: e.state, cause: e.cause })),
     };
   }

@@ -39,6 +39,9 @@ export const fleetSummarySchema = z.object({
   requests: count,
   clientErrors: count,
   inflight: count,
+  /** Time to first byte over the last window, every region together. */
+  p50Ms: ms,
+  p99Ms: ms,
   regions: z.array(regionTrafficSchema).max(MAX_REGIONS),
   endpoints: z.array(endpointViewSchema).max(MAX_ENDPOINTS),
 });

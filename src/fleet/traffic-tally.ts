@@ -52,9 +52,24 @@ function quantile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
+export interface Percentiles {
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+/** The window's percentiles of `r`; starts its next window. */
+function window(r: RegionCounter): Percentiles {
+  const n = Math.min(r.count, WINDOW_SAMPLES);
+  const sorted = r.samples.slice(0, n).sort();
+  r.count = 0;
+  return { p50Ms: n === 0 ? null : Math.round(quantile(sorted, 0.5)), p99Ms: n === 0 ? null : Math.round(quantile(sorted, 0.99)) };
+}
+
 export class TrafficTally implements AttemptObserver {
   readonly #clock: Clock;
   readonly #regions = new Map<string, RegionCounter>();
+  /** Every region's samples together: the gateway's own percentiles. */
+  readonly #all = new RegionCounter();
   #requests = 0;
   #clientErrors = 0;
 
@@ -76,7 +91,10 @@ export class TrafficTally implements AttemptObserver {
     if (r === undefined) return;
     r.inflight = Math.max(0, r.inflight - 1);
     if (outcome.kind === 'local_origin' || outcome.kind === 'upstream_5xx') r.errors++;
-    if (outcome.kind === 'success' || outcome.kind === 'upstream_5xx' || outcome.kind === 'rate_limited') r.add(outcome.ttfbMs);
+    if (outcome.kind === 'success' || outcome.kind === 'upstream_5xx' || outcome.kind === 'rate_limited') {
+      r.add(outcome.ttfbMs);
+      this.#all.add(outcome.ttfbMs);
+    }
   }
 
   /** A client request ended with `status`. */
@@ -89,23 +107,11 @@ export class TrafficTally implements AttemptObserver {
     return { requests: this.#requests, clientErrors: this.#clientErrors };
   }
 
-  /** Every region's counters and the closing window's percentiles; starts a new window. */
-  take(): RegionTraffic[] {
-    const out: RegionTraffic[] = [];
-    for (const [region, r] of this.#regions) {
-      const n = Math.min(r.count, WINDOW_SAMPLES);
-      const sorted = r.samples.slice(0, n).sort();
-      r.count = 0;
-      out.push({
-        region,
-        attempts: r.attempts,
-        errors: r.errors,
-        inflight: r.inflight,
-        p50Ms: n === 0 ? null : Math.round(quantile(sorted, 0.5)),
-        p99Ms: n === 0 ? null : Math.round(quantile(sorted, 0.99)),
-        lastAttemptAt: r.lastAttemptAt,
-      });
-    }
-    return out;
+  /** Every region's counters and the closing window's percentiles (all regions' under `all`); starts a new window. */
+  take(): { regions: RegionTraffic[]; all: Percentiles } {
+    const regions: RegionTraffic[] = [];
+    for (const [region, r] of this.#regions)
+      regions.push({ region, attempts: r.attempts, errors: r.errors, inflight: r.inflight, ...window(r), lastAttemptAt: r.lastAttemptAt });
+    return { regions, all: window(this.#all) };
   }
 }
