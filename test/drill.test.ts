@@ -87,7 +87,14 @@ function backgroundLoad(gws: readonly Gw[]): { stop(): Promise<{ sent: number; f
   };
 }
 
-async function runDrill(args: readonly string[]): Promise<{ code: number | null; report: Report; stderr: string }> {
+interface DrillProcess {
+  readonly err: Output;
+  /** The exit code and the JSON report (rejects, with stderr, when there is none). */
+  readonly done: Promise<{ code: number | null; report: Report; stderr: string }>;
+  readonly child: ChildProcess;
+}
+
+function startDrill(t: Teardown, args: readonly string[]): DrillProcess {
   const child = spawn(process.execPath, [built('cli.js'), 'drill', ...args, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -95,16 +102,37 @@ async function runDrill(args: readonly string[]): Promise<{ code: number | null;
   const out = new Output(child, 'stdout');
   const err = new Output(child, 'stderr');
   // 'close': the exit, and both pipes read to their end.
-  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-  const line = out.text.trim();
-  let report: Report;
-  try {
-    report = JSON.parse(line) as Report;
-  } catch {
-    throw new Error(`drill printed no JSON report (exit ${code}); stdout ${JSON.stringify(line)}; stderr:\n${err.text}`);
-  }
-  return { code, report, stderr: err.text };
+  const done = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c))).then((code) => {
+    const line = out.text.trim();
+    try {
+      return { code, report: JSON.parse(line) as Report, stderr: err.text };
+    } catch {
+      throw new Error(`drill printed no JSON report (exit ${code}); stdout ${JSON.stringify(line)}; stderr:\n${err.text}`);
+    }
+  });
+  return { err, done, child };
 }
+
+const runDrill = (t: Teardown, args: readonly string[]) => startDrill(t, args).done;
+
+const aState = async (g: Gw): Promise<string | undefined> => {
+  const s = (await getJson(`${g.admin}/admin/state`)) as { endpoints: { id: string; state: string }[] };
+  return s.endpoints.find((e) => e.id === 'a-0')?.state;
+};
+
+t.test('drill: bad usage exits 64; an unreachable admin API exits 1 saying so', async (t) => {
+  const usage = startDrill(t, ['--region', 'a']);
+  await t.rejects(usage.done);
+  t.equal(usage.child.exitCode, 64);
+  t.match(usage.err.text, /--admin URL is required; --duration DUR is required/);
+  const closed = await startSim(t, { name: 'gone' });
+  const url = closed.url;
+  await closed.close();
+  const down = startDrill(t, ['--admin', url, '--region', 'a', '--duration', '5s']);
+  await t.rejects(down.done);
+  t.equal(down.child.exitCode, 1);
+  t.match(down.err.text, /cannot read the fleet view/);
+});
 
 t.test('drills against a two-gateway fleet under load', { skip: REDIS_SKIP, timeout: 300_000 }, async (t) => {
   const redis = await startRedisServer(t);
@@ -149,7 +177,7 @@ t.test('drills against a two-gateway fleet under load', { skip: REDIS_SKIP, time
     const load = backgroundLoad([g1, g2]);
     // Traffic reaches region a on both gateways before the drill.
     await waitUntil('region a under load', () => a.stats.requests > 20, 10_000);
-    const { code, report, stderr } = await runDrill(['--admin', g1.admin, '--region', 'a', '--duration', '3s']);
+    const { code, report, stderr } = await runDrill(t, ['--admin', g1.admin, '--region', 'a', '--duration', '3s']);
     const { failed } = await load.stop();
     t.equal(code, 0, `exit 0 on pass; stderr:\n${stderr}`);
     t.equal(report.verdict, 'pass', report.reason ?? '');
@@ -164,20 +192,30 @@ t.test('drills against a two-gateway fleet under load', { skip: REDIS_SKIP, time
     t.equal(drills.drills[0]?.report?.verdict, 'pass');
   });
 
+  await t.test('Ctrl-C aborts a drill and restores the region on every gateway', async (t) => {
+    for (const g of [g1, g2]) await waitUntil('the previous drill to end', async () => (await aState(g)) === 'healthy', 30_000);
+    const drill = startDrill(t, ['--admin', g1.admin, '--region', 'a', '--duration', '60s']);
+    await drill.err.match('the drill start', /out fleet-wide/);
+    for (const g of [g1, g2]) await waitUntil('region a drilled', async () => (await aState(g)) === 'drained', 10_000);
+    drill.child.kill('SIGINT');
+    const { code, report } = await drill.done;
+    t.equal(code, 1);
+    t.equal(report.verdict, 'aborted');
+    t.match(report.reason, /Ctrl-C/);
+    t.equal(report.restored, true);
+    for (const g of [g1, g2]) await waitUntil('region a back', async () => (await aState(g)) === 'healthy', 10_000);
+  });
+
   await t.test('a drill whose failover target is broken aborts and restores', async (t) => {
     // Wait for the previous drill to end everywhere (its expiry).
-    for (const g of [g1, g2])
-      await waitUntil('the previous drill to end', async () => {
-        const s = (await getJson(`${g.admin}/admin/state`)) as { endpoints: { id: string; state: string }[] };
-        return s.endpoints.find((e) => e.id === 'a-0')?.state === 'healthy';
-      }, 30_000);
+    for (const g of [g1, g2]) await waitUntil('the previous drill to end', async () => (await aState(g)) === 'healthy', 30_000);
     const faulted = await request(`${controlUrl}/regions/b/fault`, { method: 'POST', body: JSON.stringify({ mode: 'error', status: 503 }) });
     t.equal(faulted.statusCode, 200);
     await faulted.body.dump();
     const load = backgroundLoad([g1, g2]);
     await waitUntil('load under way', () => a.stats.requests > 20, 10_000);
     // The gateways saw b fail and would refuse a drill that strands model m: --force, as an operator would.
-    const { code, report, stderr } = await runDrill(['--admin', g2.admin, '--region', 'a', '--duration', '60s', '--force']);
+    const { code, report, stderr } = await runDrill(t, ['--admin', g2.admin, '--region', 'a', '--duration', '60s', '--force']);
     t.equal(code, 1, `exit 1 when not pass; stderr:\n${stderr}`);
     t.equal(report.verdict, 'aborted');
     t.ok(report.clientErrors > 0, 'client errors were seen');
