@@ -65,6 +65,7 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   };
   const first = await fleet();
   if (first === undefined) throw new DrillStartError(`cannot read the fleet view at /admin/fleet`);
+  if (first.stale) say('the fleet view is stale (the gateway cannot reach its store): other gateways may be missing from the report');
   const every = Math.max(200, Math.floor(first.intervalMs / 2));
   const windowMs = o.windowMs ?? Math.max(3000, first.intervalMs * 5);
   const watch = new DrillWatch(o.region);
