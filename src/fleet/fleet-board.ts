@@ -20,6 +20,8 @@ const LIFETIMES = 3;
 /** How long a drill record is kept. */
 export const DRILL_RECORD_TTL_MS = 7 * 24 * 3_600_000;
 export const MAX_DRILL_RECORD_BYTES = 64 * 1024;
+/** `GET /admin/drills` answers the newest this many. */
+export const MAX_DRILLS_LISTED = 100;
 
 export const drillRecordSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/),
@@ -135,7 +137,7 @@ export class FleetBoard {
     return entries !== undefined;
   }
 
-  /** Every drill kept in the store, newest first; undefined when the store cannot be reached. */
+  /** The drills kept in the store, newest first (at most `MAX_DRILLS_LISTED`); undefined when the store cannot be reached. */
   async drills(): Promise<DrillRecord[] | undefined> {
     const entries = await this.#o.store.exchangeRecords('drills', undefined);
     if (entries === undefined) return undefined;
@@ -144,7 +146,7 @@ export class FleetBoard {
       const d = decodeRecord(this.#o.signer, 'drill', e.raw, MAX_DRILL_RECORD_BYTES * 2, drillRecordSchema);
       if (d !== undefined && d.id === e.field) out.push(d);
     }
-    return out.sort((a, b) => b.startedAt - a.startedAt);
+    return out.sort((a, b) => b.startedAt - a.startedAt).slice(0, MAX_DRILLS_LISTED);
   }
 
   #build(): FleetSummary {
