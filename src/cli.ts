@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `regiongate` command: start | demo | sim | check-config. Config errors exit 2; a signal drains
+ * The `regiongate` command: start | demo | sim | check-config | drill. Config errors exit 2; a signal drains
  * gracefully and exits 0.
  */
 import cluster from 'node:cluster';
@@ -15,6 +15,7 @@ import { ConfigError, ListenError } from './errors.js';
 import { installShutdown } from './lifecycle/shutdown.js';
 import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
+import { DRILL_USAGE, runDrillCommand } from './drill/drill-command.js';
 import { LOG_EVENT } from './telemetry/names.js';
 import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 
@@ -29,6 +30,7 @@ Commands:
                              serve the demo's simulated regions on ports N, N+1, N+2 (default 9101)
                              and their fault-control API (default 9100)
   check-config FILE          validate FILE and print the resolved config, secrets masked
+${DRILL_USAGE}
   help                       this text
 `;
 
@@ -40,6 +42,8 @@ const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url
 /** Run the CLI with `argv` (without node and script); resolves with the exit code for one-shot commands. */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
+  if (command === 'drill')
+    return runDrillCommand(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let parsed;
   try {
     parsed = parseCommandLine(rest);

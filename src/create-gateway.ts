@@ -24,6 +24,9 @@ import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
 import { strandedModels } from './routing/stranded-models.js';
 import { createStateStore } from './state/create-store.js';
+import { FleetSigner } from './state/fleet-signer.js';
+import { FleetBoard } from './fleet/fleet-board.js';
+import { TrafficTally } from './fleet/traffic-tally.js';
 import type { MemoryBus } from './state/memory-store.js';
 import type { StateStore } from './state/state-store.js';
 import { AccessLog } from './telemetry/access-log.js';
@@ -165,10 +168,21 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     [{}, health.withheldEjections],
   ]);
   health.onTransition((t) => metrics.transition(t));
+  const tally = new TrafficTally(registry.endpoints, clock);
+  const board = new FleetBoard({
+    gatewayId,
+    clock,
+    store,
+    signer: new FleetSigner(st.secret),
+    tally,
+    endpoints: () => health.snapshot(),
+    inflight: () => gateway?.inflight ?? 0,
+    intervalMs: st.summaryInterval,
+  });
   gateway = new Gateway({
     config,
     picker,
-    observer: fanOut(health, metrics),
+    observer: fanOut(health, metrics, tally),
     retryGate: retryBudget,
     logger,
     catalog,
@@ -176,6 +190,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       const now = performance.now();
       metrics.requestEnded(status, code, exchange, now);
       accessLog?.served(exchange, code, now);
+      tally.requestEnded(status);
     },
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
     onTlsFailure: tlsLog.note,
@@ -192,6 +207,9 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       endpoints: health.snapshot(),
     }),
     metrics: () => metrics.registry.render(),
+    fleet: () => board.view(),
+    drills: () => board.drills(),
+    recordDrill: (record) => board.recordDrill(record),
     act: (action, scope, name, options) => {
       const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
       if (endpoints === undefined || endpoints.length === 0) return undefined;
@@ -214,6 +232,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       .drain(deadlineMs, delayMs)
       .then(() => {
         fleet.close();
+        board.close();
         discovery.close();
         credentials.close();
         return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
@@ -259,6 +278,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       }
       health.start();
       discovery.start();
+      board.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;
     },
@@ -276,7 +296,10 @@ function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminActio
       return fleet.drain(endpoint.id, o.reason, o.seconds === undefined ? undefined : o.seconds * 1000);
     case 'undrain':
       fleet.undrain(endpoint.id, o.reason);
+      fleet.endDrill(endpoint.id, o.reason);
       return health.undrain(endpoint); // a local drain from before intents, if any
+    case 'undrill':
+      return fleet.endDrill(endpoint.id, o.reason);
     case 'drill':
       return fleet.drill(endpoint.id, o.reason, (o.seconds ?? 30) * 1000);
     case 'eject':

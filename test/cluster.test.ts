@@ -90,6 +90,17 @@ t.test('two workers share one port and their health', async (t) => {
   await until('both workers to apply the drain', async () => drained(await scrape()) === 2);
   t.pass('a drain through the primary reaches both workers');
 
+  // A request body reaches the worker (it was dropped: a drill record posted through the primary was
+  // read as an empty body, and a drain's JSON options were lost); an oversized one is refused here.
+  const record = { id: 'drill-b-1', region: 'b', startedAt: 1, status: 'running' };
+  const kept = await request(`${admin}/admin/drills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(record) });
+  t.same(await kept.body.json(), { kept: 'drill-b-1' }, 'a drill record posted through the primary is kept');
+  const listed = await request(`${admin}/admin/drills`);
+  t.same(((await listed.body.json()) as { drills: unknown[] }).drills, [record]);
+  const big = await request(`${admin}/admin/drills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(70_000) });
+  t.equal(big.statusCode, 413, 'a body over 64 KiB is refused by the primary');
+  await big.body.dump();
+
   child.kill('SIGTERM');
   t.same(await within('the primary to exit after SIGTERM', exited), { code: 0, signal: null }, 'SIGTERM drains the workers and exits 0');
 });

@@ -8,6 +8,7 @@ import { request } from 'undici';
 import type { RunningGateway } from '../src/create-gateway.js';
 import { METRIC } from '../src/telemetry/names.js';
 import { forwardedCount, refusedUrl, startGateway, startSim } from './helpers/gateway.js';
+import { waitUntil } from './helpers/redis-server.js';
 
 async function chat(gw: RunningGateway, opts: { model?: string; regions?: string } = {}) {
   const res = await request(`${gw.url}/v1/chat/completions`, {
@@ -89,4 +90,31 @@ t.test('GET /v1/models in panic lists what panic would try, never a drained regi
   const res = await request(`${gw.url}/v1/models`);
   const ids = ((await res.body.json()) as { data: { id: string }[] }).data.map((m) => m.id);
   t.same(ids, ['eu-only'], 'nothing routable: the ejected region\'s models, not the drained one\'s');
+});
+
+t.test('undrill ends a drill and leaves an operator drain; undrain ends both', async (t) => {
+  const us = await startSim(t, { name: 'us-east-1' });
+  const eu = await startSim(t, { name: 'eu-west-1' });
+  const gw = await startGateway(
+    t,
+    [
+      { name: 'us-east-1', url: us.url, models: ['m'] },
+      { name: 'eu-west-1', url: eu.url, models: ['m'] },
+    ],
+    { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 } },
+  );
+  const us0 = gw.registry.region('us-east-1')!.endpoints[0]!;
+  const eu0 = gw.registry.region('eu-west-1')!.endpoints[0]!;
+  const drillOf = (id: string) => gw.fleet.view.states().get(id)?.drillUntil;
+  await admin(gw, '/admin/regions/us-east-1/drill?seconds=600');
+  await admin(gw, '/admin/regions/eu-west-1/drain?force=true');
+  await admin(gw, '/admin/regions/eu-west-1/drill?seconds=600&force=true');
+  await admin(gw, '/admin/regions/us-east-1/undrill');
+  t.ok((drillOf(us0.id) ?? Infinity) <= Date.now() + 1000, 'the drill of us-east-1 ends within a second, not in 600 s');
+  await admin(gw, '/admin/regions/eu-west-1/undrill');
+  await waitUntil('the drill of eu-west-1 to end', () => gw.fleet.view.states().get(eu0.id)?.drillUntil === undefined);
+  t.equal(gw.fleet.view.states().get(eu0.id)?.drained, true, 'the operator drain of eu-west-1 stays');
+  t.equal(gw.health.state(eu0), 'drained');
+  await admin(gw, '/admin/regions/eu-west-1/undrain');
+  t.not(gw.fleet.view.states().get(eu0.id)?.drained, true, 'undrain lifts the drain');
 });

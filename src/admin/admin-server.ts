@@ -15,6 +15,7 @@ import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-gua
 import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
 import { readActionOptions, type ActionOptions } from './action-options.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { drillRecordSchema, MAX_DRILL_RECORD_BYTES, type DrillRecord } from '../fleet/fleet-board.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
 export interface AdminTarget {
@@ -24,6 +25,12 @@ export interface AdminTarget {
    * Operator actions on endpoints (by id) or whole regions: the endpoint ids affected, undefined for
    * an unknown name, or a refusal naming the models the action would leave with no routable endpoint.
    */
+  /** `GET /admin/fleet`: every gateway's traffic summary (src/fleet/fleet-board.ts). */
+  fleet?(): unknown;
+  /** `GET /admin/drills`: the drills kept in the store; undefined when it cannot be reached. */
+  drills?(): Promise<readonly DrillRecord[] | undefined>;
+  /** `POST /admin/drills`: keep a drill record; false when the store cannot be reached. */
+  recordDrill?(record: DrillRecord): Promise<boolean>;
   act(action: AdminAction, scope: 'endpoint' | 'region', name: string, options: ActionOptions): string[] | undefined | ActionRefusal;
 }
 
@@ -32,10 +39,13 @@ export interface ActionRefusal {
   readonly strandedModels: readonly string[];
 }
 
-/** `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health. */
-export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill';
-const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill']);
-const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill)$/;
+/**
+ * `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health;
+ * `undrill` ends a drill early and nothing else (an operator drain stays).
+ */
+export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill' | 'undrill';
+const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill', 'undrill']);
+const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill|undrill)$/;
 
 export interface AdminServerOptions extends AdminAccessOptions {
   /** `admin.token`; undefined leaves the API open (the config allows that on loopback only). */
@@ -109,6 +119,8 @@ export class AdminServer {
     if ((path === '/' || path === '/admin/dashboard') && req.method === 'GET') return sendText(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
     if (!this.#authorized(req)) return sendRefusal(res, { status: 401, code: 'RG_ADMIN_UNAUTHORIZED', message: 'admin token required' });
     if (path === '/admin/state' && req.method === 'GET') return sendJson(res, 200, this.#target.state());
+    if (path === '/admin/fleet' && req.method === 'GET' && this.#target.fleet) return sendJson(res, 200, this.#target.fleet());
+    if (path === '/admin/drills') return this.#drills(req, res);
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
       if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
@@ -137,6 +149,28 @@ export class AdminServer {
     sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `no admin route ${req.method} ${JSON.stringify(path.slice(0, 200))}` });
   }
 
+  /** List the drills kept in the store, or keep one (the `regiongate drill` command posts its record). */
+  #drills(req: IncomingMessage, res: ServerResponse): void {
+    const { drills, recordDrill } = this.#target;
+    if (!drills || !recordDrill) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: 'no drills here' });
+    const unavailable = (): void => sendRefusal(res, { status: 503, code: 'RG_ADMIN_UNAVAILABLE', message: 'the state store cannot be reached' });
+    const failed = (err: unknown): void => {
+      this.#logger.error(LOG_EVENT.adminError, { method: req.method, url: req.url?.slice(0, 200), err });
+      answerInternalError(res);
+    };
+    if (req.method === 'GET') return void drills().then((list) => (list ? sendJson(res, 200, { drills: list }) : unavailable()), failed);
+    if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use GET or POST', headers: { allow: 'GET, POST' } });
+    void readJsonBody(req, MAX_DRILL_RECORD_BYTES)
+      .then(async (body) => {
+        if ('error' in body) return badRequest(res, body.error);
+        const parsed = drillRecordSchema.safeParse(body.value);
+        if (!parsed.success) return badRequest(res, `not a drill record: ${parsed.error.issues[0]?.path.join('.') || 'body'} ${parsed.error.issues[0]?.message ?? ''}`.trim());
+        if (!(await recordDrill(parsed.data))) return unavailable();
+        return sendJson(res, 200, { kept: parsed.data.id });
+      })
+      .catch(failed);
+  }
+
   #authorized(req: IncomingMessage): boolean {
     if (this.#token === undefined) return true;
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -144,6 +178,31 @@ export class AdminServer {
     const b = Buffer.from(given);
     return b.length === this.#token.length && timingSafeEqual(b, this.#token);
   }
+}
+
+/** A JSON body of at most `max` bytes, or why not (a message for a 400). */
+function readJsonBody(req: IncomingMessage, max: number): Promise<{ value: unknown } | { error: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max && !done) {
+        done = true;
+        resolve({ error: `the body must be at most ${max} bytes` });
+      } else if (!done) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (done) return;
+      try {
+        resolve({ value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+      } catch {
+        resolve({ error: 'the body is not valid JSON' });
+      }
+    });
+    req.on('error', () => resolve({ error: 'the body could not be read' }));
+  });
 }
 
 function badRequest(res: ServerResponse, message: string): void {

@@ -34,6 +34,8 @@ export interface ClusterAdminOptions {
 }
 
 const METRICS_TYPE = 'text/plain; version=0.0.4';
+/** Largest request body relayed to a worker (a drill record is at most 64 KiB). */
+const MAX_RELAYED_BODY = 64 * 1024;
 
 export class ClusterAdmin {
   readonly #server: Server;
@@ -120,8 +122,8 @@ export class ClusterAdmin {
   }
 
   /**
-   * Relay to a worker's private listener. The admin API reads no request body, so none is forwarded
-   * (nothing unbounded flows through the primary). `Host` becomes the worker's and `Origin` is dropped:
+   * Relay to a worker's private listener, with the request body (action options, a drill record) read
+   * here first and bounded by `MAX_RELAYED_BODY` (413 beyond): nothing unbounded flows through the primary. `Host` becomes the worker's and `Origin` is dropped:
    * both were checked here, against the address the client actually used.
    */
   #relay(req: IncomingMessage, res: ServerResponse, to: WorkerAdmin): void {
@@ -143,8 +145,18 @@ export class ClusterAdmin {
     });
     // The client went away: stop waiting for the worker.
     res.on('close', () => r.destroy());
-    req.resume();
-    r.end();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_RELAYED_BODY) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size <= MAX_RELAYED_BODY) return void r.end(Buffer.concat(chunks));
+      r.destroy();
+      if (!res.headersSent) sendRefusal(res, { status: 413, code: 'RG_ADMIN_BAD_REQUEST', message: `the body must be at most ${MAX_RELAYED_BODY} bytes` });
+    });
+    req.on('error', () => r.destroy());
   }
 }
 

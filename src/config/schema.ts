@@ -281,6 +281,8 @@ export const configSchema = z
           .prefault({}),
         /** The fleet snapshot is rewritten and reread on this fixed interval (constant work). */
         refreshInterval: positiveDuration(2000),
+        /** Each gateway publishes its traffic summary for `GET /admin/fleet` on this fixed interval. */
+        summaryInterval: positiveDuration(1000),
         /** Signs every fleet message (HMAC-SHA256); without it the fleet trusts every writer of the store. */
         secret: z
           .string({ error: 'must be a string' })

@@ -16,6 +16,8 @@ import type { HealthTracker } from './health-tracker.js';
 import type { HealthTransition, TransitionCause } from './health-transition.js';
 
 const DRAIN_HOLD_MS = 24 * 3_600_000;
+/** Lifetime of the drill record that ends a drill early (`endDrill`). */
+const DRILL_END_MS = 500;
 /** How long an undrain marker replaces a drain record: long enough to settle every race with a refresh. */
 const UNDRAIN_MARKER_MS = 60_000;
 /** Causes that concern this gateway alone: each gateway refreshes its own credentials. */
@@ -113,6 +115,16 @@ export class FleetSync {
   drill(endpointId: string, reason: string, ms: number): void {
     const now = this.#o.clock.now();
     this.#intent(this.#event('drill', endpointId, reason, now + ms, now));
+  }
+
+  /**
+   * End a drill in force fleet-wide (an undrain, or a drill aborted): a record cannot be deleted, only
+   * replaced, so it is replaced by one that ends in `DRILL_END_MS`, long enough to reach every gateway
+   * before it expires (one that misses it drops the old record at its next snapshot load).
+   */
+  endDrill(endpointId: string, reason: string): void {
+    if (this.view.states().get(endpointId)?.drillUntil === undefined) return;
+    this.drill(endpointId, reason, DRILL_END_MS);
   }
 
   /** An intent made here: into the store (where it outlives us) and applied here at once. */

@@ -13,6 +13,8 @@ import {
   DEFAULT_REFRESH_INTERVAL_MS,
   errorText,
   type EventListener,
+  type RecordBook,
+  type RecordWrite,
   type SnapshotListener,
   type StateStore,
   type StateStoreOptions,
@@ -28,6 +30,7 @@ interface BusMember {
 export class MemoryBus {
   readonly #members = new Set<BusMember>();
   readonly #snapshot = new Map<string, string>();
+  readonly #books = new Map<RecordBook, Map<string, string>>();
 
   attach(member: BusMember): () => void {
     this.#members.add(member);
@@ -55,6 +58,13 @@ export class MemoryBus {
   /** Rewrite `gatewayId`'s active reports, prune, and return every remaining entry. */
   refresh(own: readonly (readonly [string, number, string])[], now: number, gatewayId: string): SnapshotEntry[] {
     return refreshSnapshot(this.#snapshot, own, now, gatewayId);
+  }
+
+  /** `REFRESH_SCRIPT` on a record book: write `own`, prune, return the rest. */
+  exchangeRecords(book: RecordBook, own: RecordWrite | undefined, now: number, gatewayId: string): SnapshotEntry[] {
+    let hash = this.#books.get(book);
+    if (hash === undefined) this.#books.set(book, (hash = new Map()));
+    return refreshSnapshot(hash, own === undefined ? [] : [[own.field, own.ttl, own.raw]], now, gatewayId);
   }
 
   /** Delete fields that failed a reader's checks. */
@@ -145,6 +155,11 @@ export class MemoryStore implements StateStore {
     const { events, bad } = this.#inbox.snapshot(entries, now);
     this.bus.remove(bad);
     return events;
+  }
+
+  async exchangeRecords(book: RecordBook, own: RecordWrite | undefined): Promise<readonly SnapshotEntry[] | undefined> {
+    if (!this.#detach) return undefined;
+    return this.bus.exchangeRecords(book, own, this.#opts.clock.now(), this.#opts.gatewayId);
   }
 
   status(): StateStoreStatus {

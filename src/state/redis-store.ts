@@ -19,11 +19,13 @@ import { FleetCodec } from './fleet-wire.js';
 import { HeartbeatMonitor } from './heartbeat.js';
 import { ConnectionLog } from './connection-log.js';
 import { createRedisClient, endClient, type RedisClient, type RedisConnectionConfig } from './redis-clients.js';
-import { PUT_SCRIPT, REFRESH_SCRIPT, refreshArgs, snapshotField, toEntries } from './snapshot.js';
+import { MAX_SNAPSHOT_ENTRIES, PUT_SCRIPT, REFRESH_SCRIPT, refreshArgs, snapshotField, toEntries, type SnapshotEntry } from './snapshot.js';
 import {
   DEFAULT_REFRESH_INTERVAL_MS,
   errorText,
   type EventListener,
+  type RecordBook,
+  type RecordWrite,
   type SnapshotListener,
   type StateStore,
   type StateStoreOptions,
@@ -204,6 +206,18 @@ export class RedisStore implements StateStore {
       this.#checkHealth(); // a failed or restored sync may change whether the store is degraded
     });
     return this.#refreshing;
+  }
+
+  /** The same script as the snapshot refresh, on the book's own hash (`prefix + book`). */
+  async exchangeRecords(book: RecordBook, own: RecordWrite | undefined): Promise<readonly SnapshotEntry[] | undefined> {
+    if (this.#closed || this.#pub.status !== 'ready' || this.#gate.full()) return undefined;
+    const args = [this.#o.gatewayId, String(MAX_SNAPSHOT_ENTRIES)];
+    if (own !== undefined) args.push(own.field, String(own.ttl), own.raw);
+    try {
+      return toEntries(await this.#gate.run(book, this.#pub.eval(REFRESH_SCRIPT, 1, `${this.#o.redis.keyPrefix}${book}`, ...args)));
+    } catch {
+      return undefined; // recorded by the gate
+    }
   }
 
   status(): StateStoreStatus {

@@ -7,6 +7,7 @@
  */
 import type { Clock } from '../util/clock.js';
 import type { FleetEvent } from './fleet-event.js';
+import type { SnapshotEntry } from './snapshot.js';
 
 export type StoreKind = 'memory' | 'redis';
 
@@ -36,6 +37,17 @@ export interface StateStoreStatus {
   readonly signed: boolean;
   /** Epoch ms of the last successful snapshot refresh. */
   readonly lastSyncAt?: number;
+}
+
+/** `fleet`: one traffic summary per gateway (src/fleet); `drills`: one record per drill with its report. */
+export type RecordBook = 'fleet' | 'drills';
+
+/** One record to write into a `RecordBook`. */
+export interface RecordWrite {
+  readonly field: string;
+  /** Lifetime in ms (> 0). */
+  readonly ttl: number;
+  readonly raw: string;
 }
 
 export type EventListener = (event: FleetEvent) => void;
@@ -68,6 +80,13 @@ export interface StateStore {
    * backend cannot be reached. Never rejects.
    */
   refresh(): Promise<readonly FleetEvent[] | undefined>;
+  /**
+   * A named hash of signed records beside the snapshot (`RecordBook`): write `own` (field, lifetime in
+   * ms, message) if given, prune expired entries by the store's clock, and read back the rest (at most
+   * `MAX_SNAPSHOT_ENTRIES`). Undefined when the backend cannot be reached. Never rejects; called on
+   * timers and by the admin API, never on the request path.
+   */
+  exchangeRecords(book: RecordBook, own: RecordWrite | undefined): Promise<readonly SnapshotEntry[] | undefined>;
   status(): StateStoreStatus;
   /** Close every connection and timer. Idempotent. */
   close(): Promise<void>;

@@ -1,0 +1,164 @@
+/**
+ * One fire drill through one gateway's admin API: read the fleet view (before), take the region out
+ * fleet-wide with the admin `drill` action (its expiry ends it even if this process dies), watch the
+ * fleet while it runs, abort and restore (`undrill`) when client-visible errors exceed the budget over
+ * a short window or on Ctrl-C (`signal`), watch a little after, then keep the drill and its report in
+ * the store (`POST /admin/drills`) and return the report.
+ */
+import type { Clock } from '../util/clock.js';
+import { describeFailure, type AdminClient } from './admin-client.js';
+import { DrillWatch, fleetViewSchema, type FleetViewAnswer, type GatewayReport } from './drill-watch.js';
+
+export interface DrillOptions {
+  readonly region: string;
+  readonly durationMs: number;
+  /** Highest client error rate tolerated over the window, in percent. */
+  readonly maxErrorRatePct: number;
+  /** Drill even when the region is the last to serve a model (the admin API refuses otherwise). */
+  readonly force?: boolean;
+  /** The window the error rate is judged over (default: 5 summary intervals, at least 3 s). */
+  readonly windowMs?: number;
+}
+
+export type Verdict = 'pass' | 'fail' | 'aborted';
+
+export interface DrillReport {
+  readonly id: string;
+  readonly region: string;
+  readonly hypothesis: string;
+  readonly verdict: Verdict;
+  /** Why the verdict is not pass (absent on pass). */
+  readonly reason?: string;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly shiftMs: number | null;
+  readonly clientErrors: number;
+  readonly requests: number;
+  readonly maxErrorRatePct: number;
+  /** The drill was ended early through `undrill` (after an abort) and the gateway confirmed it. */
+  readonly restored: boolean;
+  readonly gateways: readonly GatewayReport[];
+  /** Upstream attempts per region during the drill, all gateways together. */
+  readonly traffic: Readonly<Record<string, number>>;
+}
+
+/** A drill that could not start (unknown region, refused, admin API unreachable): no report, exit 1. */
+export class DrillStartError extends Error {}
+
+export interface DrillDeps {
+  readonly admin: AdminClient;
+  readonly clock: Clock;
+  /** Ctrl-C: abort and restore. */
+  readonly signal?: AbortSignal;
+  /** Progress lines (stderr). */
+  readonly progress?: (line: string) => void;
+}
+
+export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillReport> {
+  const say = d.progress ?? (() => {});
+  const region = encodeURIComponent(o.region);
+  const fleet = async (): Promise<FleetViewAnswer | undefined> => {
+    const a = await d.admin.get('/admin/fleet');
+    if (a instanceof Error || a.status !== 200) return void say(`fleet view: ${describeFailure(a)}`);
+    const v = fleetViewSchema.safeParse(a.body);
+    return v.success ? v.data : void say('fleet view: unexpected answer');
+  };
+  const first = await fleet();
+  if (first === undefined) throw new DrillStartError(`cannot read the fleet view at /admin/fleet`);
+  if (first.stale) say('the fleet view is stale (the gateway cannot reach its store): other gateways may be missing from the report');
+  const every = Math.max(200, Math.floor(first.intervalMs / 2));
+  const windowMs = o.windowMs ?? Math.max(3000, first.intervalMs * 5);
+  const watch = new DrillWatch(o.region);
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = d.clock.setTimeout(done, ms);
+      function done(): void {
+        d.clock.clearTimeout(t);
+        d.signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      d.signal?.addEventListener('abort', done, { once: true });
+    });
+
+  // Before: a fresh window of every gateway's latency.
+  watch.observe(first, 'before');
+  await sleep(first.intervalMs + 100);
+  const base = (await fleet()) ?? first;
+  watch.observe(base, 'before');
+
+  const startedAt = d.clock.now();
+  const id = `drill-${o.region.replace(/[^A-Za-z0-9._-]/g, '_')}-${startedAt}`;
+  const hypothesis = `With region ${o.region} out on every gateway for ${o.durationMs / 1000} s, its traffic moves to other regions and clients see at most ${o.maxErrorRatePct} % errors.`;
+  if (d.signal?.aborted) throw new DrillStartError('interrupted before the drill started');
+  const seconds = Math.max(1, Math.ceil(o.durationMs / 1000));
+  const started = await d.admin.post(`/admin/regions/${region}/drill?seconds=${seconds}&reason=${encodeURIComponent(id)}${o.force ? '&force=true' : ''}`);
+  if (started instanceof Error || started.status !== 200) throw new DrillStartError(`the drill was not started: ${describeFailure(started)}`);
+  say(`${id}: region ${o.region} out fleet-wide for ${seconds} s`);
+  await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: 'running' });
+  watch.begin(base, startedAt);
+
+  const history: { at: number; requests: number; clientErrors: number }[] = [{ at: startedAt, requests: 0, clientErrors: 0 }];
+  let abortReason: string | undefined;
+  const endsAt = startedAt + o.durationMs;
+  while (d.clock.now() < endsAt && abortReason === undefined) {
+    await sleep(Math.min(every, Math.max(0, endsAt - d.clock.now())));
+    if (d.signal?.aborted) {
+      abortReason = 'interrupted (Ctrl-C)';
+      break;
+    }
+    const v = await fleet();
+    if (v === undefined) continue;
+    watch.observe(v, 'during');
+    const now = d.clock.now();
+    history.push({ at: now, ...watch.totals() });
+    while (history.length > 2 && history[1].at <= now - windowMs) history.shift();
+    const a = history[0];
+    const b = history[history.length - 1];
+    const requests = b.requests - a.requests;
+    const errors = b.clientErrors - a.clientErrors;
+    if (requests > 0 && (errors / requests) * 100 > o.maxErrorRatePct)
+      abortReason = `client errors ${errors} of ${requests} requests (${((errors / requests) * 100).toFixed(1)} %) over the last ${Math.round((b.at - a.at) / 100) / 10} s exceed ${o.maxErrorRatePct} %`;
+  }
+
+  let restored = false;
+  if (abortReason !== undefined) {
+    say(`aborting: ${abortReason}`);
+    const undo = await d.admin.post(`/admin/regions/${region}/undrill?reason=${encodeURIComponent(`${id} aborted`)}`);
+    restored = !(undo instanceof Error) && undo.status === 200;
+    if (!restored) say(`restore failed: ${describeFailure(undo)} (the drill still ends at its expiry)`);
+  }
+  // A last read of the drill's counters, then the after-window (the region back in rotation).
+  const last = await fleet();
+  if (last !== undefined) watch.observe(last, 'during');
+  await sleep(first.intervalMs * 2 + 100);
+  const after = await fleet();
+  if (after !== undefined) watch.observe(after, 'after');
+
+  const { requests, clientErrors } = watch.totals();
+  const shiftMs = watch.shiftMs();
+  const rate = requests > 0 ? (clientErrors / requests) * 100 : 0;
+  let verdict: Verdict = 'pass';
+  let reason: string | undefined;
+  if (abortReason !== undefined) [verdict, reason] = ['aborted', abortReason];
+  else if (shiftMs === null) [verdict, reason] = ['fail', `the region still got new requests at the end of the drill`];
+  else if (rate > o.maxErrorRatePct) [verdict, reason] = ['fail', `client error rate ${rate.toFixed(2)} % exceeds ${o.maxErrorRatePct} %`];
+  const report: DrillReport = {
+    id,
+    region: o.region,
+    hypothesis,
+    verdict,
+    ...(reason !== undefined && { reason }),
+    startedAt,
+    durationMs: o.durationMs,
+    shiftMs,
+    clientErrors,
+    requests,
+    maxErrorRatePct: o.maxErrorRatePct,
+    restored,
+    gateways: watch.gateways(),
+    traffic: watch.traffic(),
+  };
+  const kept = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: verdict, report });
+  if (kept instanceof Error || kept.status !== 200) say(`the report was not kept in the store: ${describeFailure(kept)}`);
+  return report;
+}
