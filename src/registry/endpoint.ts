@@ -33,6 +33,8 @@ export interface Endpoint {
   /** Extra headers sent upstream, names lower-cased. */
   readonly headers: readonly (readonly [string, string])[];
   readonly connections: number;
+  /** Where and how the endpoint's load metrics are scraped (`load/`); absent = latency-only scoring. */
+  readonly loadSignals?: EndpointConfig['loadSignals'];
 }
 
 /** Build an endpoint from its config entry; `index` is its position within the region. */
@@ -51,6 +53,7 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     reported: { models: undefined },
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
+    loadSignals: cfg.loadSignals === undefined ? undefined : Object.freeze({ ...cfg.loadSignals }),
   });
 }
 

@@ -23,7 +23,7 @@ export class CapacityModel {
   readonly #kvPerSequence: number;
   #running = 0;
   readonly #queue: Waiter[] = [];
-  #override: SimLoadReport | undefined;
+  #override: SimLoadReport | 'unavailable' | undefined;
 
   /** `slots` 0 = unlimited (no queue ever forms). */
   constructor(slots: number, kvPerSequence: number) {
@@ -61,9 +61,14 @@ export class CapacityModel {
     if (this.#running > 0) this.#running--;
   }
 
-  /** Pin what `/metrics` reports (undefined: report the real state again). */
-  setOverride(report: SimLoadReport | undefined): void {
-    this.#override = report === undefined ? undefined : { ...report };
+  /** Pin what `/metrics` reports; 'unavailable' answers it 503; undefined reports the real state again. */
+  setOverride(report: SimLoadReport | 'unavailable' | undefined): void {
+    this.#override = typeof report === 'object' ? { ...report } : report;
+  }
+
+  /** False while `/metrics` is pinned unavailable. */
+  get published(): boolean {
+    return this.#override !== 'unavailable';
   }
 
   /** Release every waiter (the simulator is closing). */
@@ -72,7 +77,7 @@ export class CapacityModel {
   }
 
   report(): SimLoadReport {
-    if (this.#override !== undefined) return { ...this.#override };
+    if (typeof this.#override === 'object') return { ...this.#override };
     return { waiting: this.#queue.length, running: this.#running, kv: Math.min(1, this.#running * this.#kvPerSequence) };
   }
 }

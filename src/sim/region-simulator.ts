@@ -127,8 +127,11 @@ export class RegionSimulator {
     return this.#capacity.report();
   }
 
-  /** Pin what `/metrics` reports, whatever the real load (undefined: report the real load again). */
-  setLoadReport(report: SimLoadReport | undefined): void {
+  /**
+   * Pin what `/metrics` reports, whatever the real load; 'unavailable' answers `/metrics` 503 (other
+   * requests unaffected); undefined reports the real load again.
+   */
+  setLoadReport(report: SimLoadReport | 'unavailable' | undefined): void {
     this.#capacity.setOverride(report);
   }
 

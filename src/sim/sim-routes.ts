@@ -49,6 +49,7 @@ export async function routeRequest(ex: SimExchange): Promise<void> {
     case 'GET /v1/models':
       return sendJson(ex, 200, modelList(ex.profile.name, ex.profile.models));
     case 'GET /metrics':
+      if (!ex.capacity.published) return sendJson(ex, 503, openAiError('metrics unavailable', 'server_error', null));
       return sendText(ex, vllmMetricsText(ex.capacity.report(), ex.profile.models));
     case 'GET /health':
       return sendJson(ex, 200, { status: 'ok', region: ex.profile.name });
