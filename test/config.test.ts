@@ -454,7 +454,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
       retry: { hedge: { after: '1s' } },
       timeouts: { firstByte: '30s' },
       routing: { rules: [{ model: 'm', regions: ['a'] }] },
-      regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'http://x' }] }],
+      regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'http://x', loadSignals: { engine: 'vllm' } }] }],
     },
     {},
   );

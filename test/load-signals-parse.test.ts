@@ -79,3 +79,13 @@ t.test('simulator capacity model: a full server queues, and /metrics says so in 
   const pinned = extractSignals('vllm', parsePrometheusText(await (await request(`${sim.url}/metrics`)).body.text())).get('m');
   t.same(pinned, { waiting: 40, running: 8, kv: 0.95 }, 'a pinned report wins');
 });
+
+t.test('a bad loadSignals config is refused naming the key', async (t) => {
+  const { resolveConfig } = await import('../src/config/index.js');
+  const cfg = (loadSignals: unknown) => ({ regions: [{ name: 'a', endpoints: [{ url: 'http://x', loadSignals }] }] });
+  t.throws(() => resolveConfig(cfg({ engine: 'ollama' }), {}), /loadSignals\.engine.*must be "vllm", "sglang", "tgi" or "trtllm"/s);
+  t.throws(() => resolveConfig(cfg({ engine: 'vllm', path: 'metrics' }), {}), /loadSignals\.path.*must start with/s);
+  t.throws(() => resolveConfig(cfg({ engine: 'vllm', interval: 0 }), {}), /loadSignals\.interval/);
+  const ok = resolveConfig(cfg({ engine: 'sglang' }), {});
+  t.same(ok.regions[0].endpoints[0].loadSignals, { engine: 'sglang', path: '/metrics', interval: 500 });
+});
