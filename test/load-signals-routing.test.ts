@@ -141,3 +141,27 @@ t.test('scraper on a fake clock: one scrape per interval, a stale read after sta
   t.equal(book.score(endpoint, 'm', 10), 10, 'latency only');
   t.notOk(book.saturated(endpoint, 'm'));
 });
+
+t.test('a burst between two reads does not herd onto the endpoint that looked idle', async (t) => {
+  const clock = new FakeClock();
+  const endpoint = createEndpoint(
+    { name: 'near', provider: 'sim', priority: 0, endpoints: [] },
+    { url: 'http://127.0.0.1:9', weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
+    0,
+  );
+  const book = new LoadBook(clock, { ...SCORING, kvWeight: 0.5, runningWeight: 0 });
+  book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
+  t.notOk(book.saturated(endpoint, 'm'));
+  book.attemptStarted(endpoint);
+  book.attemptStarted(endpoint);
+  t.notOk(book.saturated(endpoint, 'm'), 'two more sequences: KV 0.75 predicted');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 2 + 0.5 * 0.75), 'picks since the read count as waiting and as KV');
+  book.attemptStarted(endpoint);
+  t.ok(book.saturated(endpoint, 'm'), 'a third: KV 1.0 predicted, saturated before the next read');
+  book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
+  t.notOk(book.saturated(endpoint, 'm'), 'a new read starts the count afresh');
+  const idle = new LoadBook(clock, SCORING);
+  idle.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: 0 }]]));
+  for (let i = 0; i < 5; i++) idle.attemptStarted(endpoint);
+  t.ok(idle.saturated(endpoint, 'm'), 'an idle server takes queueSaturation picks per read, not a whole burst');
+});

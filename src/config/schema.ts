@@ -391,8 +391,8 @@ export const configSchema = z
             kvSaturation: num(0, 1).default(0.8),
             /** Score multipliers: latency × (1 + queueWeight·waiting + kvWeight·kv + runningWeight·running). */
             queueWeight: num(0, 1000).default(2),
-            kvWeight: num(0, 1000).default(2),
-            runningWeight: num(0, 1000).default(0.05),
+            kvWeight: num(0, 1000).default(0.5),
+            runningWeight: num(0, 1000).default(0),
             timeout: positiveDuration(1000),
             maxBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
           })

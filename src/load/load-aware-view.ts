@@ -34,6 +34,10 @@ export class LoadAwareView implements HealthView {
     return endpoint.loadSignals !== undefined && this.#book.saturated(endpoint, model);
   }
 
+  picked(endpoint: Endpoint): void {
+    if (endpoint.loadSignals !== undefined) this.#book.attemptStarted(endpoint);
+  }
+
   drained(endpoint: Endpoint): boolean {
     return this.#base.drained(endpoint);
   }

@@ -5,6 +5,12 @@
  *
  *     score = latency × (1 + queueWeight·waiting + kvWeight·kv + runningWeight·running)
  *
+ * where `waiting` is the reported queue plus the attempts this gateway sent to the endpoint since
+ * the read (counted at the pick): between two scrapes a burst would otherwise all go to the endpoint that
+ * looked idle at the last one (herding on stale data). Some of those may have finished already; over
+ * one scrape interval, the overestimate is small and errs on the side of spilling.
+ * Those started requests also raise `kv` by the KV share of one running sequence (kv / running at the
+ * read), so an endpoint one sequence short of saturation takes about one more, not a whole burst.
  * where `latency` is the health tracker's peak-EWMA time to first byte × (this gateway's in flight + 1).
  * A waiting request delays a new one by about one prefill, which scales like the endpoint's own time to
  * first token; KV use near full means preemptions; running sequences slow each decode step a little.
@@ -34,6 +40,8 @@ interface Entry {
   total: LoadSignals;
   /** clock.monotonic() of the last good read; -Infinity = never. */
   at: number;
+  /** `started` of the endpoint at the read. */
+  startedAtRead: number;
   lastError: string | undefined;
 }
 
@@ -51,14 +59,27 @@ export interface LoadSignalsSnapshot {
   lastError: string | null;
 }
 
+/** KV use with `started` more sequences of the size the running ones have (the reported value when unknown). */
+function predictedKv(s: LoadSignals, started: number): number {
+  const kv = s.kv ?? 0;
+  return started > 0 && s.running > 0 ? kv + (started * kv) / s.running : kv;
+}
+
 export class LoadBook {
   readonly #clock: Clock;
   readonly #o: LoadScoring;
   readonly #entries = new Map<string, Entry>();
+  /** Attempts this gateway started, per endpoint id. */
+  readonly #started = new Map<string, number>();
 
   constructor(clock: Clock, scoring: LoadScoring) {
     this.#clock = clock;
     this.#o = scoring;
+  }
+
+  /** This gateway picked `endpoint` for an attempt (counted until the next read reflects it). */
+  attemptStarted(endpoint: Endpoint): void {
+    this.#started.set(endpoint.id, (this.#started.get(endpoint.id) ?? 0) + 1);
   }
 
   get scoring(): LoadScoring {
@@ -73,14 +94,14 @@ export class LoadBook {
       total.running += s.running;
       if (s.kv !== undefined) total.kv = Math.max(total.kv ?? 0, s.kv);
     }
-    this.#entries.set(endpoint.id, { byModel, total, at, lastError: undefined });
+    this.#entries.set(endpoint.id, { byModel, total, at, startedAtRead: this.#started.get(endpoint.id) ?? 0, lastError: undefined });
   }
 
   /** Record a failed read: the last values stay until they are stale. */
   fail(endpoint: Endpoint, reason: string): void {
     const e = this.#entries.get(endpoint.id);
     if (e !== undefined) e.lastError = reason;
-    else this.#entries.set(endpoint.id, { byModel: new Map(), total: { waiting: 0, running: 0, kv: undefined }, at: -Infinity, lastError: reason });
+    else this.#entries.set(endpoint.id, { byModel: new Map(), total: { waiting: 0, running: 0, kv: undefined }, at: -Infinity, startedAtRead: 0, lastError: reason });
   }
 
   /** The endpoint's fresh signals for `model`, or undefined when stale or missing. */
@@ -95,12 +116,21 @@ export class LoadBook {
     const s = this.signals(endpoint, model);
     if (s === undefined) return latency;
     const o = this.#o;
-    return latency * (1 + o.queueWeight * s.waiting + o.kvWeight * (s.kv ?? 0) + o.runningWeight * s.running);
+    const started = this.#startedSinceRead(endpoint);
+    return latency * (1 + o.queueWeight * (s.waiting + started) + o.kvWeight * predictedKv(s, started) + o.runningWeight * s.running);
   }
 
   saturated(endpoint: Endpoint, model: string | undefined): boolean {
     const s = this.signals(endpoint, model);
-    return s !== undefined && (s.waiting >= this.#o.queueSaturation || (s.kv ?? 0) >= this.#o.kvSaturation);
+    if (s === undefined) return false;
+    const started = this.#startedSinceRead(endpoint);
+    return s.waiting + started >= this.#o.queueSaturation || predictedKv(s, started) >= this.#o.kvSaturation;
+  }
+
+  /** Attempts this gateway started on the endpoint since the last read. */
+  #startedSinceRead(endpoint: Endpoint): number {
+    const e = this.#entries.get(endpoint.id);
+    return e === undefined ? 0 : (this.#started.get(endpoint.id) ?? 0) - e.startedAtRead;
   }
 
   /** Age of the last good read in ms, or undefined when never read. */

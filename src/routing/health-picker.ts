@@ -122,15 +122,20 @@ export class HealthAwarePicker implements Picker {
     this.#matchRules(req.model);
     // Saturated endpoints (their server says its queue or KV cache is full) are left out of the first
     // passes, like unhealthy ones, so priority load spills to the next region; they remain a fallback.
-    if (this.#pickByHealth(req, true, res, true)) return res;
-    if (req.tried.length > 0 && this.#pickByHealth(req, false, res, true)) return res;
+    if (!this.#pick(req, res)) return undefined;
+    this.#health.picked?.(res.endpoint);
+    return res;
+  }
+
+  #pick(req: PickRequest, res: PickResult): boolean {
+    if (this.#pickByHealth(req, true, res, true)) return true;
+    if (req.tried.length > 0 && this.#pickByHealth(req, false, res, true)) return true;
     if (this.#health.saturated !== undefined) {
-      if (this.#pickByHealth(req, true, res, false)) return res;
-      if (req.tried.length > 0 && this.#pickByHealth(req, false, res, false)) return res;
+      if (this.#pickByHealth(req, true, res, false)) return true;
+      if (req.tried.length > 0 && this.#pickByHealth(req, false, res, false)) return true;
     }
-    if (this.#pickInPanic(req, true, res)) return res;
-    if (req.tried.length > 0 && this.#pickInPanic(req, false, res)) return res;
-    return undefined;
+    if (this.#pickInPanic(req, true, res)) return true;
+    return req.tried.length > 0 && this.#pickInPanic(req, false, res);
   }
 
   /**
