@@ -59,7 +59,8 @@ function endpointOf(gw: RunningGateway, region: string): Endpoint {
 t.test('the faster but saturated region gets almost nothing, and takes its share back once idle', async (t) => {
   const near = await startSim(t, { name: 'near', latencyMs: 0, models: ['m'] });
   const far = await startSim(t, { name: 'far', latencyMs: 40, models: ['m'] });
-  near.setLoadReport({ waiting: 30, running: 64, kv: 0.97 });
+  // KV nearly full but no queue yet: the score alone would still favour the near region; saturation does not.
+  near.setLoadReport({ waiting: 0, running: 64, kv: 0.97 });
   far.setLoadReport({ waiting: 0, running: 3, kv: 0.1 });
   const gw = await loadGateway(t, near, far);
   const nearEp = endpointOf(gw, 'near');
@@ -69,10 +70,10 @@ t.test('the faster but saturated region gets almost nothing, and takes its share
 
   const state = (await (await request(`${gw.admin?.url}/admin/state`)).body.json()) as { endpoints: { id: string; loadSignals?: { saturated: boolean; fresh: boolean; total: { waiting: number } }; score?: number }[] };
   const shown = state.endpoints.find((e) => e.id === nearEp.id);
-  t.match(shown?.loadSignals, { saturated: true, fresh: true, total: { waiting: 30 } }, '/admin/state shows the signals');
+  t.match(shown?.loadSignals, { saturated: true, fresh: true, total: { waiting: 0, kv: 0.97 } }, '/admin/state shows the signals');
   t.type(shown?.score, 'number', '/admin/state shows the score');
   const metrics = await (await request(`${gw.admin?.url}/metrics`)).body.text();
-  t.match(metrics, /regiongate_endpoint_load_waiting\{endpoint="near-0",region="near"\} 30/);
+  t.match(metrics, /regiongate_endpoint_load_kv_usage\{endpoint="near-0",region="near"\} 0.97/);
   t.match(metrics, /regiongate_endpoint_load_saturated\{endpoint="near-0",region="near"\} 1/);
 
   near.setLoadReport({ waiting: 0, running: 1, kv: 0.05 });
