@@ -9,6 +9,7 @@ import type { ActionOptions } from './admin/action-options.js';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
 import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
+import { createMetricsFetcher, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
 import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
@@ -64,6 +65,10 @@ export interface RunningGateway {
   readonly picker: HealthAwarePicker;
   /** Learns the model lists of `"*"` endpoints (`refresh()` runs a round now). */
   readonly modelDiscovery: ModelDiscovery;
+  /** Reads endpoints' load metrics (`loadSignals`) off the request path. */
+  readonly loadScraper: LoadScraper;
+  /** The endpoints' latest load signals and their scoring. */
+  readonly loadBook: LoadBook;
   readonly retryBudget: RetryBudget;
   readonly gateway: Gateway;
   readonly metrics: GatewayMetrics;
@@ -97,9 +102,14 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const tlsLog = new TlsFailureLog(logger, clock);
   const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
+  const loadCfg = config.routing.loadSignals;
+  const loadBook = new LoadBook(clock, loadCfg);
+  const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect });
+  const loadScraper = new LoadScraper({ endpoints: registry.endpoints, clock, fetch: metricsPages.fetch, book: loadBook, timeout: loadCfg.timeout });
+  const loadView = new LoadAwareView(health, loadBook);
   const picker = new HealthAwarePicker({
     registry,
-    health,
+    health: loadView,
     random,
     options: {
       overprovisioningFactor: config.routing.overprovisioningFactor,
@@ -167,6 +177,23 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   metrics.registry.counterFrom(METRIC.outlierEjectionsWithheld, 'Outlier ejections withheld by health.outlier.maxEjectionPercent.', () => [
     [{}, health.withheldEjections],
   ]);
+  const loadGauge = (name: string, help: string, value: (e: (typeof registry.endpoints)[number]) => number | undefined): void => {
+    metrics.registry.gauge(name, help, () =>
+      registry.endpoints.flatMap((e) => {
+        const v = e.loadSignals === undefined ? undefined : value(e);
+        return v === undefined ? [] : [[{ endpoint: e.id, region: e.region }, v] as const];
+      }),
+    );
+  };
+  loadGauge(METRIC.endpointLoadWaiting, 'Requests waiting on the model server, as it last reported (fresh signals only).', (e) => loadBook.signals(e, undefined)?.waiting);
+  loadGauge(METRIC.endpointLoadRunning, 'Requests running on the model server, as it last reported (fresh signals only).', (e) => loadBook.signals(e, undefined)?.running);
+  loadGauge(METRIC.endpointLoadKv, 'KV cache use 0..1 the model server last reported (fresh signals only).', (e) => loadBook.signals(e, undefined)?.kv);
+  loadGauge(METRIC.endpointLoadAge, 'Seconds since the endpoint\'s load signals were last read.', (e) => {
+    const age = loadBook.ageMs(e);
+    return age === undefined ? undefined : age / 1000;
+  });
+  loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
+  loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
   health.onTransition((t) => metrics.transition(t));
   const tally = new TrafficTally(registry.endpoints, clock);
   const board = new FleetBoard({
@@ -204,7 +231,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       store: store.status(),
       fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
       retryBudget: retryBudget.balance(),
-      endpoints: health.snapshot(),
+      endpoints: health.snapshot().map((h) => {
+        const e = registry.endpoint(h.id);
+        const load = e === undefined ? undefined : loadBook.snapshot(e);
+        return load === undefined || e === undefined ? h : { ...h, loadSignals: load, score: loadView.score(e) };
+      }),
     }),
     metrics: () => metrics.registry.render(),
     fleet: () => board.view(),
@@ -235,7 +266,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         board.close();
         discovery.close();
         credentials.close();
-        return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close()]);
+        loadScraper.close();
+        return Promise.all([health.close(), admin?.close(), store.close(), modelLists.close(), metricsPages.close()]);
       })
       .then(() => undefined);
     return closing;
@@ -246,6 +278,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     health,
     picker,
     modelDiscovery: discovery,
+    loadScraper,
+    loadBook,
     retryBudget,
     gateway: gw,
     metrics,
@@ -279,6 +313,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       health.start();
       discovery.start();
       board.start();
+      loadScraper.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;
     },

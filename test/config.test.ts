@@ -459,7 +459,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
       retry: { hedge: { after: '1s' } },
       timeouts: { firstByte: '30s' },
       routing: { rules: [{ model: 'm', regions: ['a'] }] },
-      regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'https://x', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'c.key', servername: 'x' } }] }],
+      regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'https://x', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'c.key', servername: 'x' }, loadSignals: { engine: 'vllm' } }] }],
     },
     {},
   );

@@ -209,6 +209,14 @@ const endpointSchema = z.strictObject({
   tls: endpointTlsSchema.optional(),
   /** A token re-read from a file or a command, refreshed off the request path. */
   credentials: credentialsSchema.optional(),
+  /** Scrape the model server's own load metrics (queue, running, KV use) and route on them. */
+  loadSignals: z
+    .strictObject({
+      engine: z.enum(['vllm', 'sglang', 'tgi', 'trtllm'], { error: 'must be "vllm", "sglang", "tgi" or "trtllm"' }),
+      path: path.default('/metrics'),
+      interval: positiveDuration(500),
+    })
+    .optional(),
 });
 
 const regionSchema = z.strictObject({
@@ -455,6 +463,23 @@ export const configSchema = z
             /** Time between two fetches of each list; 0 = off (a `"*"` endpoint may then serve any model). */
             interval: duration(30_000),
             timeout: positiveDuration(5000),
+            maxBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+          })
+          .prefault({}),
+        /** How endpoints' load signals (`regions[].endpoints[].loadSignals`) are read and scored. */
+        loadSignals: z
+          .strictObject({
+            /** Signals older than this are stale: the endpoint is scored on latency only. */
+            staleAfter: positiveDuration(2000),
+            /** Saturated (out of first picks) at this many waiting requests... */
+            queueSaturation: int(1, 1_000_000).default(5),
+            /** ...or at this KV cache use. */
+            kvSaturation: num(0, 1).default(0.8),
+            /** Score multipliers: latency × (1 + queueWeight·waiting + kvWeight·kv + runningWeight·running). */
+            queueWeight: num(0, 1000).default(2),
+            kvWeight: num(0, 1000).default(0.5),
+            runningWeight: num(0, 1000).default(0),
+            timeout: positiveDuration(1000),
             maxBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
           })
           .prefault({}),

@@ -40,6 +40,8 @@ export interface Endpoint {
   readonly tls?: EndpointTls;
   /** A refreshed credential header (`credentials` in config), absent when none is configured. */
   readonly credential?: CredentialSlot;
+  /** Where and how the endpoint's load metrics are scraped (`load/`); absent = latency-only scoring. */
+  readonly loadSignals?: EndpointConfig['loadSignals'];
 }
 
 /**
@@ -81,6 +83,7 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     connections: cfg.connections,
     tls: cfg.tls === undefined ? undefined : loadEndpointTls(cfg.tls, `${key}.tls`),
     credential: cfg.credentials === undefined ? undefined : { header: credentialHeader(cfg.credentials), value: undefined },
+    loadSignals: cfg.loadSignals === undefined ? undefined : Object.freeze({ ...cfg.loadSignals }),
   });
 }
 

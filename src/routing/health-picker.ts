@@ -120,11 +120,22 @@ export class HealthAwarePicker implements Picker {
     if (this.#endpoints.length === 0) return undefined;
     const res = out ?? { endpoint: this.#endpoints[0], panic: false };
     this.#matchRules(req.model);
-    if (this.#pickByHealth(req, true, res)) return res;
-    if (req.tried.length > 0 && this.#pickByHealth(req, false, res)) return res;
-    if (this.#pickInPanic(req, true, res)) return res;
-    if (req.tried.length > 0 && this.#pickInPanic(req, false, res)) return res;
-    return undefined;
+    // Saturated endpoints (their server says its queue or KV cache is full) are left out of the first
+    // passes, like unhealthy ones, so priority load spills to the next region; they remain a fallback.
+    if (!this.#pick(req, res)) return undefined;
+    this.#health.picked?.(res.endpoint);
+    return res;
+  }
+
+  #pick(req: PickRequest, res: PickResult): boolean {
+    if (this.#pickByHealth(req, true, res, true)) return true;
+    if (req.tried.length > 0 && this.#pickByHealth(req, false, res, true)) return true;
+    if (this.#health.saturated !== undefined) {
+      if (this.#pickByHealth(req, true, res, false)) return true;
+      if (req.tried.length > 0 && this.#pickByHealth(req, false, res, false)) return true;
+    }
+    if (this.#pickInPanic(req, true, res)) return true;
+    return req.tried.length > 0 && this.#pickInPanic(req, false, res);
   }
 
   /**
@@ -155,7 +166,8 @@ export class HealthAwarePicker implements Picker {
   }
 
   /** One pass over the candidates by priority load and power of two choices; false if none is routable. */
-  #pickByHealth(req: PickRequest, freshRegionsOnly: boolean, res: PickResult): boolean {
+  #pickByHealth(req: PickRequest, freshRegionsOnly: boolean, res: PickResult, avoidSaturated: boolean): boolean {
+    const saturated = avoidSaturated ? this.#health.saturated : undefined;
     const endpoints = this.#endpoints;
     const load = this.#load;
     load.reset();
@@ -166,7 +178,8 @@ export class HealthAwarePicker implements Picker {
           this.#healthyWeight[i] = NOT_CANDIDATE;
           continue;
         }
-        const healthy = this.#health.isRoutable(e) ? e.weight * clampFactor(this.#health.weightFactor(e)) : 0;
+        const routable = this.#health.isRoutable(e) && (saturated === undefined || !saturated.call(this.#health, e, req.model));
+        const healthy = routable ? e.weight * clampFactor(this.#health.weightFactor(e)) : 0;
         this.#healthyWeight[i] = healthy;
         load.add(t, e.weight, healthy);
       }
@@ -189,19 +202,19 @@ export class HealthAwarePicker implements Picker {
       n++;
     }
     if (n === 0) return false; // a tier in panic whose unhealthy endpoints are all drained
-    res.endpoint = this.#powerOfTwoChoices(n, total);
+    res.endpoint = this.#powerOfTwoChoices(n, total, req.model);
     res.panic = panic;
     return true;
   }
 
   /** Two distinct weighted draws among the first `n` scratch candidates; the clearly lower score wins, else the first. */
-  #powerOfTwoChoices(n: number, total: number): Endpoint {
+  #powerOfTwoChoices(n: number, total: number, model: string | undefined): Endpoint {
     const first = this.#weightedDraw(n, total, -1);
     if (n === 1) return this.#endpoints[this.#candidates[first]];
     const second = this.#weightedDraw(n, total - this.#weights[first], first);
     const a = this.#endpoints[this.#candidates[first]];
     const b = this.#endpoints[this.#candidates[second]];
-    return this.#health.score(b) * this.#tolerance < this.#health.score(a) ? b : a;
+    return this.#health.score(b, model) * this.#tolerance < this.#health.score(a, model) ? b : a;
   }
 
   /** Index (into the scratch candidates) of a draw by weight, never `skip`. */

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { CapacityModel, type SimLoadReport } from './capacity.js';
 import { NO_FAULT, toFault, type Fault } from './fault.js';
 import { faultVerdict, type FaultVerdict } from './fault-verdict.js';
 import { baseUrl, closeServer, listen, SocketTracker } from '../util/listener.js';
@@ -42,6 +43,7 @@ export class RegionSimulator {
   readonly #server: Server;
   readonly #sockets = new SocketTracker();
   readonly #timers = new TimerSet();
+  readonly #capacity: CapacityModel;
   #port: number;
   #fault: Readonly<Fault> = NO_FAULT;
   #stats: SimStats = RegionSimulator.#emptyStats();
@@ -59,6 +61,7 @@ export class RegionSimulator {
     this.host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     this.#random = options.random ?? Math.random;
+    this.#capacity = new CapacityModel(this.profile.capacity, this.profile.kvPerSequence);
     this.#server = createServer({ noDelay: true }, (req, res) => this.#onRequest(req, res));
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
@@ -119,6 +122,19 @@ export class RegionSimulator {
     return { ...this.#stats, byPath: { ...this.#stats.byPath } };
   }
 
+  /** The load `/metrics` reports now (real, or pinned by `setLoadReport`). */
+  get load(): SimLoadReport {
+    return this.#capacity.report();
+  }
+
+  /**
+   * Pin what `/metrics` reports, whatever the real load; 'unavailable' answers `/metrics` 503 (other
+   * requests unaffected); undefined reports the real load again.
+   */
+  setLoadReport(report: SimLoadReport | 'unavailable' | undefined): void {
+    this.#capacity.setOverride(report);
+  }
+
   resetStats(): void {
     this.#stats = RegionSimulator.#emptyStats();
   }
@@ -128,6 +144,7 @@ export class RegionSimulator {
     if (this.#closing) return this.#closing;
     this.#closed = true;
     this.#timers.clear();
+    this.#capacity.clear();
     this.#closing = this.#transition.then(() => closeServer(this.#server, this.#sockets));
     return this.#closing;
   }
@@ -200,6 +217,8 @@ export class RegionSimulator {
       body,
       profile: this.profile,
       seq: ++this.#seq,
+      capacity: this.#capacity,
+      signal: gone.signal,
       resetAfter: verdict.kind === 'pass' ? verdict.resetAfter : undefined,
       sleep: (ms) => this.#timers.sleep(ms, gone.signal),
     };

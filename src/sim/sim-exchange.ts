@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { CapacityModel } from './capacity.js';
 
 /** The resolved behaviour of a simulated region. */
 export interface SimProfile {
@@ -15,6 +16,9 @@ export interface SimProfile {
   readonly tokenIntervalMs: number;
   /** Served model ids; `'*'` serves any. */
   readonly models: readonly string[];
+  /** Concurrent sequences (0 = unlimited); see `capacity.ts`. */
+  readonly capacity: number;
+  readonly kvPerSequence: number;
 }
 
 export interface SimExchange {
@@ -31,6 +35,10 @@ export interface SimExchange {
   readonly seq: number;
   /** Set by a `reset` fault with `afterTokens`: cut after that many tokens, or halfway through a body. */
   readonly resetAfter: number | undefined;
+  /** The server's capacity model: a chat completion holds a slot from its admission to its last byte. */
+  readonly capacity: CapacityModel;
+  /** Fires when the client goes away. */
+  readonly signal: AbortSignal;
   /** Wait `ms`; `false` when the client went away or the simulator closed meanwhile. */
   sleep(ms: number): Promise<boolean>;
 }

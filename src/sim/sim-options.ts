@@ -23,6 +23,13 @@ export interface RegionSimulatorOptions {
   tokenIntervalMs?: number;
   /** Served model ids; `'*'` (the default) serves any. */
   models?: readonly string[];
+  /**
+   * Concurrent sequences the server runs (vLLM's max_num_seqs); more chat completions queue, FIFO, so
+   * time to first token grows with the queue. Default 0 = unlimited (no queue, always reports idle).
+   */
+  capacity?: number;
+  /** KV cache share one running sequence takes, 0..1 (default 1 / capacity, so full at capacity). */
+  kvPerSequence?: number;
   /** Random source in [0, 1) for fault probabilities (default `Math.random`). */
   random?: () => number;
 }
@@ -50,13 +57,15 @@ export interface SimStats {
 export function resolveProfile(o: RegionSimulatorOptions): SimProfile {
   const issues: string[] = [];
   if (typeof o.name !== 'string' || o.name === '') issues.push('name: must be a non-empty string');
-  for (const key of ['port', 'latencyMs', 'ttftMs', 'tokens', 'tokenIntervalMs'] as const) {
+  for (const key of ['port', 'latencyMs', 'ttftMs', 'tokens', 'tokenIntervalMs', 'capacity'] as const) {
     const value = o[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) issues.push(`${key}: must be an integer >= 0`);
   }
   if (o.models !== undefined && (o.models.length === 0 || o.models.some((m) => typeof m !== 'string' || m === ''))) {
     issues.push('models: must be a non-empty list of model ids');
   }
+  const kv = o.kvPerSequence;
+  if (kv !== undefined && !(typeof kv === 'number' && kv >= 0 && kv <= 1)) issues.push('kvPerSequence: must be a number 0..1');
   if (issues.length > 0) throw new TypeError(`invalid simulator options:\n  ${issues.join('\n  ')}`);
   return Object.freeze({
     name: o.name,
@@ -65,5 +74,7 @@ export function resolveProfile(o: RegionSimulatorOptions): SimProfile {
     tokens: o.tokens ?? 16,
     tokenIntervalMs: o.tokenIntervalMs ?? 0,
     models: Object.freeze([...(o.models ?? ['*'])]),
+    capacity: o.capacity ?? 0,
+    kvPerSequence: o.kvPerSequence ?? (o.capacity ? 1 / o.capacity : 0),
   });
 }

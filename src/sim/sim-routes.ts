@@ -3,6 +3,7 @@
  *
  * - `POST /v1/chat/completions`: whole or streamed (SSE) answers paced by the region's profile.
  * - `POST /v1/embeddings`, `GET /v1/models`, `GET /health`.
+ * - `GET /metrics`: the capacity model's load in vLLM's Prometheus format (see `capacity.ts`).
  * - `GET /sse-echo?frames=N&interval=MS`: N SSE frames, one every MS ms (the first at once), then `[DONE]`.
  * - anything else: an echo of the request as JSON, for tests of the gateway's forwarding.
  */
@@ -15,6 +16,7 @@ import {
   openAiError,
   usageChunk,
 } from './openai-payloads.js';
+import { vllmMetricsText } from './capacity.js';
 import { cutConnection, endSse, sendJson, startSse, writeSse, type SimExchange, type SimProfile } from './sim-exchange.js';
 
 /** The path of the paced SSE echo. */
@@ -46,6 +48,9 @@ export async function routeRequest(ex: SimExchange): Promise<void> {
       return embeddings(ex);
     case 'GET /v1/models':
       return sendJson(ex, 200, modelList(ex.profile.name, ex.profile.models));
+    case 'GET /metrics':
+      if (!ex.capacity.published) return sendJson(ex, 503, openAiError('metrics unavailable', 'server_error', null));
+      return sendText(ex, vllmMetricsText(ex.capacity.report(), ex.profile.models));
     case 'GET /health':
       return sendJson(ex, 200, { status: 'ok', region: ex.profile.name });
     case `GET ${SSE_ECHO_PATH}`:
@@ -93,10 +98,28 @@ async function chatCompletions(ex: SimExchange): Promise<void> {
   if (!body) return;
   const model = servedModel(ex, body);
   if (model === undefined) return;
-  const { name, ttftMs, tokenIntervalMs, tokens } = ex.profile;
+  const { name, tokens } = ex.profile;
   const n = tokenCount(tokens, body.max_tokens ?? body.max_completion_tokens);
   const promptTokens = estimateTokens(body.messages);
   const id = `chatcmpl-sim-${name}-${ex.seq}`;
+  // A slot from admission to the last byte: with the server full, the request waits in the queue first.
+  if (!(await ex.capacity.acquire(ex.signal))) return;
+  try {
+    await answerChat(ex, body, id, model, n, promptTokens);
+  } finally {
+    ex.capacity.release();
+  }
+}
+
+async function answerChat(
+  ex: SimExchange,
+  body: Record<string, unknown>,
+  id: string,
+  model: string,
+  n: number,
+  promptTokens: number,
+): Promise<void> {
+  const { name, ttftMs, tokenIntervalMs } = ex.profile;
   if (body.stream !== true) {
     if (!(await ex.sleep(ttftMs + n * tokenIntervalMs))) return;
     sendJson(ex, 200, chatCompletion(id, name, model, n, promptTokens));
@@ -157,6 +180,12 @@ async function sseEcho(ex: SimExchange): Promise<void> {
   }
   if (ex.resetAfter !== undefined) return cutConnection(ex);
   endSse(ex);
+}
+
+function sendText(ex: SimExchange, text: string): void {
+  const payload = Buffer.from(text);
+  ex.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': payload.length });
+  ex.res.end(payload);
 }
 
 function echo(ex: SimExchange): void {

@@ -21,6 +21,12 @@ export const METRIC = {
   endpointLatency: 'regiongate_endpoint_ttfb_ewma_ms',
   storeConnected: 'regiongate_state_store_connected',
   storeEvents: 'regiongate_state_store_events_total',
+  endpointLoadWaiting: 'regiongate_endpoint_load_waiting',
+  endpointLoadRunning: 'regiongate_endpoint_load_running',
+  endpointLoadKv: 'regiongate_endpoint_load_kv_usage',
+  endpointLoadAge: 'regiongate_endpoint_load_age_seconds',
+  endpointLoadSaturated: 'regiongate_endpoint_load_saturated',
+  endpointScore: 'regiongate_endpoint_score',
 } as const;
 
 export const SPAN = {

@@ -1,0 +1,90 @@
+/**
+ * Reads each endpoint's load metrics off the request path: for every endpoint with `loadSignals`, one
+ * scrape at a time (the next is scheduled `interval` after the last ended, on the injected clock), each
+ * bounded by `timeout` (aborted) and the fetcher's size cap. A good page is parsed strictly and its
+ * signals recorded in the `LoadBook`; a failed one is recorded as the endpoint's last error, and its old
+ * values age into staleness (then the endpoint is scored on latency only).
+ */
+import type { Endpoint } from '../registry/endpoint.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { extractSignals } from './engine-metrics.js';
+import type { LoadBook } from './load-book.js';
+import type { MetricsFetch } from './metrics-fetch.js';
+import { parsePrometheusText } from './prometheus-text.js';
+
+export interface LoadScraperInit {
+  readonly endpoints: readonly Endpoint[];
+  readonly clock: Clock;
+  readonly fetch: MetricsFetch;
+  readonly book: LoadBook;
+  /** Longest wait for one page. */
+  readonly timeout: number;
+}
+
+export class LoadScraper {
+  readonly #targets: Endpoint[];
+  readonly #clock: Clock;
+  readonly #fetch: MetricsFetch;
+  readonly #book: LoadBook;
+  readonly #timeout: number;
+  readonly #timers = new Map<string, TimerHandle>();
+  readonly #inflight = new Set<AbortController>();
+  #scrapes = 0;
+  #started = false;
+  #closed = false;
+
+  constructor(init: LoadScraperInit) {
+    this.#targets = init.endpoints.filter((e) => e.loadSignals !== undefined);
+    this.#clock = init.clock;
+    this.#fetch = init.fetch;
+    this.#book = init.book;
+    this.#timeout = init.timeout;
+  }
+
+  /** Scrapes made so far (good or failed). */
+  get scrapes(): number {
+    return this.#scrapes;
+  }
+
+  /** Scrape every endpoint now, then each on its own interval. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    for (const e of this.#targets) void this.#loop(e);
+  }
+
+  /** Scrape one endpoint now (resolves when it answered, failed or timed out). */
+  async scrape(endpoint: Endpoint): Promise<void> {
+    const cfg = endpoint.loadSignals;
+    if (cfg === undefined || this.#closed) return;
+    const ac = new AbortController();
+    this.#inflight.add(ac);
+    const timer = this.#clock.setTimeout(() => ac.abort(new Error(`no metrics within ${this.#timeout} ms`)), this.#timeout);
+    this.#scrapes++;
+    try {
+      const text = await this.#fetch(endpoint, cfg.path, ac.signal);
+      this.#book.update(endpoint, extractSignals(cfg.engine, parsePrometheusText(text)));
+    } catch (err) {
+      const reason = ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason.message : err instanceof Error ? err.message : String(err);
+      if (!this.#closed) this.#book.fail(endpoint, reason);
+    } finally {
+      this.#clock.clearTimeout(timer);
+      this.#inflight.delete(ac);
+    }
+  }
+
+  async #loop(endpoint: Endpoint): Promise<void> {
+    await this.scrape(endpoint);
+    if (this.#closed) return;
+    const t = this.#clock.setTimeout(() => void this.#loop(endpoint), endpoint.loadSignals?.interval ?? 1000);
+    t.unref();
+    this.#timers.set(endpoint.id, t);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers.values()) this.#clock.clearTimeout(t);
+    this.#timers.clear();
+    for (const ac of this.#inflight) ac.abort(new Error('closed'));
+  }
+}

@@ -1,0 +1,168 @@
+// Routing on model servers' load signals: real gateways over real simulators whose vLLM /metrics say
+// saturated or idle; staleness and the scrape loop on a fake clock over a real simulator.
+import t from 'tap';
+import { request } from 'undici';
+import { resolveConfig } from '../src/config/index.js';
+import { createGateway, type RunningGateway } from '../src/create-gateway.js';
+import { createMetricsFetcher, LoadBook, LoadScraper } from '../src/load/index.js';
+import { createEndpoint, type Endpoint } from '../src/registry/endpoint.js';
+import type { RegionSimulator } from '../src/sim/index.js';
+import { FakeClock } from '../src/util/fake-clock.js';
+import { startSim, type Teardown } from './helpers/gateway.js';
+import { until } from './helpers/wait.js';
+
+const SCORING = { staleAfter: 2000, queueSaturation: 5, kvSaturation: 0.8, queueWeight: 2, kvWeight: 2, runningWeight: 0.05 };
+
+async function loadGateway(t: Teardown, near: RegionSimulator, far: RegionSimulator, staleAfter = 2000): Promise<RunningGateway> {
+  const loadSignals = { engine: 'vllm', interval: 25 };
+  const config = resolveConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { enabled: true, host: '127.0.0.1', port: 0 },
+      log: { level: 'silent' },
+      routing: { modelDiscovery: { interval: 0 }, loadSignals: { staleAfter } },
+      regions: [
+        { name: 'near', endpoints: [{ url: near.url, models: ['m'], loadSignals }] },
+        { name: 'far', endpoints: [{ url: far.url, models: ['m'], loadSignals }] },
+      ],
+    },
+    {},
+  );
+  const gw = createGateway(config);
+  await gw.listen();
+  t.teardown(() => gw.close(0, 0));
+  return gw;
+}
+
+/** Send `n` chat completions one after another; the count each region answered. */
+async function split(gw: RunningGateway, n: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
+    });
+    await res.body.text();
+    const region = String(res.headers['x-sim-region']);
+    counts[region] = (counts[region] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function endpointOf(gw: RunningGateway, region: string): Endpoint {
+  const e = gw.registry.endpoints.find((x) => x.region === region);
+  if (e === undefined) throw new Error(`no endpoint in ${region}`);
+  return e;
+}
+
+t.test('the faster but saturated region gets almost nothing, and takes its share back once idle', async (t) => {
+  const near = await startSim(t, { name: 'near', latencyMs: 0, models: ['m'] });
+  const far = await startSim(t, { name: 'far', latencyMs: 40, models: ['m'] });
+  // KV nearly full but no queue yet: the score alone would still favour the near region; saturation does not.
+  near.setLoadReport({ waiting: 0, running: 64, kv: 0.97 });
+  far.setLoadReport({ waiting: 0, running: 3, kv: 0.1 });
+  const gw = await loadGateway(t, near, far);
+  const nearEp = endpointOf(gw, 'near');
+  await until('the near server reported saturated', () => gw.loadBook.saturated(nearEp, 'm'));
+  const busy = await split(gw, 40);
+  t.ok((busy.near ?? 0) <= 2, `saturated near region got ${busy.near ?? 0} of 40`);
+
+  const state = (await (await request(`${gw.admin?.url}/admin/state`)).body.json()) as { endpoints: { id: string; loadSignals?: { saturated: boolean; fresh: boolean; total: { waiting: number } }; score?: number }[] };
+  const shown = state.endpoints.find((e) => e.id === nearEp.id);
+  t.match(shown?.loadSignals, { saturated: true, fresh: true, total: { waiting: 0, kv: 0.97 } }, '/admin/state shows the signals');
+  t.type(shown?.score, 'number', '/admin/state shows the score');
+  const metrics = await (await request(`${gw.admin?.url}/metrics`)).body.text();
+  t.match(metrics, /regiongate_endpoint_load_kv_usage\{endpoint="near-0",region="near"\} 0.97/);
+  t.match(metrics, /regiongate_endpoint_load_saturated\{endpoint="near-0",region="near"\} 1/);
+
+  near.setLoadReport({ waiting: 0, running: 1, kv: 0.05 });
+  await until('the near server reported idle', () => gw.loadBook.signals(nearEp, 'm')?.waiting === 0);
+  const idle = await split(gw, 40);
+  t.ok((idle.near ?? 0) >= 24, `idle near region took its share back: ${idle.near ?? 0} of 40`);
+});
+
+t.test('a saturated region is still a fallback when every region is saturated', async (t) => {
+  const near = await startSim(t, { name: 'near', models: ['m'] });
+  const far = await startSim(t, { name: 'far', models: ['m'] });
+  near.setLoadReport({ waiting: 50, running: 64, kv: 1 });
+  far.setLoadReport({ waiting: 50, running: 64, kv: 1 });
+  const gw = await loadGateway(t, near, far);
+  await until('both saturated', () => gw.registry.endpoints.every((e) => gw.loadBook.saturated(e, 'm')));
+  const counts = await split(gw, 6);
+  t.equal((counts.near ?? 0) + (counts.far ?? 0), 6, 'every request served');
+});
+
+t.test('stale signals fall back to latency-only scoring, per endpoint, visibly', async (t) => {
+  const near = await startSim(t, { name: 'near', latencyMs: 0, models: ['m'] });
+  const far = await startSim(t, { name: 'far', latencyMs: 40, models: ['m'] });
+  near.setLoadReport({ waiting: 30, running: 64, kv: 0.97 });
+  const gw = await loadGateway(t, near, far, 300);
+  const nearEp = endpointOf(gw, 'near');
+  await until('near saturated', () => gw.loadBook.saturated(nearEp, 'm'));
+  // The near server stops answering its metrics (its requests still work): its last report ages out.
+  near.setLoadReport('unavailable');
+  await until('near signals stale', () => gw.loadBook.signals(nearEp, 'm') === undefined);
+  t.notOk(gw.loadBook.saturated(nearEp, 'm'), 'stale signals never saturate');
+  t.match(gw.loadBook.snapshot(nearEp), { fresh: false, lastError: /503/ }, 'the snapshot says stale, and why');
+  t.equal(gw.loadBook.signals(endpointOf(gw, 'far'), 'm')?.waiting, 0, 'the far endpoint keeps its own fresh signals');
+  const counts = await split(gw, 40);
+  t.ok((counts.near ?? 0) >= 24, `latency-only again: the faster near region got ${counts.near ?? 0} of 40`);
+});
+
+t.test('scraper on a fake clock: one scrape per interval, a stale read after staleAfter scores on latency', async (t) => {
+  const sim = await startSim(t, { name: 'near', models: ['m'] });
+  sim.setLoadReport({ waiting: 7, running: 2, kv: 0.5 });
+  const clock = new FakeClock();
+  const endpoint = createEndpoint(
+    { name: 'near', provider: 'sim', priority: 0, endpoints: [] },
+    { url: sim.url, weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
+    0,
+  );
+  const book = new LoadBook(clock, SCORING);
+  const fetcher = createMetricsFetcher({ maxBytes: 1 << 20, connectTimeout: 1000 });
+  const scraper = new LoadScraper({ endpoints: [endpoint], clock, fetch: fetcher.fetch, book, timeout: 500 });
+  t.teardown(async () => {
+    scraper.close();
+    await fetcher.close();
+  });
+  scraper.start();
+  await until('first scrape', () => book.signals(endpoint, 'm') !== undefined);
+  t.equal(sim.stats.byPath['/metrics'], 1);
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 7 + 2 * 0.5 + 0.05 * 2), 'score = latency × (1 + 2·waiting + 2·kv + 0.05·running)');
+  t.ok(book.saturated(endpoint, 'm'), 'queue 7 ≥ 5 saturates');
+  await until('next scrape scheduled', () => clock.pending > 0);
+  clock.tick(999);
+  t.equal(sim.stats.byPath['/metrics'], 1, 'no scrape before the interval');
+  clock.tick(1);
+  await until('second scrape', () => sim.stats.byPath['/metrics'] === 2);
+  scraper.close();
+  clock.tick(2001);
+  t.equal(book.signals(endpoint, 'm'), undefined, 'older than staleAfter: missing');
+  t.equal(book.score(endpoint, 'm', 10), 10, 'latency only');
+  t.notOk(book.saturated(endpoint, 'm'));
+});
+
+t.test('a burst between two reads does not herd onto the endpoint that looked idle', async (t) => {
+  const clock = new FakeClock();
+  const endpoint = createEndpoint(
+    { name: 'near', provider: 'sim', priority: 0, endpoints: [] },
+    { url: 'http://127.0.0.1:9', weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
+    0,
+  );
+  const book = new LoadBook(clock, { ...SCORING, kvWeight: 0.5, runningWeight: 0 });
+  book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
+  t.notOk(book.saturated(endpoint, 'm'));
+  book.attemptStarted(endpoint);
+  book.attemptStarted(endpoint);
+  t.notOk(book.saturated(endpoint, 'm'), 'two more sequences: KV 0.75 predicted');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 2 + 0.5 * 0.75), 'picks since the read count as waiting and as KV');
+  book.attemptStarted(endpoint);
+  t.ok(book.saturated(endpoint, 'm'), 'a third: KV 1.0 predicted, saturated before the next read');
+  book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
+  t.notOk(book.saturated(endpoint, 'm'), 'a new read starts the count afresh');
+  const idle = new LoadBook(clock, SCORING);
+  idle.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: 0 }]]));
+  for (let i = 0; i < 5; i++) idle.attemptStarted(endpoint);
+  t.ok(idle.saturated(endpoint, 'm'), 'an idle server takes queueSaturation picks per read, not a whole burst');
+});
