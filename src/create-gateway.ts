@@ -104,7 +104,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
   const loadCfg = config.routing.loadSignals;
   const loadBook = new LoadBook(clock, loadCfg);
-  const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect });
+  const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const loadScraper = new LoadScraper({ endpoints: registry.endpoints, clock, fetch: metricsPages.fetch, book: loadBook, timeout: loadCfg.timeout });
   const loadView = new LoadAwareView(health, loadBook);
   const picker = new HealthAwarePicker({

@@ -28,7 +28,7 @@ interface Gw {
 async function startGateway(t: Teardown, config: string): Promise<Gw> {
   const child = spawnCli(t, ['start', '--config', config]);
   const err = new Output(child, 'stderr');
-  const [m] = await err.match('the listening line', / listening on (http:\/\/\S+), admin on (http:\/\/\S+)/);
+  const [m] = await err.match('the listening line', / listening on (http:\/\/[^\s",]+), admin on (http:\/\/[^\s",]+)/);
   return { url: m![1]!, admin: m![2]!, child };
 }
 

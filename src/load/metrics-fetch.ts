@@ -1,9 +1,9 @@
 /**
- * Fetch an endpoint's load metrics page (`GET <url><loadSignals.path>`) through one small undici
- * `Agent`, with the endpoint's configured headers (they may carry its credentials). The body is read up
- * to `maxBytes` and no further; the caller owns the timeout and aborts through `signal`.
+ * Fetch an endpoint's load metrics page (`GET <url><loadSignals.path>`) through `EndpointGetter` (its TLS
+ * settings, headers and credentials; the body capped at `maxBytes`); the caller owns the timeout.
  */
-import { Agent, request } from 'undici';
+import { EndpointGetter } from '../proxy/endpoint-get.js';
+import type { TlsFailureFn } from '../proxy/tls-connect.js';
 import type { Endpoint } from '../registry/endpoint.js';
 
 /** Resolves with the exposition text; rejects on a transport error, a non-200, or a body over the cap. */
@@ -16,34 +16,9 @@ export interface MetricsFetcher {
 
 const USER_AGENT = 'regiongate-load/1';
 
-export function createMetricsFetcher(opts: { readonly maxBytes: number; readonly connectTimeout: number }): MetricsFetcher {
-  const agent = new Agent({ connections: 2, pipelining: 1, keepAliveTimeout: 10_000, connect: { timeout: opts.connectTimeout } });
-
-  async function fetchMetrics(endpoint: Endpoint, path: string, signal: AbortSignal): Promise<string> {
-    const res = await request(`${endpoint.origin}${endpoint.basePath}${path}`, {
-      method: 'GET',
-      dispatcher: agent,
-      headers: { 'user-agent': USER_AGENT, accept: 'text/plain', ...Object.fromEntries(endpoint.headers) },
-      signal,
-    });
-    if (res.statusCode !== 200) {
-      await res.body.dump({ limit: 64 * 1024, signal });
-      throw new Error(`GET ${path} answered ${res.statusCode}`);
-    }
-    const declared = Number(res.headers['content-length']);
-    if (declared > opts.maxBytes) {
-      await res.body.dump({ limit: 0, signal });
-      throw new Error(`metrics page of ${declared} bytes is over the ${opts.maxBytes}-byte cap`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > opts.maxBytes) throw new Error(`metrics page is over the ${opts.maxBytes}-byte cap`);
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks, size).toString('utf8');
-  }
-
-  return { fetch: fetchMetrics, close: () => agent.close() };
+export function createMetricsFetcher(opts: { readonly maxBytes: number; readonly connectTimeout: number; readonly onTlsFailure?: TlsFailureFn }): MetricsFetcher {
+  // Through the endpoint's TLS settings and credentials, as requests go: a private-CA or token-protected
+  // model server's /metrics is reachable too.
+  const getter = new EndpointGetter({ userAgent: USER_AGENT, ...opts });
+  return { fetch: (endpoint, path, signal) => getter.get(endpoint, path, 'text/plain', signal), close: () => getter.close() };
 }
