@@ -167,3 +167,23 @@ t.test('nesting is tracked without recursion and capped', async (t) => {
   const huge = Buffer.from('{"model":"M","a":' + '{"b":['.repeat(200_000));
   t.equal(scan(huge).kind, 'undetermined', 'a deep document fails without overflowing the stack');
 });
+
+t.test('stream: the top-level `stream` an upstream reads, in the same pass as the model', async (t) => {
+  const streamOf = (text: string): boolean => {
+    const s = new ModelScanner();
+    for (const b of Buffer.from(text)) s.write(Buffer.from([b])); // byte by byte: every cut
+    s.finish();
+    return s.stream;
+  };
+  t.equal(streamOf('{"model":"m","stream":true}'), true);
+  t.equal(streamOf('{"stream":false,"model":"m"}'), false);
+  t.equal(streamOf('{"model":"m"}'), false, 'absent');
+  t.equal(streamOf('{"stream":true,"stream":false}'), false, 'the last duplicate wins');
+  t.equal(streamOf('{"stream":false,"stream":true}'), true);
+  t.equal(streamOf('{"str\\u0065am":true}'), true, 'an escaped key is the same key');
+  t.equal(streamOf('{"options":{"stream":true}}'), false, 'a nested stream is not the request\'s');
+  t.equal(streamOf('{"messages":[{"content":"\\"stream\\": true"}]}'), false, 'text in a string is not a key');
+  t.equal(streamOf('{"stream":"true"}'), false, 'a string is not true');
+  t.equal(streamOf('{"Stream":true}'), false, 'keys are exact');
+  t.equal(streamOf('{"stream":true'), false, 'a truncated body says nothing');
+});

@@ -55,6 +55,11 @@ export class BodyModelReader {
     this.#form?.write(chunk);
   }
 
+  /** Whether a JSON body's top-level `stream` is `true` (after the whole body was written). */
+  get stream(): boolean {
+    return this.#json?.stream ?? false;
+  }
+
   /** The whole body was read: the model the upstream will read. */
   finish(): ModelReading {
     if (this.#bytes === 0) return ABSENT;

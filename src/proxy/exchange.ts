@@ -25,7 +25,7 @@ import { responseHead, upstreamHeaders } from './headers.js';
 import { BodyModelReader } from './body-model-reader.js';
 import { requestFor, renameUnsupported } from './model-alias.js';
 import { answerRenamer, type AnswerRenamer } from './model-rename.js';
-import { requestRegions, requestsStream } from './request-info.js';
+import { requestRegions } from './request-info.js';
 
 export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
 
@@ -195,6 +195,8 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#done) return;
     const req = this.req;
     const reading = this.#modelReader?.finish();
+    // Streamed answers send headers with the first token: they get the shorter default first-byte limit.
+    const streamed = this.#modelReader?.stream ?? false;
     this.#modelReader = undefined;
     this.model = reading?.kind === 'model' ? reading.model : undefined;
     this.#modelSpan = reading?.kind === 'model' ? reading.span : undefined;
@@ -209,7 +211,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const key = req.headers['idempotency-key'];
     this.#replayable = isReplayable({ method: this.method, path, idempotencyKey: typeof key === 'string' && key.length > 0 }, opts.retryPolicy);
     this.#firstByteTimeout =
-      opts.firstByteTimeout ?? (this.#body !== null && requestsStream(this.#body) ? opts.firstByteStreamTimeout : opts.firstByteUnaryTimeout);
+      opts.firstByteTimeout ?? (streamed ? opts.firstByteStreamTimeout : opts.firstByteUnaryTimeout);
     // `GET /v1/models/{id}` is routed like a request for that model (the gateway checked the id).
     const pathModel = modelInPath(req.method, path);
     if (typeof pathModel === 'string') {

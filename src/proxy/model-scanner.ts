@@ -44,7 +44,7 @@ const N_EXP = 7; // *
 
 // What the current string is.
 const R_KEY = 0;
-const R_TOP_KEY = 1; // a key of the top-level object: matched against `model`
+const R_TOP_KEY = 1; // a key of the top-level object: matched against `model` and `stream`
 const R_VALUE = 2;
 const R_MODEL = 3; // the value of a top-level `model` key: captured
 
@@ -57,6 +57,7 @@ const M_BAD = 3; // a string that cannot be kept: too long, or a lone surrogate
 const OBJ = 1;
 const ARR = 2;
 const MODEL = [0x6d, 0x6f, 0x64, 0x65, 0x6c]; // "model"
+const STREAM = [0x73, 0x74, 0x72, 0x65, 0x61, 0x6d]; // "stream"
 const LITERALS = [Buffer.from('true'), Buffer.from('false'), Buffer.from('null')];
 /** Code unit of each one-character escape (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`), else -1. */
 const ESCAPES = new Int16Array(128).fill(-1);
@@ -85,6 +86,11 @@ export class ModelScanner {
   #fold = -1;
   /** The key just read was `model`: the next value is the model. */
   #modelNext = false;
+  /** Characters of `stream` matched by the current top-level key so far; -1 = no. */
+  #streamAt = -1;
+  #streamNext = false;
+  /** The last top-level `stream` is `true` (the answer comes as a stream, headers with the first token). */
+  #stream = false;
   #caseVariant = false;
   #model = M_NONE;
   readonly #capture = new ModelCapture();
@@ -127,7 +133,7 @@ export class ModelScanner {
       if (state === STRING) {
         const start = i;
         const role = this.#role;
-        if (role === R_TOP_KEY && this.#fold >= 0) {
+        if (role === R_TOP_KEY && (this.#fold >= 0 || this.#streamAt >= 0)) {
           for (; i < n; i++) {
             const c = b[i];
             if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x80) break;
@@ -175,7 +181,7 @@ export class ModelScanner {
           if (isSpace(c)) break;
           if (c === 0x22) {
             this.#role = this.#depth === 1 ? R_TOP_KEY : R_KEY;
-            this.#exact = this.#fold = this.#role === R_TOP_KEY ? 0 : -1;
+            this.#exact = this.#fold = this.#streamAt = this.#role === R_TOP_KEY ? 0 : -1;
             this.#state = STRING;
           } else if (c === 0x7d && state === OBJECT_FIRST) this.#close(OBJ);
           else return this.#fail('a key was expected');
@@ -242,6 +248,11 @@ export class ModelScanner {
     this.#offset += n;
   }
 
+  /** Whether the body's top-level `stream` is `true` (meaningful once the body is complete and well formed). */
+  get stream(): boolean {
+    return this.#stream && this.#state === END;
+  }
+
   /** The body is complete: what an upstream reads as its model. */
   finish(): ModelReading {
     if (this.#state === NUMBER && this.#depth === 0 && this.#numberMayEnd()) this.#state = END;
@@ -272,6 +283,8 @@ export class ModelScanner {
     if (e >= 0) this.#exact = e < 5 && u === MODEL[e] ? e + 1 : -1;
     const f = this.#fold;
     if (f >= 0) this.#fold = f < 5 && (u | 0x20) === MODEL[f] ? f + 1 : -1;
+    const st = this.#streamAt;
+    if (st >= 0) this.#streamAt = st < 6 && u === STREAM[st] ? st + 1 : -1;
   }
 
   /** A code unit from an escape, in a key or the model value. */
@@ -298,7 +311,7 @@ export class ModelScanner {
     this.#utf8Left = left;
     this.#utf8Lo = lo;
     this.#utf8Hi = hi;
-    if (this.#role === R_TOP_KEY) this.#exact = this.#fold = -1;
+    if (this.#role === R_TOP_KEY) this.#exact = this.#fold = this.#streamAt = -1;
     else if (this.#role === R_MODEL) this.#capture.byte(c);
     this.#state = UTF8;
     return true;
@@ -308,6 +321,7 @@ export class ModelScanner {
     const role = this.#role;
     if (role === R_TOP_KEY) {
       this.#modelNext = this.#exact === 5;
+      this.#streamNext = this.#streamAt === 6;
       if (this.#fold === 5 && this.#exact !== 5) this.#caseVariant = true;
       this.#state = COLON;
     } else if (role === R_KEY) this.#state = COLON;
@@ -321,6 +335,11 @@ export class ModelScanner {
   #startValue(c: number): void {
     const isModel = this.#modelNext;
     this.#modelNext = false;
+    // The last top-level `stream` wins, as for `model`; `t` can only begin `true` (the literal is checked).
+    if (this.#streamNext) {
+      this.#stream = c === 0x74;
+      this.#streamNext = false;
+    }
     if (c === 0x22) {
       this.#role = isModel ? R_MODEL : R_VALUE;
       if (isModel) this.#capture.begin();

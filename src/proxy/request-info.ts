@@ -28,31 +28,6 @@ export function queryModel(url: string | undefined): ModelReading {
   return reader.finish();
 }
 
-const STREAM_KEY = Buffer.from('"stream"');
-
-/**
- * Whether a JSON body asks for a streamed answer (`"stream": true`). Only picks a default first-byte
- * limit, so a cheap look is enough: a body that fools it only changes its own limit.
- */
-export function requestsStream(body: Buffer): boolean {
-  let at = body.indexOf(STREAM_KEY);
-  while (at !== -1) {
-    let i = at + STREAM_KEY.length;
-    while (isSpace(body[i])) i++;
-    if (body[i] === 0x3a) {
-      i++;
-      while (isSpace(body[i])) i++;
-      if (body[i] === 0x74 && body[i + 1] === 0x72 && body[i + 2] === 0x75 && body[i + 3] === 0x65) return true; // true
-    }
-    at = body.indexOf(STREAM_KEY, at + 1);
-  }
-  return false;
-}
-
-function isSpace(c: number | undefined): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
 /** Regions allowed by an `x-regiongate-regions: eu-west-1,europe-west4` header. */
 export function requestRegions(header: string | string[] | undefined): ReadonlySet<string> | undefined {
   if (header === undefined) return undefined;
