@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { ActionOptions } from './admin/action-options.js';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
+import { DashboardFeed } from './admin/dashboard-feed.js';
+import { Timeline } from './admin/timeline.js';
 import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
 import { createMetricsFetcher, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
@@ -27,6 +29,7 @@ import { strandedModels } from './routing/stranded-models.js';
 import { createStateStore } from './state/create-store.js';
 import { FleetSigner } from './state/fleet-signer.js';
 import { FleetBoard } from './fleet/fleet-board.js';
+import { ShareHistory } from './fleet/share-history.js';
 import { TrafficTally } from './fleet/traffic-tally.js';
 import type { MemoryBus } from './state/memory-store.js';
 import type { StateStore } from './state/state-store.js';
@@ -41,6 +44,9 @@ import { systemRandom, type Random } from './util/random.js';
 
 /** Reported as the tracer's version. */
 const VERSION = '0.1.0';
+/** The traffic-share chart: one sample per this many fleet summary intervals (5 s by default), 10 minutes of them. */
+const SHARE_SAMPLE_INTERVALS = 5;
+const SHARE_SAMPLES = 120;
 
 export interface CreateGatewayOptions {
   readonly logger?: Logger;
@@ -223,20 +229,36 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     onTlsFailure: tlsLog.note,
   });
   const gw = gateway;
-  const target: AdminTarget = {
-    state: () => ({
-      gatewayId,
-      draining: gw.draining,
-      inflight: gw.inflight,
-      store: store.status(),
-      fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
-      retryBudget: retryBudget.balance(),
-      endpoints: health.snapshot().map((h) => {
-        const e = registry.endpoint(h.id);
-        const load = e === undefined ? undefined : loadBook.snapshot(e);
-        return load === undefined || e === undefined ? h : { ...h, loadSignals: load, score: loadView.score(e) };
-      }),
+  const adminState = () => ({
+    gatewayId,
+    draining: gw.draining,
+    inflight: gw.inflight,
+    store: store.status(),
+    fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
+    retryBudget: retryBudget.balance(),
+    endpoints: health.snapshot().map((h) => {
+      const e = registry.endpoint(h.id);
+      const load = e === undefined ? undefined : loadBook.snapshot(e);
+      return load === undefined || e === undefined ? h : { ...h, loadSignals: load, score: loadView.score(e) };
     }),
+  });
+  // The dashboard's story and chart, kept whether or not anyone watches (history right after page load).
+  const timeline = new Timeline();
+  health.onTransition((t) => timeline.add({ at: t.at, kind: 'transition', subject: t.endpointId, text: `${t.from} → ${t.to} (${t.cause})` }));
+  const shares = new ShareHistory({ clock, intervalMs: st.summaryInterval * SHARE_SAMPLE_INTERVALS, size: SHARE_SAMPLES, totals: () => board.totals().regions });
+  const feed = new DashboardFeed({
+    clock,
+    state: adminState,
+    fleet: () => board.view(),
+    drills: () => board.drills(),
+    timeline,
+    shares,
+    providers: Object.fromEntries(registry.regions.map((r) => [r.name, r.provider])),
+  });
+  const target: AdminTarget = {
+    state: adminState,
+    dashboard: () => feed.snapshot(),
+    timeline,
     metrics: () => metrics.registry.render(),
     fleet: () => board.view(),
     drills: () => board.drills(),
@@ -253,12 +275,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       }
       for (const e of endpoints) applyAction(health, fleet, action, e, options);
       logger.info(LOG_EVENT.adminAction, { action, scope, name, force: options.force, reason: options.reason });
+      const length = options.seconds === undefined ? '' : ` for ${options.seconds} s`;
+      timeline.add({ at: clock.now(), kind: 'action', subject: name, text: `${action}${length}${options.force ? ' (forced)' : ''} by ${options.reason}` });
       return endpoints.map((e) => e.id);
     },
   };
-  const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger }) : undefined;
+  const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger, clock }) : undefined;
   let closing: Promise<void> | undefined;
   const close = (deadlineMs?: number, delayMs?: number): Promise<void> => {
+    // Dashboards are told at once (their streams end) rather than watching a gateway that is going away.
+    admin?.closeStreams();
+    shares.close();
     closing ??= gw
       .drain(deadlineMs, delayMs)
       .then(() => {
@@ -313,6 +340,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       health.start();
       discovery.start();
       board.start();
+      shares.start();
       loadScraper.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;

@@ -14,7 +14,10 @@ import { LOG_EVENT } from '../telemetry/names.js';
 import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-guard.js';
 import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
 import { readActionOptions, type ActionOptions } from './action-options.js';
-import { DASHBOARD_HTML } from './dashboard.js';
+import { DASHBOARD_ASSETS } from './dashboard/assets.js';
+import { EventStream, type EventStreamOptions } from './event-stream.js';
+import type { Timeline } from './timeline.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { drillRecordSchema, MAX_DRILL_RECORD_BYTES, type DrillRecord } from '../fleet/fleet-board.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
@@ -31,6 +34,10 @@ export interface AdminTarget {
   drills?(): Promise<readonly DrillRecord[] | undefined>;
   /** `POST /admin/drills`: keep a drill record; false when the store cannot be reached. */
   recordDrill?(record: DrillRecord): Promise<boolean>;
+  /** `GET /admin/events`: the dashboard's combined snapshot (default: `state()` alone). */
+  dashboard?(): unknown;
+  /** Pushed to event streams entry by entry as they happen. */
+  readonly timeline?: Timeline;
   act(action: AdminAction, scope: 'endpoint' | 'region', name: string, options: ActionOptions): string[] | undefined | ActionRefusal;
 }
 
@@ -51,6 +58,9 @@ export interface AdminServerOptions extends AdminAccessOptions {
   /** `admin.token`; undefined leaves the API open (the config allows that on loopback only). */
   readonly token?: string | undefined;
   readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Cadence, heartbeat and bounds of `GET /admin/events` (defaults in `event-stream.ts`). */
+  readonly events?: Partial<Omit<EventStreamOptions, 'clock' | 'snapshot' | 'onError'>>;
 }
 
 export class AdminServer {
@@ -59,6 +69,8 @@ export class AdminServer {
   readonly #token: Buffer | undefined;
   readonly #access: AdminAccess;
   readonly #logger: Logger;
+  readonly #events: EventStream;
+  readonly #unsubscribe: (() => void) | undefined;
   #url = '';
 
   constructor(target: AdminTarget, opts: AdminServerOptions) {
@@ -66,6 +78,13 @@ export class AdminServer {
     this.#token = opts.token ? Buffer.from(opts.token) : undefined;
     this.#access = new AdminAccess(opts);
     this.#logger = opts.logger ?? silentLogger;
+    this.#events = new EventStream({
+      ...opts.events,
+      clock: opts.clock ?? systemClock,
+      snapshot: () => (target.dashboard ? target.dashboard() : { state: target.state() }),
+      onError: (err) => this.#logger.error(LOG_EVENT.adminError, { method: 'GET', url: '/admin/events', err }),
+    });
+    this.#unsubscribe = target.timeline?.onEntry((entry) => this.#events.publish('timeline', entry));
     this.#server = createServer(this.#onRequest);
     this.#server.keepAliveTimeout = 5000;
     // A client that trickles its headers or body holds a socket for seconds, not Node's default minutes.
@@ -92,7 +111,19 @@ export class AdminServer {
     return a;
   }
 
+  /** Open event streams (the dashboards watching). */
+  get streams(): number {
+    return this.#events.clients;
+  }
+
+  /** End every event stream and refuse new ones: the gateway is draining. */
+  closeStreams(): void {
+    this.#events.close();
+    this.#unsubscribe?.();
+  }
+
   async close(): Promise<void> {
+    this.closeStreams();
     if (!this.#server.listening) return;
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
@@ -115,9 +146,12 @@ export class AdminServer {
     const { path, query } = target;
     if (path === '/metrics' && req.method === 'GET') return sendText(res, 200, this.#target.metrics(), 'text/plain; version=0.0.4');
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    // The page holds no data: it reads /admin/state with the token given in its URL fragment (#token=…).
-    if ((path === '/' || path === '/admin/dashboard') && req.method === 'GET') return sendText(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
+    // The page and its script and styles hold no data: the script reads /admin/events with the token given
+    // in the page's URL fragment (#token=…), which never reaches a server or its logs.
+    const asset = req.method === 'GET' ? DASHBOARD_ASSETS.get(path) : undefined;
+    if (asset) return sendText(res, 200, asset.body, asset.type, asset.headers);
     if (!this.#authorized(req)) return sendRefusal(res, { status: 401, code: 'RG_ADMIN_UNAUTHORIZED', message: 'admin token required' });
+    if (path === '/admin/events' && req.method === 'GET') return this.#events.open(req, res);
     if (path === '/admin/state' && req.method === 'GET') return sendJson(res, 200, this.#target.state());
     if (path === '/admin/fleet' && req.method === 'GET' && this.#target.fleet) return sendJson(res, 200, this.#target.fleet());
     if (path === '/admin/drills') return this.#drills(req, res);

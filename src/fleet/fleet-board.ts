@@ -50,6 +50,30 @@ interface Heard {
   readonly readAt: number;
 }
 
+/** Cumulative counters of the whole fleet, and per region. */
+export interface FleetTotals {
+  requests: number;
+  clientErrors: number;
+  inflight: number;
+  regions: Record<string, { attempts: number; errors: number; inflight: number }>;
+}
+
+function fleetTotals(summaries: readonly FleetSummary[]): FleetTotals {
+  const totals: FleetTotals = { requests: 0, clientErrors: 0, inflight: 0, regions: {} };
+  for (const s of summaries) {
+    totals.requests += s.requests;
+    totals.clientErrors += s.clientErrors;
+    totals.inflight += s.inflight;
+    for (const r of s.regions) {
+      const t = (totals.regions[r.region] ??= { attempts: 0, errors: 0, inflight: 0 });
+      t.attempts += r.attempts;
+      t.errors += r.errors;
+      t.inflight += r.inflight;
+    }
+  }
+  return totals;
+}
+
 export class FleetBoard {
   readonly #o: FleetBoardOptions;
   #timer: TimerHandle | undefined;
@@ -101,24 +125,8 @@ export class FleetBoard {
   /** The answer of `GET /admin/fleet`. */
   view(): unknown {
     const now = this.#o.clock.now();
-    const own = this.#own ?? this.#build();
     const stale = this.#lastExchangeAt === undefined || now - this.#lastExchangeAt > this.#o.intervalMs * LIFETIMES || this.#o.store.status().degraded;
-    const gateways = new Map<string, { summary: FleetSummary; lastHeardMsAgo: number }>();
-    for (const [id, h] of this.#heard) gateways.set(id, { summary: h.summary, lastHeardMsAgo: h.ageMs + (now - h.readAt) });
-    gateways.set(this.#o.gatewayId, { summary: own, lastHeardMsAgo: Math.max(0, now - own.at) });
-    const list = [...gateways.values()].sort((a, b) => a.summary.gatewayId.localeCompare(b.summary.gatewayId));
-    const totals = { requests: 0, clientErrors: 0, inflight: 0, regions: {} as Record<string, { attempts: number; errors: number; inflight: number }> };
-    for (const { summary: s } of list) {
-      totals.requests += s.requests;
-      totals.clientErrors += s.clientErrors;
-      totals.inflight += s.inflight;
-      for (const r of s.regions) {
-        const t = (totals.regions[r.region] ??= { attempts: 0, errors: 0, inflight: 0 });
-        t.attempts += r.attempts;
-        t.errors += r.errors;
-        t.inflight += r.inflight;
-      }
-    }
+    const list = this.#gateways(now);
     return {
       gatewayId: this.#o.gatewayId,
       at: now,
@@ -126,8 +134,22 @@ export class FleetBoard {
       stale,
       ...(this.#lastExchangeAt !== undefined && { lastExchangeAt: this.#lastExchangeAt }),
       gateways: list.map((g) => ({ ...g.summary, lastHeardMsAgo: g.lastHeardMsAgo, self: g.summary.gatewayId === this.#o.gatewayId })),
-      totals,
+      totals: fleetTotals(list.map((g) => g.summary)),
     };
+  }
+
+  /** The fleet-wide totals of the gateways heard (this one included), as in `view()`. */
+  totals(): FleetTotals {
+    return fleetTotals(this.#gateways(this.#o.clock.now()).map((g) => g.summary));
+  }
+
+  /** Every gateway heard and this one, by id. */
+  #gateways(now: number): { summary: FleetSummary; lastHeardMsAgo: number }[] {
+    const own = this.#own ?? this.#build();
+    const gateways = new Map<string, { summary: FleetSummary; lastHeardMsAgo: number }>();
+    for (const [id, h] of this.#heard) gateways.set(id, { summary: h.summary, lastHeardMsAgo: h.ageMs + (now - h.readAt) });
+    gateways.set(this.#o.gatewayId, { summary: own, lastHeardMsAgo: Math.max(0, now - own.at) });
+    return [...gateways.values()].sort((a, b) => a.summary.gatewayId.localeCompare(b.summary.gatewayId));
   }
 
   /** Keep a drill record (a start or a report) in the store. False when the store cannot be reached. */
