@@ -130,12 +130,13 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   }
 
   function renderChart(shares) {
-    var W = 720, H = 180, L = 36, B = 20;
+    // Drawn at the panel's own width (no scaling: text stays its size).
+    var W = Math.max(480, $('chart').clientWidth || 720), H = 180, L = 36, B = 20;
     var names = regionNames(shares);
     var n = shares.length;
     var x = function (i) { return L + (n <= 1 ? 0 : ((W - L - 8) * i) / (n - 1)); };
     var y = function (p) { return 8 + (H - B - 8) * (1 - p / 100); };
-    var svg = '<svg viewBox="0 0 ' + W + ' ' + H + '" width="100%" height="' + H + '" role="img" aria-label="traffic share per region">';
+    var svg = '<svg viewBox="0 0 ' + W + ' ' + H + '" width="' + W + '" height="' + H + '" role="img" aria-label="traffic share per region">';
     [0, 50, 100].forEach(function (p) {
       svg += '<line x1="' + L + '" x2="' + (W - 8) + '" y1="' + y(p) + '" y2="' + y(p) + '" stroke="#2a2e36"/><text x="2" y="' + (y(p) + 4) + '">' + p + '%</text>';
     });
