@@ -110,7 +110,8 @@ t.test('a missing or wrong token is said plainly', async (t) => {
   const gw = await startGateway(t, [{ name: 'a', url: sim.url }], { health: { probes: false }, admin: { host: '127.0.0.1', port: 0, enabled: true, token: TOKEN } });
   const page = await browser.newPage();
   page.setDefaultTimeout(EVENT_BOUND_MS);
-  await page.goto(`${gw.admin!.url}/`);
+  const answer = await page.goto(`${gw.admin!.url}/`);
+  t.match(answer?.headers()['content-security-policy'], /default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'/, 'the page runs under a strict CSP');
   await page.locator('#problem:not([hidden])').waitFor();
   t.match(await page.locator('#problem').textContent(), /^admin token required: open http:\/\/127\.0\.0\.1:\d+\/#token=…/);
   await page.goto(`${gw.admin!.url}/admin/dashboard#token=not-the-token-0123456789`);
