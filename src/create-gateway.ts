@@ -9,7 +9,7 @@ import type { ActionOptions } from './admin/action-options.js';
 import { AdminServer, type AdminAction, type AdminTarget } from './admin/admin-server.js';
 import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
-import { createMetricsFetcher, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
+import { createMetricsFetcher, FleetScrape, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
 import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
@@ -69,6 +69,8 @@ export interface RunningGateway {
   readonly loadScraper: LoadScraper;
   /** The endpoints' latest load signals and their scoring. */
   readonly loadBook: LoadBook;
+  /** Who scrapes which endpoint across the fleet, and the values shared through the store. */
+  readonly fleetScrape: FleetScrape;
   readonly retryBudget: RetryBudget;
   readonly gateway: Gateway;
   readonly metrics: GatewayMetrics;
@@ -105,7 +107,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const loadCfg = config.routing.loadSignals;
   const loadBook = new LoadBook(clock, loadCfg);
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
-  const loadScraper = new LoadScraper({ endpoints: registry.endpoints, clock, fetch: metricsPages.fetch, book: loadBook, timeout: loadCfg.timeout });
+  // Set once the store exists (below); the scraper asks it before each turn.
+  let fleetScrape: FleetScrape | undefined;
+  const loadScraper = new LoadScraper({
+    endpoints: registry.endpoints,
+    clock,
+    fetch: metricsPages.fetch,
+    book: loadBook,
+    timeout: loadCfg.timeout,
+    shouldScrape: (e) => fleetScrape?.shouldScrape(e) ?? true,
+    onRead: (e, byModel) => fleetScrape?.noteRead(e, byModel),
+  });
   const loadView = new LoadAwareView(health, loadBook);
   const picker = new HealthAwarePicker({
     registry,
@@ -159,6 +171,23 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   fleet.attach(store);
+  const signer = new FleetSigner(st.secret);
+  const scrapeIntervals = registry.endpoints.flatMap((e) => (e.loadSignals === undefined ? [] : [e.loadSignals.interval]));
+  const shareInterval = Math.min(...scrapeIntervals);
+  fleetScrape = new FleetScrape({
+    gatewayId,
+    clock,
+    store,
+    signer,
+    book: loadBook,
+    endpoints: registry.endpoints,
+    intervalMs: shareInterval,
+    // A gateway is live while its record is: one heartbeat timeout, and never less than three exchanges
+    // (a slower exchange than the heartbeat would otherwise drop live gateways between two writes).
+    liveTtlMs: Math.max(st.redis.heartbeatTimeout, 3 * shareInterval),
+    staleAfter: loadCfg.staleAfter,
+  });
+  const sharing = fleetScrape;
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
@@ -194,13 +223,26 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
   loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
+  metrics.registry.counterFrom(METRIC.loadShared, 'Load reads shared through the store (scrape once per fleet), by outcome.', () => {
+    const s = sharing.status();
+    return [
+      [{ outcome: 'published' }, s.published],
+      [{ outcome: 'accepted' }, s.accepted],
+      [{ outcome: 'refused_record' }, s.refusedRecords],
+      [{ outcome: 'refused_read' }, s.refusedReads],
+    ];
+  });
+  metrics.registry.counterFrom(METRIC.loadScrapes, 'Load-metrics scrapes made here, and turns skipped because another gateway read and shared.', () => [
+    [{ outcome: 'scraped' }, loadScraper.scrapes],
+    [{ outcome: 'skipped' }, loadScraper.skipped],
+  ]);
   health.onTransition((t) => metrics.transition(t));
   const tally = new TrafficTally(registry.endpoints, clock);
   const board = new FleetBoard({
     gatewayId,
     clock,
     store,
-    signer: new FleetSigner(st.secret),
+    signer,
     tally,
     endpoints: () => health.snapshot(),
     inflight: () => gateway?.inflight ?? 0,
@@ -231,10 +273,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       store: store.status(),
       fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
       retryBudget: retryBudget.balance(),
+      ...(scrapeIntervals.length > 0 && { loadSharing: sharing.status() }),
       endpoints: health.snapshot().map((h) => {
         const e = registry.endpoint(h.id);
         const load = e === undefined ? undefined : loadBook.snapshot(e);
-        return load === undefined || e === undefined ? h : { ...h, loadSignals: load, score: loadView.score(e) };
+        return load === undefined || e === undefined ? h : { ...h, loadSignals: { ...load, ...sharing.source(e) }, score: loadView.score(e) };
       }),
     }),
     metrics: () => metrics.registry.render(),
@@ -264,6 +307,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       .then(() => {
         fleet.close();
         board.close();
+        sharing.close();
         discovery.close();
         credentials.close();
         loadScraper.close();
@@ -280,6 +324,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     modelDiscovery: discovery,
     loadScraper,
     loadBook,
+    fleetScrape: sharing,
     retryBudget,
     gateway: gw,
     metrics,
@@ -313,6 +358,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       health.start();
       discovery.start();
       board.start();
+      // One exchange first, so a gateway joining a fleet leaves the others' endpoints to them from its first turn.
+      await sharing.start();
       loadScraper.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;

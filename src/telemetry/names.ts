@@ -27,6 +27,10 @@ export const METRIC = {
   endpointLoadAge: 'regiongate_endpoint_load_age_seconds',
   endpointLoadSaturated: 'regiongate_endpoint_load_saturated',
   endpointScore: 'regiongate_endpoint_score',
+  /** Load reads shared through the store (scrape once per fleet), by outcome. */
+  loadShared: 'regiongate_load_shared_reads_total',
+  /** Load-metrics scrapes this gateway made, and turns it skipped because another gateway read and shared. */
+  loadScrapes: 'regiongate_load_scrapes_total',
 } as const;
 
 export const SPAN = {
