@@ -223,19 +223,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
   loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
-  metrics.registry.counterFrom(METRIC.loadShared, 'Load reads shared through the store (scrape once per fleet), by outcome.', () => {
+  // One series per outcome, read from the counters at each scrape of /metrics.
+  const byOutcome = (name: string, help: string, counts: () => Record<string, number>): void =>
+    void metrics.registry.counterFrom(name, help, () => Object.entries(counts()).map(([outcome, n]) => [{ outcome }, n] as const));
+  byOutcome(METRIC.loadShared, 'Load reads shared through the store (scrape once per fleet), by outcome.', () => {
     const s = sharing.status();
-    return [
-      [{ outcome: 'published' }, s.published],
-      [{ outcome: 'accepted' }, s.accepted],
-      [{ outcome: 'refused_record' }, s.refusedRecords],
-      [{ outcome: 'refused_read' }, s.refusedReads],
-    ];
+    return { published: s.published, accepted: s.accepted, refused_record: s.refusedRecords, refused_read: s.refusedReads };
   });
-  metrics.registry.counterFrom(METRIC.loadScrapes, 'Load-metrics scrapes made here, and turns skipped because another gateway read and shared.', () => [
-    [{ outcome: 'scraped' }, loadScraper.scrapes],
-    [{ outcome: 'skipped' }, loadScraper.skipped],
-  ]);
+  byOutcome(METRIC.loadScrapes, 'Load-metrics scrapes made here, and turns skipped because another gateway read and shared.', () => ({
+    scraped: loadScraper.scrapes,
+    skipped: loadScraper.skipped,
+  }));
   health.onTransition((t) => metrics.transition(t));
   const tally = new TrafficTally(registry.endpoints, clock);
   const board = new FleetBoard({

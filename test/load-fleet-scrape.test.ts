@@ -238,8 +238,8 @@ t.test('forged, malformed and foreign reads are refused, counted, and move nothi
   const fleetSigner = new FleetSigner(SECRET);
   // Without the secret, claiming the owner's endpoint; signed, but filed under another gateway's name;
   // unreadable; too large.
-  write('ghost', encodeRecord(stranger, 'load-share', { gatewayId: 'ghost', reads: [{ endpoint: e0.id, n: 1e6, ageMs: 0, models: saturated }] }));
-  write('spoof', encodeRecord(fleetSigner, 'load-share', { gatewayId: owner0, reads: [{ endpoint: e0.id, n: 1e6, ageMs: 0, models: saturated }] }));
+  write('ghost', encodeRecord(stranger, 'load-share', { gatewayId: 'ghost', ttlMs: LIVE_TTL, reads: [{ endpoint: e0.id, n: 1e6, ageMs: 0, models: saturated }] }));
+  write('spoof', encodeRecord(fleetSigner, 'load-share', { gatewayId: owner0, ttlMs: LIVE_TTL, reads: [{ endpoint: e0.id, n: 1e6, ageMs: 0, models: saturated }] }));
   write('junk', '{"kind":"load-share","body":"[1,2');
   write('huge', 'x'.repeat(70 * 1024));
   await f.step(INTERVAL);
@@ -255,7 +255,7 @@ t.test('forged, malformed and foreign reads are refused, counted, and move nothi
   const intruder = Array.from({ length: 100 }, (_, i) => `g${i + 3}`).find((x) => f.endpoints.every((e) => ownerOf(e, [...live, x]) !== x));
   if (intruder === undefined) throw new Error('no id that owns nothing');
   const before = [g1, g2].map((m) => m.share.status().refusedReads);
-  write(intruder, encodeRecord(fleetSigner, 'load-share', { gatewayId: intruder, reads: [{ endpoint: e0.id, n: 7, ageMs: 0, models: saturated }, { endpoint: 'nope', n: 7, ageMs: 0, models: saturated }] }));
+  write(intruder, encodeRecord(fleetSigner, 'load-share', { gatewayId: intruder, ttlMs: LIVE_TTL, reads: [{ endpoint: e0.id, n: 7, ageMs: 0, models: saturated }, { endpoint: 'nope', n: 7, ageMs: 0, models: saturated }] }));
   await f.step(2 * INTERVAL);
   for (const [i, m] of [g1, g2].entries()) {
     t.same(m.share.status().liveGateways, [...live, intruder].sort(), `${m.id} counts the member as live`);
@@ -264,4 +264,46 @@ t.test('forged, malformed and foreign reads are refused, counted, and move nothi
     t.equal(m.share.source(e0).owner, owner0);
   }
   t.equal(reader.share.source(e0).source, owner0, 'the reader still uses the owner’s values');
+});
+
+t.test('shared values age from the owner’s read; an owner that stops reading is not waited for', async (t) => {
+  const f = await fleetOf(t, 1);
+  const [e0] = f.endpoints as [Endpoint];
+  // A fleet member that wins e0 against both gateways; its record says it read e0 500 ms ago.
+  const owner = Array.from({ length: 100 }, (_, i) => `w${i}`).find((x) => ownerOf(e0, ['g1', 'g2', x]) === x);
+  if (owner === undefined) throw new Error('no id that wins e0');
+  const signer = new FleetSigner(SECRET);
+  const write = (n: number, ageMs: number, waiting: number): void =>
+    void f.bus.exchangeRecords('load', { field: owner, ttl: LIVE_TTL, raw: encodeRecord(signer, 'load-share', { gatewayId: owner, ttlMs: LIVE_TTL, reads: [{ endpoint: e0.id, n, ageMs, models: [{ model: 'm', waiting, running: 0, kv: 0 }] }] }) }, f.clock.now(), owner);
+  write(1, 500, 33);
+  f.clock.tick(200); // it sits in the store 200 ms before the gateways start
+  const g1 = await member(t, f, 'g1');
+  const g2 = await member(t, f, 'g2');
+  await f.step(100);
+  for (const m of [g1, g2]) {
+    t.equal(m.share.source(e0).source, owner, `${m.id} uses ${owner}'s read`);
+    t.equal(m.book.signals(e0, 'm')?.waiting, 33);
+    t.equal(m.book.ageMs(e0), 500 + 200 + 100, `${m.id}: age = the writer's 500 ms + 200 ms in the store + 100 ms since`);
+    t.notOk(m.share.shouldScrape(e0), `${m.id} leaves e0 to ${owner}`);
+  }
+  t.equal(f.sims[0]?.stats.byPath['/metrics'] ?? 0, 0, 'nobody scraped e0');
+  // The owner stays live but writes no newer read: once it is older than staleAfter, both read e0 themselves.
+  const readAt = f.clock.monotonic() - 800;
+  for (let i = 0; i < 4; i++) {
+    write(1, f.clock.monotonic() - readAt, 33); // the same read again, older: liveness refreshed, no newer values
+    await f.step(INTERVAL);
+  }
+  t.ok(g1.share.shouldScrape(e0) && g2.share.shouldScrape(e0), 'both read e0 themselves');
+  write(1, f.clock.monotonic() - readAt, 33);
+  await f.step(INTERVAL); // their next scrape turn
+  t.ok((f.sims[0]?.stats.byPath['/metrics'] ?? 0) >= 2, 'and the simulator sees them');
+  for (const m of [g1, g2]) {
+    t.same(m.share.source(e0), { source: 'self', owner }, `${m.id}: ${owner} still owns e0, just is not heard`);
+    t.equal(m.book.signals(e0, 'm')?.waiting, 0, `${m.id} has its own fresh values`);
+  }
+  // A read already stale on arrival is ignored.
+  write(2, STALE_AFTER + 1, 77);
+  await f.step(INTERVAL);
+  t.equal(g1.book.signals(e0, 'm')?.waiting, 0, 'a stale shared read does not replace fresh own values');
+  t.equal(g1.share.source(e0).source, 'self');
 });

@@ -212,7 +212,7 @@ export class FleetScrape {
 
   /** The signed record within its size bound: totals only if needed, then fewer endpoints. */
   #encode(reads: SharedRead[]): string {
-    const enc = (r: SharedRead[]): string => encodeRecord(this.#o.signer, 'load-share', { gatewayId: this.#o.gatewayId, reads: r } satisfies SharedLoadRecord);
+    const enc = (r: SharedRead[]): string => encodeRecord(this.#o.signer, 'load-share', { gatewayId: this.#o.gatewayId, ttlMs: this.#o.liveTtlMs, reads: r } satisfies SharedLoadRecord);
     let raw = enc(reads);
     if (raw.length <= MAX_LOAD_RECORD_BYTES) return raw;
     let fewer = reads.map(totalOnly);
@@ -235,7 +235,7 @@ export class FleetScrape {
         continue;
       }
       if (record.gatewayId === o.gatewayId || records.length >= MAX_LIVE_GATEWAYS - 1) continue;
-      records.push({ record, heldMs: Math.max(0, o.liveTtlMs - e.left) });
+      records.push({ record, heldMs: Math.max(0, record.ttlMs - e.left) });
     }
     this.#refusedBefore = refused;
     this.#setLive([o.gatewayId, ...records.map((r) => r.record.gatewayId)], now);

@@ -38,6 +38,8 @@ const sharedReadSchema = z.strictObject({
 
 export const sharedLoadRecordSchema = z.strictObject({
   gatewayId: name,
+  /** The lifetime the writer gave the record: the reader's `ttlMs - left` is how long it sat in the store. */
+  ttlMs: z.number().int().min(1).max(86_400_000),
   reads: z.array(sharedReadSchema).max(MAX_SHARED_ENDPOINTS),
 });
 
