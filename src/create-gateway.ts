@@ -107,17 +107,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const loadCfg = config.routing.loadSignals;
   const loadBook = new LoadBook(clock, loadCfg);
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
-  // Set once the store exists (below); the scraper asks it before each turn.
-  let fleetScrape: FleetScrape | undefined;
-  const loadScraper = new LoadScraper({
-    endpoints: registry.endpoints,
-    clock,
-    fetch: metricsPages.fetch,
-    book: loadBook,
-    timeout: loadCfg.timeout,
-    shouldScrape: (e) => fleetScrape?.shouldScrape(e) ?? true,
-    onRead: (e, byModel) => fleetScrape?.noteRead(e, byModel),
-  });
   const loadView = new LoadAwareView(health, loadBook);
   const picker = new HealthAwarePicker({
     registry,
@@ -173,8 +162,9 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   fleet.attach(store);
   const signer = new FleetSigner(st.secret);
   const scrapeIntervals = registry.endpoints.flatMap((e) => (e.loadSignals === undefined ? [] : [e.loadSignals.interval]));
-  const shareInterval = Math.min(...scrapeIntervals);
-  fleetScrape = new FleetScrape({
+  // Exchange as often as the most frequent scrape (at least once a minute; unused without loadSignals).
+  const shareInterval = Math.min(...scrapeIntervals, 60_000);
+  const fleetScrape = new FleetScrape({
     gatewayId,
     clock,
     store,
@@ -187,7 +177,15 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     liveTtlMs: Math.max(st.redis.heartbeatTimeout, 3 * shareInterval),
     staleAfter: loadCfg.staleAfter,
   });
-  const sharing = fleetScrape;
+  const loadScraper = new LoadScraper({
+    endpoints: registry.endpoints,
+    clock,
+    fetch: metricsPages.fetch,
+    book: loadBook,
+    timeout: loadCfg.timeout,
+    shouldScrape: (e) => fleetScrape.shouldScrape(e),
+    onRead: (e, byModel) => fleetScrape.noteRead(e, byModel),
+  });
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
@@ -227,7 +225,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const byOutcome = (name: string, help: string, counts: () => Record<string, number>): void =>
     void metrics.registry.counterFrom(name, help, () => Object.entries(counts()).map(([outcome, n]) => [{ outcome }, n] as const));
   byOutcome(METRIC.loadShared, 'Load reads shared through the store (scrape once per fleet), by outcome.', () => {
-    const s = sharing.status();
+    const s = fleetScrape.status();
     return { published: s.published, accepted: s.accepted, refused_record: s.refusedRecords, refused_read: s.refusedReads };
   });
   byOutcome(METRIC.loadScrapes, 'Load-metrics scrapes made here, and turns skipped because another gateway read and shared.', () => ({
@@ -271,11 +269,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       store: store.status(),
       fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
       retryBudget: retryBudget.balance(),
-      ...(scrapeIntervals.length > 0 && { loadSharing: sharing.status() }),
+      ...(scrapeIntervals.length > 0 && { loadSharing: fleetScrape.status() }),
       endpoints: health.snapshot().map((h) => {
         const e = registry.endpoint(h.id);
         const load = e === undefined ? undefined : loadBook.snapshot(e);
-        return load === undefined || e === undefined ? h : { ...h, loadSignals: { ...load, ...sharing.source(e) }, score: loadView.score(e) };
+        return load === undefined || e === undefined ? h : { ...h, loadSignals: { ...load, ...fleetScrape.source(e) }, score: loadView.score(e) };
       }),
     }),
     metrics: () => metrics.registry.render(),
@@ -305,7 +303,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       .then(() => {
         fleet.close();
         board.close();
-        sharing.close();
+        fleetScrape.close();
         discovery.close();
         credentials.close();
         loadScraper.close();
@@ -322,7 +320,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     modelDiscovery: discovery,
     loadScraper,
     loadBook,
-    fleetScrape: sharing,
+    fleetScrape,
     retryBudget,
     gateway: gw,
     metrics,
@@ -357,7 +355,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       discovery.start();
       board.start();
       // One exchange first, so a gateway joining a fleet leaves the others' endpoints to them from its first turn.
-      await sharing.start();
+      await fleetScrape.start();
       loadScraper.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;

@@ -212,7 +212,8 @@ export class FleetScrape {
 
   /** The signed record within its size bound: totals only if needed, then fewer endpoints. */
   #encode(reads: SharedRead[]): string {
-    const enc = (r: SharedRead[]): string => encodeRecord(this.#o.signer, 'load-share', { gatewayId: this.#o.gatewayId, ttlMs: this.#o.liveTtlMs, reads: r } satisfies SharedLoadRecord);
+    const { signer, gatewayId, liveTtlMs } = this.#o;
+    const enc = (r: SharedRead[]): string => encodeRecord(signer, 'load-share', { gatewayId, ttlMs: liveTtlMs, reads: r } satisfies SharedLoadRecord);
     let raw = enc(reads);
     if (raw.length <= MAX_LOAD_RECORD_BYTES) return raw;
     let fewer = reads.map(totalOnly);
@@ -227,7 +228,7 @@ export class FleetScrape {
     const refused = new Set<string>();
     for (const e of entries) {
       const record = decodeRecord(o.signer, 'load-share', e.raw, MAX_LOAD_RECORD_BYTES, sharedLoadRecordSchema);
-      // A record with no lifetime was not written by a gateway (each writes `liveTtlMs`).
+      // A record without a lifetime was not written by a gateway (each gives its record one).
       if (record === undefined || record.gatewayId !== e.field || e.left < 0) {
         const key = `${e.field}\n${e.raw}`;
         refused.add(key);
