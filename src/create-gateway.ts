@@ -334,6 +334,10 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         logger.warn(LOG_EVENT.fleetUnsigned, {
           message: 'state.secret is not set: fleet messages are not signed, and anyone who can write to Redis can drain or eject endpoints on every gateway',
         });
+      if (st.store === 'redis' && scrapeIntervals.length > 0 && loadCfg.staleAfter < 3 * shareInterval)
+        logger.warn(LOG_EVENT.loadShareSlow, {
+          message: `routing.loadSignals.staleAfter (${loadCfg.staleAfter} ms) is under 3 × the shortest loadSignals.interval (${shareInterval} ms): values shared by another gateway can go stale between exchanges, and then every gateway scrapes for itself`,
+        });
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
       // First tokens before the first request (each bounded by its command's timeout).

@@ -117,8 +117,11 @@ t.test('three gateways on real Redis scrape each endpoint once per interval, han
   const victim = [...gws].sort((a, b) => owned(b.gatewayId) - owned(a.gatewayId))[0] as RunningGateway;
   const rest = gws.filter((g) => g !== victim);
   t.ok(owned(victim.gatewayId) > 0, `${victim.gatewayId} owns ${owned(victim.gatewayId)} endpoints`);
+  const diedAt = performance.now();
   await victim.close(0, 0);
   await until(`${victim.gatewayId}'s endpoints re-owned`, () => settled(rest));
+  // A figure, not an assertion: record lifetime (heartbeatTimeout 1 s) + an exchange + a scrape turn.
+  t.comment(`re-owned and fresh everywhere ${Math.round(performance.now() - diedAt)} ms after ${victim.gatewayId} died`);
   for (const g of rest) t.same(g.fleetScrape.status().liveGateways, rest.map((x) => x.gatewayId), `${g.gatewayId} no longer counts ${victim.gatewayId}`);
   const turns1 = rest.map(turns);
   const scrapes1 = scrapesAt(sims);

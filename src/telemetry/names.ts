@@ -65,6 +65,8 @@ export const LOG_EVENT = {
   adminError: 'admin.error',
   adminRefused: 'admin.refused',
   fleetUnsigned: 'fleet.unsigned',
+  /** Shared load signals can reach `staleAfter` between two exchanges (see docs/load-aware.md). */
+  loadShareSlow: 'load.share_slower_than_stale',
   modelListFailed: 'models.list_failed',
   modelListLearned: 'models.list_learned',
   credentialRefreshFailed: 'credentials.refresh_failed',
