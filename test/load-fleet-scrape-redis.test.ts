@@ -2,15 +2,19 @@
  * Scrape once per fleet on real Redis (its own redis-server on an ephemeral port): three gateways over
  * four simulators serving vLLM /metrics. Each endpoint is read by one gateway per interval across the
  * fleet (counted at the simulators, against the turns the gateways' own scrape loops took) and every
- * gateway has fresh values; one gateway's wall clock is ten minutes off, which must not matter. Then
+ * gateway has fresh values; one gateway's wall clock is ten minutes off, which must not matter; records
+ * forged straight into Redis are refused and move nothing. Then
  * a gateway dies and its endpoints are re-owned; then Redis dies and every gateway reads for itself.
  */
+import { Redis } from 'ioredis';
 import t from 'tap';
 import { request } from 'undici';
+import { encodeRecord } from '../src/fleet/signed-record.js';
 import { resolveConfig } from '../src/config/index.js';
 import { createGateway, type RunningGateway } from '../src/create-gateway.js';
 import { rendezvousRanking } from '../src/load/scrape-owners.js';
 import type { RegionSimulator } from '../src/sim/index.js';
+import { FleetSigner } from '../src/state/fleet-signer.js';
 import { systemClock, type Clock } from '../src/util/clock.js';
 import { startSim, type Teardown } from './helpers/gateway.js';
 import { REDIS_SKIP, startRedisServer } from './helpers/redis-server.js';
@@ -111,6 +115,21 @@ t.test('three gateways on real Redis scrape each endpoint once per interval, han
   }
   const metrics = await (await request(`${g2.admin?.url}/metrics`)).body.text();
   t.match(metrics, /regiongate_load_scrapes_total\{outcome="skipped"\} [1-9]/, 'skipped turns are counted');
+
+  // Forgeries written straight into Redis: unsigned and without an end, and signed with another secret.
+  const raw = new Redis(redis.url, { lazyConnect: true });
+  raw.on('error', () => {});
+  await raw.connect();
+  t.teardown(() => raw.disconnect());
+  const lies = { ttlMs: 60_000, reads: gws[0]?.registry.endpoints.map((e) => ({ endpoint: e.id, n: 1, ageMs: 0, models: [{ model: 'm', waiting: 999, running: 0, kv: 1 }] })) };
+  const unsigned = encodeRecord(new FleetSigner(undefined), 'load-share', { gatewayId: 'ghost-1', ...lies });
+  const wrongKey = encodeRecord(new FleetSigner('another-fleet-secret-0123456789'), 'load-share', { gatewayId: 'ghost-2', ...lies });
+  await raw.hset('rg-fleetscrape:load', 'ghost-1', `0 ${unsigned}`, 'ghost-2', `${Date.now() + 60_000} ${wrongKey}`);
+  await until('every gateway refused both forgeries', () => gws.every((g) => g.fleetScrape.status().refusedRecords >= 2));
+  for (const g of gws) t.same(g.fleetScrape.status().liveGateways, ['g1', 'g2', 'g3'], `${g.gatewayId}: forgers are not live`);
+  t.ok(settled(gws), 'ownership and sources unmoved');
+  for (const [i, e] of gws[0]?.registry.endpoints.entries() ?? []) for (const g of gws) t.equal(g.loadBook.signals(e, 'm')?.waiting, i + 1, `${g.gatewayId}: ${e.id}'s queue unmoved`);
+  await raw.hdel('rg-fleetscrape:load', 'ghost-1', 'ghost-2');
 
   // The owner of most endpoints dies: the next in each ranking takes over.
   const owned = (id: string): number => sims.filter((_, i) => rendezvousRanking(`r${i}-0`, ['g1', 'g2', 'g3'])[0] === id).length;
