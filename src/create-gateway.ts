@@ -11,7 +11,7 @@ import { DashboardFeed } from './admin/dashboard-feed.js';
 import { Timeline } from './admin/timeline.js';
 import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
-import { createMetricsFetcher, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
+import { createMetricsFetcher, FleetScrape, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
 import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
@@ -75,6 +75,8 @@ export interface RunningGateway {
   readonly loadScraper: LoadScraper;
   /** The endpoints' latest load signals and their scoring. */
   readonly loadBook: LoadBook;
+  /** Who scrapes which endpoint across the fleet, and the values shared through the store. */
+  readonly fleetScrape: FleetScrape;
   readonly retryBudget: RetryBudget;
   readonly gateway: Gateway;
   readonly metrics: GatewayMetrics;
@@ -111,7 +113,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const loadCfg = config.routing.loadSignals;
   const loadBook = new LoadBook(clock, loadCfg);
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
-  const loadScraper = new LoadScraper({ endpoints: registry.endpoints, clock, fetch: metricsPages.fetch, book: loadBook, timeout: loadCfg.timeout });
   const loadView = new LoadAwareView(health, loadBook);
   const picker = new HealthAwarePicker({
     registry,
@@ -165,6 +166,32 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   fleet.attach(store);
+  const signer = new FleetSigner(st.secret);
+  const scrapeIntervals = registry.endpoints.flatMap((e) => (e.loadSignals === undefined ? [] : [e.loadSignals.interval]));
+  // Exchange as often as the most frequent scrape (at least once a minute; unused without loadSignals).
+  const shareInterval = Math.min(...scrapeIntervals, 60_000);
+  const fleetScrape = new FleetScrape({
+    gatewayId,
+    clock,
+    store,
+    signer,
+    book: loadBook,
+    endpoints: registry.endpoints,
+    intervalMs: shareInterval,
+    // A gateway is live while its record is: one heartbeat timeout, and never less than three exchanges
+    // (a slower exchange than the heartbeat would otherwise drop live gateways between two writes).
+    liveTtlMs: Math.max(st.redis.heartbeatTimeout, 3 * shareInterval),
+    staleAfter: loadCfg.staleAfter,
+  });
+  const loadScraper = new LoadScraper({
+    endpoints: registry.endpoints,
+    clock,
+    fetch: metricsPages.fetch,
+    book: loadBook,
+    timeout: loadCfg.timeout,
+    shouldScrape: (e) => fleetScrape.shouldScrape(e),
+    onRead: (e, byModel) => fleetScrape.noteRead(e, byModel),
+  });
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
@@ -200,13 +227,24 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
   loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
+  // One series per outcome, read from the counters at each scrape of /metrics.
+  const byOutcome = (name: string, help: string, counts: () => Record<string, number>): void =>
+    void metrics.registry.counterFrom(name, help, () => Object.entries(counts()).map(([outcome, n]) => [{ outcome }, n] as const));
+  byOutcome(METRIC.loadShared, 'Load reads shared through the store (scrape once per fleet), by outcome.', () => {
+    const s = fleetScrape.status();
+    return { published: s.published, accepted: s.accepted, refused_record: s.refusedRecords, refused_read: s.refusedReads };
+  });
+  byOutcome(METRIC.loadScrapes, 'Load-metrics scrapes made here, and turns skipped because another gateway read and shared.', () => ({
+    scraped: loadScraper.scrapes,
+    skipped: loadScraper.skipped,
+  }));
   health.onTransition((t) => metrics.transition(t));
   const tally = new TrafficTally(registry.endpoints, clock);
   const board = new FleetBoard({
     gatewayId,
     clock,
     store,
-    signer: new FleetSigner(st.secret),
+    signer,
     tally,
     endpoints: () => health.snapshot(),
     inflight: () => gateway?.inflight ?? 0,
@@ -236,10 +274,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     store: store.status(),
     fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
     retryBudget: retryBudget.balance(),
+    ...(scrapeIntervals.length > 0 && { loadSharing: fleetScrape.status() }),
     endpoints: health.snapshot().map((h) => {
       const e = registry.endpoint(h.id);
       const load = e === undefined ? undefined : loadBook.snapshot(e);
-      return load === undefined || e === undefined ? h : { ...h, loadSignals: load, score: loadView.score(e) };
+      return load === undefined || e === undefined ? h : { ...h, loadSignals: { ...load, ...fleetScrape.source(e) }, score: loadView.score(e) };
     }),
   });
   // The dashboard's story and chart, kept whether or not anyone watches (history right after page load).
@@ -291,6 +330,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       .then(() => {
         fleet.close();
         board.close();
+        fleetScrape.close();
         discovery.close();
         credentials.close();
         loadScraper.close();
@@ -307,6 +347,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     modelDiscovery: discovery,
     loadScraper,
     loadBook,
+    fleetScrape,
     retryBudget,
     gateway: gw,
     metrics,
@@ -319,6 +360,10 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       if (st.store === 'redis' && st.secret === undefined)
         logger.warn(LOG_EVENT.fleetUnsigned, {
           message: 'state.secret is not set: fleet messages are not signed, and anyone who can write to Redis can drain or eject endpoints on every gateway',
+        });
+      if (st.store === 'redis' && scrapeIntervals.length > 0 && loadCfg.staleAfter < 3 * shareInterval)
+        logger.warn(LOG_EVENT.loadShareSlow, {
+          message: `routing.loadSignals.staleAfter (${loadCfg.staleAfter} ms) is under 3 × the shortest loadSignals.interval (${shareInterval} ms): values shared by another gateway can go stale between exchanges, and then every gateway scrapes for itself`,
         });
       // The store never blocks start-up for long: with Redis down it starts degraded and reconnects.
       await store.start();
@@ -341,6 +386,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       discovery.start();
       board.start();
       shares.start();
+      // One exchange first, so a gateway joining a fleet leaves the others' endpoints to them from its first turn.
+      await fleetScrape.start();
       loadScraper.start();
       logger.info(LOG_EVENT.listening, { url: gw.url, admin: admin?.url });
       return address;

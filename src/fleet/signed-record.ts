@@ -1,14 +1,15 @@
 /**
- * Signed records of the fleet's record books (`StateStore.exchangeRecords`): a gateway's traffic summary
- * and a drill's report. On the wire: JSON `{"kind", "body", "sig"}`, `sig` the fleet HMAC
- * (`fleet-signer.ts`) over `["<kind>-v1", body]` as sent, so a summary can never pass for a drill record
- * or a fleet event. A record larger than `maxBytes`, unreadable, unsigned or of the wrong shape is
- * refused; `decodeRecord` never throws and returns only what the zod schema allows.
+ * Signed records of the fleet's record books (`StateStore.exchangeRecords`): a gateway's traffic summary,
+ * a drill's report, and the load signals a gateway scraped for the fleet (`src/load/fleet-scrape.ts`).
+ * On the wire: JSON `{"kind", "body", "sig"}`, `sig` the fleet HMAC (`fleet-signer.ts`) over
+ * `["<kind>-v1", body]` as sent, so a record of one kind can never pass for another or a fleet event.
+ * A record larger than `maxBytes`, unreadable, unsigned or of the wrong shape is refused; `decodeRecord`
+ * never throws and returns only what the zod schema allows.
  */
 import type { z } from 'zod';
 import type { FleetSigner } from '../state/fleet-signer.js';
 
-export type RecordKind = 'fleet-summary' | 'drill';
+export type RecordKind = 'fleet-summary' | 'drill' | 'load-share';
 
 export function encodeRecord(signer: FleetSigner, kind: RecordKind, body: unknown): string {
   const text = JSON.stringify(body);

@@ -1,5 +1,6 @@
 /** Load signals from model servers: scraping, parsing, scoring (see load-book.ts for the formula). */
 export { ENGINES, extractSignals, type Engine, type LoadSignals } from './engine-metrics.js';
+export { FleetScrape, type FleetScrapeStatus, type ScrapeSource } from './fleet-scrape.js';
 export { LoadAwareView } from './load-aware-view.js';
 export { LoadBook, type LoadScoring, type LoadSignalsSnapshot } from './load-book.js';
 export { LoadScraper } from './load-scraper.js';

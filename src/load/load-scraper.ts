@@ -3,11 +3,13 @@
  * scrape at a time (the next is scheduled `interval` after the last ended, on the injected clock), each
  * bounded by `timeout` (aborted) and the fetcher's size cap. A good page is parsed strictly and its
  * signals recorded in the `LoadBook`; a failed one is recorded as the endpoint's last error, and its old
- * values age into staleness (then the endpoint is scored on latency only).
+ * values age into staleness (then the endpoint is scored on latency only). In a fleet, `shouldScrape`
+ * (`FleetScrape`) skips the endpoints another gateway reads and shares; the loop keeps its rhythm, so a
+ * skipped endpoint is read again within one interval of its turn coming back.
  */
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { extractSignals } from './engine-metrics.js';
+import { extractSignals, type LoadSignals } from './engine-metrics.js';
 import type { LoadBook } from './load-book.js';
 import type { MetricsFetch } from './metrics-fetch.js';
 import { parsePrometheusText } from './prometheus-text.js';
@@ -19,6 +21,10 @@ export interface LoadScraperInit {
   readonly book: LoadBook;
   /** Longest wait for one page. */
   readonly timeout: number;
+  /** Whether to read the endpoint at this turn (default: always). */
+  readonly shouldScrape?: (endpoint: Endpoint) => boolean;
+  /** A good read, after it is recorded in the book. */
+  readonly onRead?: (endpoint: Endpoint, byModel: ReadonlyMap<string, LoadSignals>) => void;
 }
 
 export class LoadScraper {
@@ -27,9 +33,12 @@ export class LoadScraper {
   readonly #fetch: MetricsFetch;
   readonly #book: LoadBook;
   readonly #timeout: number;
+  readonly #shouldScrape: (endpoint: Endpoint) => boolean;
+  readonly #onRead: ((endpoint: Endpoint, byModel: ReadonlyMap<string, LoadSignals>) => void) | undefined;
   readonly #timers = new Map<string, TimerHandle>();
   readonly #inflight = new Set<AbortController>();
   #scrapes = 0;
+  #skipped = 0;
   #started = false;
   #closed = false;
 
@@ -39,11 +48,18 @@ export class LoadScraper {
     this.#fetch = init.fetch;
     this.#book = init.book;
     this.#timeout = init.timeout;
+    this.#shouldScrape = init.shouldScrape ?? (() => true);
+    this.#onRead = init.onRead;
   }
 
   /** Scrapes made so far (good or failed). */
   get scrapes(): number {
     return this.#scrapes;
+  }
+
+  /** Turns skipped because another gateway of the fleet reads the endpoint. */
+  get skipped(): number {
+    return this.#skipped;
   }
 
   /** Scrape every endpoint now, then each on its own interval. */
@@ -63,7 +79,9 @@ export class LoadScraper {
     this.#scrapes++;
     try {
       const text = await this.#fetch(endpoint, cfg.path, ac.signal);
-      this.#book.update(endpoint, extractSignals(cfg.engine, parsePrometheusText(text)));
+      const byModel = extractSignals(cfg.engine, parsePrometheusText(text));
+      this.#book.update(endpoint, byModel);
+      this.#onRead?.(endpoint, byModel);
     } catch (err) {
       const reason = ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason.message : err instanceof Error ? err.message : String(err);
       if (!this.#closed) this.#book.fail(endpoint, reason);
@@ -74,7 +92,8 @@ export class LoadScraper {
   }
 
   async #loop(endpoint: Endpoint): Promise<void> {
-    await this.scrape(endpoint);
+    if (this.#shouldScrape(endpoint)) await this.scrape(endpoint);
+    else this.#skipped++;
     if (this.#closed) return;
     const t = this.#clock.setTimeout(() => void this.#loop(endpoint), endpoint.loadSignals?.interval ?? 1000);
     t.unref();

@@ -39,8 +39,11 @@ export interface StateStoreStatus {
   readonly lastSyncAt?: number;
 }
 
-/** `fleet`: one traffic summary per gateway (src/fleet); `drills`: one record per drill with its report. */
-export type RecordBook = 'fleet' | 'drills';
+/**
+ * `fleet`: one traffic summary per gateway (src/fleet); `drills`: one record per drill with its report;
+ * `load`: one record per live gateway with the load signals it scraped for the fleet (src/load).
+ */
+export type RecordBook = 'fleet' | 'drills' | 'load';
 
 /** One record to write into a `RecordBook`. */
 export interface RecordWrite {

@@ -27,6 +27,10 @@ export const METRIC = {
   endpointLoadAge: 'regiongate_endpoint_load_age_seconds',
   endpointLoadSaturated: 'regiongate_endpoint_load_saturated',
   endpointScore: 'regiongate_endpoint_score',
+  /** Load reads shared through the store (scrape once per fleet), by outcome. */
+  loadShared: 'regiongate_load_shared_reads_total',
+  /** Load-metrics scrapes this gateway made, and turns it skipped because another gateway read and shared. */
+  loadScrapes: 'regiongate_load_scrapes_total',
 } as const;
 
 export const SPAN = {
@@ -61,6 +65,8 @@ export const LOG_EVENT = {
   adminError: 'admin.error',
   adminRefused: 'admin.refused',
   fleetUnsigned: 'fleet.unsigned',
+  /** Shared load signals can reach `staleAfter` between two exchanges (see docs/load-aware.md). */
+  loadShareSlow: 'load.share_slower_than_stale',
   modelListFailed: 'models.list_failed',
   modelListLearned: 'models.list_learned',
   credentialRefreshFailed: 'credentials.refresh_failed',
