@@ -45,7 +45,8 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
     return EXIT.ok;
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    const topic = command === 'help' ? rest[0] : undefined;
+    // `help --help` asks about help itself.
+    const topic = command !== 'help' ? undefined : wantsHelp(rest.slice(0, 1)) ? 'help' : rest[0];
     if (topic !== undefined && !isCommand(topic)) throw new UsageError(`no such command "${topic}"`);
     process.stdout.write(topic === undefined ? topUsage() : commandUsage(topic));
     return EXIT.ok;
