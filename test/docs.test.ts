@@ -4,9 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { z } from 'zod';
 import { resolveConfig } from '../src/config/index.js';
 import { configDocGaps } from '../src/docs/config-reference.js';
 import { GENERATED_DOCS } from '../src/docs/generate.js';
+import { schemaRows } from '../src/docs/schema-rows.js';
 import { ROOT } from './helpers/built.js';
 
 t.test('the generated docs are up to date (else: run npm run docs)', async (t) => {
@@ -88,4 +90,17 @@ t.test('the reference shows defaults and types as the schema resolves them', asy
   t.same(row('log.level'), ['`debug` \\| `info` \\| `warn` \\| `error` \\| `silent`', `\`${resolved.log.level}\``]);
   t.same(row('regions[].endpoints[].url'), ['http(s) URL', 'required']);
   t.same(row('timeouts.firstByte'), ['duration', 'none']);
+});
+
+t.test("a key's .describe() in the schema is its meaning when config-key-docs.ts has none", async (t) => {
+  const rows = schemaRows(
+    z.strictObject({
+      reload: z.strictObject({ watch: z.boolean().default(false).describe('Re-read the file when it changes.') }).prefault({}),
+      plain: z.string().optional(),
+    }),
+  );
+  t.same(rows, [
+    { key: 'reload.watch', type: 'boolean', default: '`false`', description: 'Re-read the file when it changes.' },
+    { key: 'plain', type: 'string', default: 'none', description: undefined },
+  ]);
 });

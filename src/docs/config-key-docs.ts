@@ -1,7 +1,8 @@
 /**
  * What each config key means, by key path, for docs/configuration.md (`npm run docs`). The type, default
  * and rule of each key come from the schema itself (src/config/schema.ts); only the prose lives here.
- * test/docs.test.ts fails when a schema key has no entry here or an entry names no key.
+ * A key may instead carry its meaning in the schema with `.describe('...')`; an entry here wins.
+ * test/docs.test.ts fails when a schema key has neither, or an entry here names no key.
  * Paths: `a.b` for nested keys, `[]` for list items (`regions[].endpoints[].url`).
  */
 export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {

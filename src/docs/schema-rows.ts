@@ -14,6 +14,8 @@ export interface KeyRow {
   readonly type: string;
   /** Markdown: `8080`, "none", "required". */
   readonly default: string;
+  /** The key's `.describe()` text in the schema, if any (src/docs/config-key-docs.ts wins over it). */
+  readonly description: string | undefined;
 }
 
 interface Def {
@@ -27,7 +29,7 @@ interface Check {
 const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
 const checksOf = (d: Def): readonly Check[] => (d.checks as Check[] | undefined) ?? [];
 /** `docType` (what the value is) or `docDefault` (what an unset key means) from the schema's `.meta()`. */
-const metaOf = (s: unknown, field: 'docType' | 'docDefault'): string | undefined => {
+const metaOf = (s: unknown, field: 'docType' | 'docDefault' | 'description'): string | undefined => {
   const meta = globalRegistry.get(s as ZodType) as Record<string, unknown> | undefined;
   return typeof meta?.[field] === 'string' ? meta[field] : undefined;
 };
@@ -37,6 +39,7 @@ interface Unwrapped {
   readonly core: unknown;
   readonly docType: string | undefined;
   readonly docDefault: string | undefined;
+  readonly description: string | undefined;
   readonly hasDefault: boolean;
   readonly defaultValue: unknown;
   readonly optional: boolean;
@@ -46,12 +49,14 @@ function unwrap(schema: unknown): Unwrapped {
   let s = schema;
   let docType: string | undefined;
   let docDefault: string | undefined;
+  let description: string | undefined;
   let hasDefault = false;
   let defaultValue: unknown;
   let optional = false;
   for (;;) {
     docType ??= metaOf(s, 'docType');
     docDefault ??= metaOf(s, 'docDefault');
+    description ??= metaOf(s, 'description');
     const d = defOf(s);
     if (d.type === 'default' || d.type === 'prefault') {
       if (!hasDefault && d.type === 'default') {
@@ -65,7 +70,7 @@ function unwrap(schema: unknown): Unwrapped {
     } else if (d.type === 'pipe') {
       // A preprocess is transform → schema (the schema says the type); a parse-then-convert is schema → transform.
       s = defOf(d.in).type === 'transform' ? d.out : d.in;
-    } else return { core: s, docType, docDefault, hasDefault, defaultValue, optional };
+    } else return { core: s, docType, docDefault, description, hasDefault, defaultValue, optional };
   }
 }
 
@@ -151,14 +156,14 @@ function fieldRows(field: unknown, key: string): KeyRow[] {
   if (options !== undefined) {
     const names = options.flatMap((o) => shapeOf(o).map(([k]) => k));
     return [
-      { key, type: `one of ${names.map(code).join(', ')}`, default: defaultText(u) },
+      { key, type: `one of ${names.map(code).join(', ')}`, default: defaultText(u), description: u.description },
       ...options.flatMap((o) => shapeOf(o).flatMap(([k, f]) => fieldRows(f, `${key}.${k}`))),
     ];
   }
   if (d.type === 'array') {
     const element = unwrap(d.element);
     if (isObject(element) && isNested(element))
-      return [{ key, type: typeText(u).replace(/^list of `\{[^}]*\}`/, 'list'), default: defaultText(u) }, ...schemaRows(d.element, `${key}[]`)];
+      return [{ key, type: typeText(u).replace(/^list of `\{[^}]*\}`/, 'list'), default: defaultText(u), description: u.description }, ...schemaRows(d.element, `${key}[]`)];
   }
-  return [{ key, type: typeText(u), default: defaultText(u) }];
+  return [{ key, type: typeText(u), default: defaultText(u), description: u.description }];
 }
