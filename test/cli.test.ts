@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { COMMANDS } from '../src/cli/commands.js';
+import { DRILL_USAGE } from '../src/drill/drill-command.js';
 import { exitOf, Output, ROOT, spawnCli } from './helpers/built.js';
 import { within } from './helpers/wait.js';
 
@@ -186,6 +187,9 @@ t.test('<command> --help prints that command\'s usage and exits 0, for every com
       t.equal(r.stderr, '', `${cmd} ${flag}: nothing on stderr`);
     }
   }
+  // drill parses its own options (src/drill/drill-command.ts): its help names every one of them.
+  const drill = await run(t, ['drill', '--help']);
+  for (const [option] of DRILL_USAGE.matchAll(/--[a-z-]+/g)) t.match(drill.stdout, `  ${option}`, `drill --help lists ${option}`);
   const viaHelp = await run(t, ['help', 'start']);
   t.equal(viaHelp.code, 0);
   t.match(viaHelp.stdout, /^Usage: regiongate start /);

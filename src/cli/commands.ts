@@ -4,7 +4,6 @@
  * this module only describes and parses them, so `<command> --help` and a usage error print the same text.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DRILL_USAGE } from '../drill/drill-command.js';
 import { UsageError } from '../errors.js';
 import { parseArgsErrorMessage } from '../util/parse-args-error.js';
 
@@ -18,6 +17,8 @@ export interface CommandSpec {
   readonly synopsis: string;
   /** What it does, a line or two (the top-level help lists these). */
   readonly summary: string;
+  /** More about it, after the summary in `<command> --help`. */
+  readonly details?: string;
   /** The options block of `<command> --help`, aligned. */
   readonly optionsHelp: string;
   /** `parseArgs` options; absent for a command that parses its own arguments (drill). */
@@ -63,6 +64,9 @@ export const COMMANDS = {
   drill: {
     synopsis: 'drill --admin URL --region NAME --duration DUR [options]',
     summary: 'take a region out fleet-wide for a while through a gateway\'s admin API, watch, report',
+    details:
+      'The fleet is watched while the region is out; the drill aborts and restores the region when client errors\n' +
+      'exceed --max-error-rate or on Ctrl-C. Exit 0 when it passes; 1 when it fails, is aborted or cannot start.',
     optionsHelp: [
       '      --admin URL            a gateway\'s admin API (required)',
       '      --token T              its admin token (default REGIONGATE_ADMIN_TOKEN)',
@@ -90,7 +94,7 @@ export function isCommand(name: string | undefined): name is CommandName {
 /** `regiongate <command> --help`. */
 export function commandUsage(name: CommandName): string {
   const spec: CommandSpec = COMMANDS[name];
-  const details = name === 'drill' ? `\n\n${DRILL_USAGE}` : '';
+  const details = spec.details === undefined ? '' : `\n\n${spec.details}`;
   const options = [spec.optionsHelp, HELP_OPTION].filter(Boolean).join('\n');
   return `Usage: regiongate ${spec.synopsis}\n\n${capitalise(spec.summary)}.${details}\n\nOptions:\n${options}\n`;
 }
