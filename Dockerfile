@@ -12,7 +12,7 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No install scripts: no runtime dependency needs one, and bench-only dev dependencies should not run theirs here.
+# No install scripts: no dependency of the gateway or its tests needs one (the bench peers live in bench/package.json).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

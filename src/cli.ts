@@ -1,38 +1,24 @@
 #!/usr/bin/env node
 /**
- * The `regiongate` command: start | demo | sim | check-config | drill. Config errors exit 2; a signal drains
- * gracefully and exits 0.
+ * The `regiongate` command: start | demo | sim | check-config | drill (their options and help text are in
+ * cli/commands.ts). Config errors exit 2, usage errors 64; a signal drains gracefully and exits 0.
  */
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
 import { checkEndpointTlsFiles } from './registry/endpoint-tls.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
 import { runPrimary, type WorkerAdminMessage, type WorkerReadyMessage } from './cluster.js';
-import { ConfigError, ListenError } from './errors.js';
+import { ConfigError, ListenError, UsageError } from './errors.js';
 import { installShutdown } from './lifecycle/shutdown.js';
 import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
-import { DRILL_USAGE, runDrillCommand } from './drill/drill-command.js';
+import { runDrillCommand } from './drill/drill-command.js';
+import { commandUsage, EXIT, isCommand, parseCommand, topUsage, wantsHelp } from './cli/commands.js';
+import { packageVersion } from './cli/version.js';
 import { LOG_EVENT } from './telemetry/names.js';
 import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
-
-const USAGE = `Usage: regiongate <command> [options]
-
-Commands:
-  start --config FILE [--workers N]
-                             run the gateway (also REGIONGATE_CONFIG=FILE); --workers N runs N processes
-                             on the same port sharing health state (default 1)
-  demo [--port N]            three simulated regions and the gateway on 127.0.0.1:8080 (no Redis)
-  sim [--port N] [--control-port N]
-                             serve the demo's simulated regions on ports N, N+1, N+2 (default 9101)
-                             and their fault-control API (default 9100)
-  check-config FILE          validate FILE and print the resolved config, secrets masked
-${DRILL_USAGE}
-  help                       this text
-`;
 
 /** How long closing pools, probes and the store may take after the drain before the process exits 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -41,27 +27,49 @@ const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url
 
 /** Run the CLI with `argv` (without node and script); resolves with the exit code for one-shot commands. */
 export async function main(argv: readonly string[]): Promise<number | undefined> {
+  try {
+    return await runCommand(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    const usage = isCommand(err.command) ? commandUsage(err.command) : topUsage();
+    process.stderr.write(`regiongate${err.command ? ` ${err.command}` : ''}: ${err.message}\n\n${usage}`);
+    return EXIT.usage;
+  }
+}
+
+async function runCommand(argv: readonly string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v') {
+    const { name, version } = packageVersion();
+    process.stdout.write(`${name} ${version}\n`);
+    return EXIT.ok;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    // `help --help` asks about help itself.
+    const topic = command !== 'help' ? undefined : wantsHelp(rest.slice(0, 1)) ? 'help' : rest[0];
+    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`no such command "${topic}"`);
+    process.stdout.write(topic === undefined ? topUsage() : commandUsage(topic));
+    return EXIT.ok;
+  }
+  if (!isCommand(command)) throw new UsageError(`unknown command "${command}"`);
+  if (wantsHelp(rest)) {
+    process.stdout.write(commandUsage(command));
+    return EXIT.ok;
+  }
   if (command === 'drill')
     return runDrillCommand(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  let parsed;
-  try {
-    parsed = parseCommandLine(rest);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 64;
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommand(command, rest);
+  const str = (key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
   switch (command) {
     case 'start': {
-      const file = values.config ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
+      const file = str('config') ?? positionals[0] ?? process.env.REGIONGATE_CONFIG;
       if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
       const config = loadConfigFile(file);
       checkEndpointTlsFiles(config, file);
       // Until the gateway exists its id is the configured one (or the host): the same prefix workers use.
       const early = createProcessLog(config.gatewayId ?? hostname());
       if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
-      const workers = Number(values.workers ?? 1);
+      const workers = Number(str('workers') ?? 1);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       if (workers > 1 && cluster.isPrimary) {
         return await runPrimary({
@@ -106,49 +114,28 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       return undefined;
     }
     case 'demo':
-      await runDemo(values.port);
+      await runDemo(str('port'));
       return undefined;
     case 'sim':
-      await runSim(Number(values.port ?? 9101), Number(values['control-port'] ?? 9100));
+      await runSim(Number(str('port') ?? 9101), Number(str('control-port') ?? 9100));
       return undefined;
     case 'check-config': {
-      const file = positionals[0] ?? values.config;
-      if (!file) throw new ConfigError(['check-config needs a FILE']);
+      const file = positionals[0] ?? str('config');
+      if (!file) throw new UsageError('pass the config FILE to check (or -c FILE)', command);
+      if (positionals.length > 1) throw new UsageError(`one FILE at a time (got ${positionals.length})`, command);
       const config = loadConfigFile(file);
       checkEndpointTlsFiles(config, file);
       process.stdout.write(`${JSON.stringify(maskSecrets(config), null, 2)}\n`);
       warn(configWarnings(config));
       process.stderr.write(`${file}: ok\n`);
-      return 0;
+      return EXIT.ok;
     }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
-      return 64;
   }
 }
 
 /** Config warnings on stderr, one loud line each (they name keys, never values). */
 function warn(warnings: readonly string[]): void {
   for (const w of warnings) process.stderr.write(`regiongate: WARNING: ${w}\n`);
-}
-
-function parseCommandLine(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      port: { type: 'string', short: 'p' },
-      'control-port': { type: 'string' },
-      workers: { type: 'string', short: 'w' },
-    },
-  });
 }
 
 /** The demo: simulators on free ports, the gateway from config/demo.yaml pointed at them. */
@@ -225,7 +212,7 @@ if (isMain || process.argv[1]?.endsWith('/regiongate')) {
     (err: unknown) => {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
-        process.exit(2);
+        process.exit(EXIT.invalidConfig);
       }
       // A gateway that failed to start says so in JSON, like every line of a running one.
       const text = err instanceof ListenError ? `regiongate: ${err.message}` : `regiongate: ${(err as Error).stack ?? String(err)}`;

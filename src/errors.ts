@@ -109,3 +109,16 @@ export class ListenError extends Error {
     this.address = address;
   }
 }
+
+/** The command line was misused (unknown command or option, missing argument): the CLI exits 64. */
+export class UsageError extends Error {
+  readonly code = 'RG_ERR_USAGE';
+  /** The command whose usage to print after the message, if known. */
+  readonly command: string | undefined;
+
+  constructor(message: string, command?: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.command = command;
+  }
+}

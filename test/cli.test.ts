@@ -1,12 +1,14 @@
 // The `regiongate` command as a child process, run from the build (`dist/cli.js`, see helpers/built.ts):
-// check-config exit codes and output, help, unknown commands, and the demo end to end (real requests
+// check-config exit codes and output, help (top-level and per command), --version, usage errors, and the demo end to end (real requests
 // through it, then a SIGTERM drain that exits 0). Every wait is for the child's output or exit.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Agent, request } from 'undici';
-import { exitOf, Output, spawnCli } from './helpers/built.js';
+import { COMMANDS } from '../src/cli/commands.js';
+import { DRILL_USAGE } from '../src/drill/drill-command.js';
+import { exitOf, Output, ROOT, spawnCli } from './helpers/built.js';
 import { within } from './helpers/wait.js';
 
 /** What the helpers need of a test. */
@@ -39,6 +41,13 @@ async function run(tt: Tap, args: string[], env: Record<string, string> = {}): P
   });
   const { code, signal } = await within(`regiongate ${args.join(' ')} to exit`, closed);
   return { code, signal, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** The .ts files under `dir`. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name));
 }
 
 function tempDir(tt: Tap): string {
@@ -135,12 +144,77 @@ t.test('help exits 0; an unknown command exits 64', async (t) => {
   const help = await run(t, ['help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /^Usage: regiongate <command>/);
-  for (const cmd of ['start', 'demo', 'sim', 'check-config']) t.match(help.stdout, `  ${cmd}`);
+  for (const cmd of Object.keys(COMMANDS)) t.match(help.stdout, `\n  ${cmd}`, `lists ${cmd}`);
+  const bare = await run(t, []);
+  t.equal(bare.code, 0, 'no command at all prints the help too');
+  t.equal(bare.stdout, help.stdout);
 
   const unknown = await run(t, ['frobnicate']);
   t.equal(unknown.code, 64);
   t.match(unknown.stderr, 'unknown command "frobnicate"');
   t.match(unknown.stderr, 'Usage: regiongate');
+});
+
+t.test('the help lists the short flags, every environment variable the code reads, and the exit codes', async (t) => {
+  const { stdout } = await run(t, ['--help']);
+  for (const flag of ['-c --config', '-w --workers', '-p --port', '-h --help', '-v --version']) t.match(stdout, flag, `short flag ${flag}`);
+  // Every process.env.NAME under src/ and the demo config's ${NAME}s (but the DEMO_*_URL the demo sets
+  // itself): a variable added without a line in the help fails here.
+  const names = new Set<string>();
+  for (const file of sourceFiles(join(ROOT, 'src'))) for (const m of readFileSync(file, 'utf8').matchAll(/process\.env\.([A-Z_][A-Z0-9_]*)/g)) names.add(m[1]);
+  for (const m of readFileSync(join(ROOT, 'config/demo.yaml'), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)) if (!m[1].startsWith('DEMO_')) names.add(m[1]);
+  t.ok(names.has('REGIONGATE_CONFIG') && names.has('PORT'), 'the scan finds the variables');
+  for (const name of names) t.match(stdout, new RegExp(`\\b${name}\\b`), `environment variable ${name}`);
+  for (const code of ['0', '1', '2', '64']) t.match(stdout, new RegExp(`\\n  ${code} +\\S`), `exit code ${code}`);
+});
+
+t.test('--version prints the version in package.json', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-v']) {
+    const r = await run(t, [flag]);
+    t.equal(r.code, 0, `${flag}: exit 0`);
+    t.equal(r.stdout, `regiongate ${pkg.version}\n`, `${flag}: the package's version`);
+  }
+});
+
+t.test('<command> --help prints that command\'s usage and exits 0, for every command', async (t) => {
+  for (const cmd of Object.keys(COMMANDS)) {
+    for (const flag of ['--help', '-h']) {
+      const r = await run(t, [cmd, flag]);
+      t.equal(r.code, 0, `${cmd} ${flag}: exit 0`);
+      t.match(r.stdout, new RegExp(`^Usage: regiongate ${cmd}\\b`), `${cmd} ${flag}: its usage`);
+      t.match(r.stdout, '-h, --help', `${cmd} ${flag}: its options`);
+      t.equal(r.stderr, '', `${cmd} ${flag}: nothing on stderr`);
+    }
+  }
+  // drill parses its own options (src/drill/drill-command.ts): its help names every one of them.
+  const drill = await run(t, ['drill', '--help']);
+  for (const [option] of DRILL_USAGE.matchAll(/--[a-z-]+/g)) t.match(drill.stdout, `  ${option}`, `drill --help lists ${option}`);
+  const viaHelp = await run(t, ['help', 'start']);
+  t.equal(viaHelp.code, 0);
+  t.match(viaHelp.stdout, /^Usage: regiongate start /);
+});
+
+t.test('usage errors exit 64 with a clear line and the command\'s usage', async (t) => {
+  const noFile = await run(t, ['check-config']);
+  t.equal(noFile.code, 64, 'check-config without a FILE');
+  t.match(noFile.stderr, /^regiongate check-config: pass the config FILE/);
+  t.match(noFile.stderr, 'Usage: regiongate check-config FILE');
+  t.equal(noFile.stdout, '');
+
+  const unknownOption = await run(t, ['start', '--frob']);
+  t.equal(unknownOption.code, 64, 'an unknown option');
+  t.match(unknownOption.stderr, /^regiongate start: unknown option --frob\n/);
+  t.notMatch(unknownOption.stderr, '"--', 'no nested quotes from parseArgs');
+  t.match(unknownOption.stderr, 'Usage: regiongate start');
+
+  const wrongCommand = await run(t, ['demo', '--workers', '2']);
+  t.equal(wrongCommand.code, 64, "another command's option");
+  t.match(wrongCommand.stderr, 'unknown option --workers');
+
+  const missingValue = await run(t, ['sim', '--port']);
+  t.equal(missingValue.code, 64, 'an option without its value');
+  t.match(missingValue.stderr, /^regiongate sim: Option '-p, --port <value>' argument missing/);
 });
 
 t.test('demo: real requests through it, then SIGTERM drains and exits 0', async (t) => {

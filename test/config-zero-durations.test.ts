@@ -2,6 +2,7 @@
 // used to pass validation and fail every request with a 504); the keys where 0 has a documented meaning
 // keep accepting it, and a gateway with those zeros answers requests. A header limit longer than the
 // request limit is a config error, not Node's ERR_OUT_OF_RANGE at start-up.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { resolveConfig } from '../src/config/index.js';
 import { ConfigError } from '../src/errors.js';
@@ -32,7 +33,7 @@ const REFUSED = [
   'retry.budget.ttl',
 ];
 
-/** Keys where 0 means something (documented in README): still accepted. */
+/** Keys where 0 means something (docs/configuration.md says what): still accepted. */
 const ACCEPTED = [
   'state.redis.startTimeout',
   'health.probation.window',
@@ -71,6 +72,13 @@ t.test('a zero duration where 0 means nothing is refused, naming each key', asyn
     for (const key of REFUSED) t.ok(found.includes(`${key}: must be greater than 0`), `${key}: ${JSON.stringify(value)} refused`);
     t.equal(found.length, REFUSED.length, 'one issue per key, all reported at once');
   }
+});
+
+t.test('docs/configuration.md types the refused keys "duration > 0" and the accepted ones "duration"', async (t) => {
+  const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+  const type = (key: string): string | undefined => doc.split('\n').find((l) => l.startsWith(`| \`${key}\` |`))?.split(' | ')[1];
+  for (const key of REFUSED) t.equal(type(key), 'duration > 0', key);
+  for (const key of ACCEPTED) t.equal(type(key), 'duration', key);
 });
 
 t.test('a zero timeouts.request is refused (it failed every request)', async (t) => {

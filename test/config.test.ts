@@ -1,6 +1,6 @@
 // Configuration: schema defaults, durations, `${ENV}` substitution, unknown keys, every error reported at
 // once with its key path, YAML and JSON files, a deep-frozen result, masked secrets, the shipped config
-// files, and README's configuration reference kept in step with the schema.
+// files. (docs/configuration.md, the reference generated from the schema, is checked by test/docs.test.ts.)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ function tempDir(tt: Tap): string {
 }
 
 t.test('defaults are applied to every section', async (t) => {
-  // t.match, not t.same: sections may gain keys; the README test below checks that each one is documented.
+  // t.match, not t.same: sections may gain keys; test/docs.test.ts checks that each one is documented.
   const cfg = resolveConfig(doc(), {});
   t.same(cfg.listen, { host: '0.0.0.0', port: 8080, backlog: 511, healthzPath: '/healthz', readyzPath: '/readyz', trustProxy: false });
   t.match(cfg.admin, { host: '127.0.0.1', port: 9090, enabled: true });
@@ -436,42 +436,4 @@ t.test('config/production.example.yaml ships no working placeholder: its secrets
   t.equal(withEnv.admin.token, 'prod-admin-token-0123456789abcdef');
   t.equal(withEnv.listen.host, '10.0.0.5');
   t.equal(withEnv.regions.find((r) => r.name === 'us-east-1')?.endpoints[0].headers.authorization, 'Bearer sk-use1');
-});
-
-/** Key paths of a resolved config: `regions[].endpoints[].url`; lists of values and maps are leaves. */
-function keyPaths(value: unknown, prefix = ''): string[] {
-  if (Array.isArray(value)) {
-    const first: unknown = value[0];
-    return (prefix.endsWith('regions') || prefix.endsWith('endpoints')) && first !== undefined ? keyPaths(first, `${prefix}[]`) : [prefix];
-  }
-  if (value !== null && typeof value === 'object' && !prefix.endsWith('headers') && Object.keys(value).length > 0)
-    return Object.entries(value).flatMap(([k, v]) => keyPaths(v, prefix ? `${prefix}.${k}` : k));
-  return [prefix];
-}
-
-t.test('README.md documents every config key, and only those', async (t) => {
-  // Every optional key set, so the resolved config holds every key of the schema.
-  const full = resolveConfig(
-    {
-      gatewayId: 'gw-1',
-      admin: { token: 'readme-keys-token-0123456789', allowedHosts: ['gw.internal'] },
-      state: { secret: 'a-fleet-secret-16+', redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
-      retry: { hedge: { after: '1s' } },
-      timeouts: { firstByte: '30s' },
-      routing: { rules: [{ model: 'm', regions: ['a'] }] },
-      regions: [{ name: 'a', endpoints: [{ id: 'a-1', url: 'https://x', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'c.key', servername: 'x' }, loadSignals: { engine: 'vllm' } }] }],
-    },
-    {},
-  );
-  const schemaKeys = keyPaths(full).sort();
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split(/^## /m).find((s) => s.startsWith('Configuration reference'));
-  if (!section) return void t.fail('README.md has no "## Configuration reference" section');
-  const documented = [...section.matchAll(/^\|\s*`([A-Za-z][\w.[\]]*)`\s*\|/gm)].map((m) => m[1]);
-  t.ok(documented.length > 0, 'the section has a table of keys');
-  for (const key of schemaKeys) t.ok(documented.includes(key), `README documents ${key}`);
-  // A row may also document a list that holds keys (`regions`, `regions[].endpoints`).
-  const exists = (key: string): boolean => schemaKeys.some((k) => k === key || k.startsWith(`${key}[].`));
-  for (const key of documented) t.ok(exists(key), `README's ${key} exists in the schema`);
-  t.equal(new Set(documented).size, documented.length, 'each key is documented once');
 });

@@ -15,7 +15,7 @@ import { startNodeServer } from './targets.mjs';
 
 export const ALL_SYSTEMS = Object.freeze(['direct', 'regiongate', 'undici-minimal', 'node-http-proxy', 'fastify-http-proxy', 'portkey', 'nginx', 'haproxy']);
 
-const PORTKEY_SERVER = fileURLToPath(new URL('../../node_modules/@portkey-ai/gateway/build/start-server.js', import.meta.url));
+const PORTKEY_SERVER = fileURLToPath(new URL('../node_modules/@portkey-ai/gateway/build/start-server.js', import.meta.url));
 const PORTKEY_PRELOAD = fileURLToPath(new URL('./servers/portkey-preload.mjs', import.meta.url));
 
 /**
@@ -87,7 +87,7 @@ export async function startSystem(name, o) {
  * @returns {Promise<System>}
  */
 async function startPortkey(label, target) {
-  if (!existsSync(PORTKEY_SERVER)) throw new SkipError('@portkey-ai/gateway is not installed (npm install)');
+  if (!existsSync(PORTKEY_SERVER)) throw new SkipError('@portkey-ai/gateway is not installed (npm ci --prefix bench)');
   const port = await freePort();
   const child = startChild({
     name: label,

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './args.mjs';
 import { CORES, canPin, installExitHooks, pinSelf, stopAll } from './children.mjs';
+import { ensureBenchDeps } from './ensure-deps.mjs';
 import { machineNow } from './machine.mjs';
 import { netCounters, netDelta } from './proc-stats.mjs';
 import { renderScenario, RESULTS_DIR, writeScenario } from './results.mjs';
@@ -20,10 +21,11 @@ export function isMain(/** @type {string} */ metaUrl) {
   return process.argv[1] !== undefined && fileURLToPath(metaUrl) === resolve(process.argv[1]);
 }
 
-/** Common set-up: exit hooks, pinning, the compiled gateway. */
+/** Common set-up: exit hooks, the bench's own dependencies, pinning, the compiled gateway. */
 export function prepare() {
   installExitHooks();
   if (!existsSync(DIST)) throw new Error('dist/index.js is missing: run `npm run build` first (npm run bench does)');
+  ensureBenchDeps();
   const pinned = pinSelf(CORES.load);
   if (!canPin) process.stdout.write('note: taskset unavailable or < 2 cores: processes are not pinned\n');
   return { pinned };

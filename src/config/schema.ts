@@ -22,7 +22,8 @@ const anyDuration = () =>
       return z.NEVER;
     }
     return ms;
-  });
+  })
+    .meta({ docType: 'duration' });
 const duration = (def: number) => anyDuration().default(def);
 /** A duration without a default: unset stays undefined. */
 const optionalDuration = () => anyDuration().optional();
@@ -31,7 +32,8 @@ const optionalDuration = () => anyDuration().optional();
  * A duration that must be above zero: where 0 has no meaning (a timer of 0 fails every request or
  * spins, and some libraries read 0 as "no limit"), it is refused by name instead of accepted.
  */
-const positiveDuration = (def: number) => duration(def).refine((v) => v > 0, { error: 'must be greater than 0' });
+const positiveDuration = (def: number) =>
+  duration(def).refine((v) => v > 0, { error: 'must be greater than 0' }).meta({ docType: 'duration > 0' });
 
 /** A whole number, also accepted as a numeric string (values often come from `${ENV}`). */
 const int = (min: number, max: number, what = 'a whole number') =>
@@ -59,8 +61,8 @@ const bool = () =>
   z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }));
 
 const port = int(0, 65535, 'a port number (0-65535)');
-const host = z.string({ error: 'must be a host name or IP address' }).min(1, { error: 'must not be empty' });
-const path = z.string({ error: 'must be a path' }).regex(/^\//, { error: 'must start with "/"' });
+const host = z.string({ error: 'must be a host name or IP address' }).min(1, { error: 'must not be empty' }).meta({ docType: 'host' });
+const path = z.string({ error: 'must be a path' }).regex(/^\//, { error: 'must start with "/"' }).meta({ docType: 'path' });
 
 const httpUrl = z.string({ error: 'must be an http(s) URL' }).refine(
   (s) => {
@@ -72,7 +74,7 @@ const httpUrl = z.string({ error: 'must be an http(s) URL' }).refine(
     }
   },
   { error: 'must be an http(s) URL' },
-);
+).meta({ docType: 'http(s) URL' });
 
 const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).regex(/^rediss?:\/\//, {
   error: 'must be a redis:// or rediss:// URL',
@@ -89,7 +91,7 @@ const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).rege
     }
   },
   { error: 'must be a valid URL (a "%" in the password is written %25)' },
-);
+).meta({ docType: 'redis:// or rediss:// URL' });
 
 /** Proxies in front whose forwarding headers are believed (Express's and fastify's `trustProxy`). */
 const trustProxy = z
@@ -104,11 +106,13 @@ const trustProxy = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `must list IP addresses or CIDRs: ${err instanceof Error ? err.message : String(err)}` });
     }
-  });
+  })
+  .meta({ docType: '`false` \\| `true` \\| hop count \\| IPs/CIDRs' });
 
 const name = z
   .string({ error: 'must be a name' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be letters, digits, ".", "_" or "-"' })
+  .meta({ docType: 'name: letters, digits, `.`, `_`, `-`' });
 
 /**
  * `endpoints[].models`: a list of ids (`"*"`: any), or a map from the id clients use to the endpoint's own
@@ -139,7 +143,7 @@ function endpointModels(v: unknown, issues: z.core.$ZodRawIssue[]): string[] | R
   return out;
 }
 /** TLS toward an https endpoint: PEM files, read at start (`registry/endpoint-tls.ts`). */
-const filePath = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
+const filePath = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).meta({ docType: 'file path (PEM)' });
 const endpointTlsSchema = z
   .strictObject({
     /** CA certificates trusted in addition to Node's bundled roots (a private CA). */
@@ -148,11 +152,11 @@ const endpointTlsSchema = z
     cert: filePath.optional(),
     key: filePath.optional(),
     /** SNI and the name the endpoint's certificate must carry; default the URL's host. */
-    servername: z.string().min(1).optional(),
+    servername: z.string().min(1).optional().meta({ docDefault: "the URL's host" }),
     rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: 'cert and key go together (mutual TLS needs both)' });
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name (a token)' });
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name (a token)' }).meta({ docType: 'header name' });
 /** Where a refreshed credential goes: `<header>: <scheme> <token>` (no scheme: the bare token). */
 const credentialTarget = {
   header: headerName.default('authorization'),
@@ -192,11 +196,11 @@ const credentialsSchema = z.union(
 
 const endpointSchema = z.strictObject({
   /** Stable id shown in `x-regiongate-endpoint`; defaults to `<region>-<index>`. */
-  id: name.optional(),
+  id: name.optional().meta({ docDefault: '`<region>-<index>`' }),
   url: httpUrl,
   weight: int(1, 1_000_000).default(1),
   /** A list of model ids, or a map from the id clients use to the endpoint's own id (registry/endpoint.ts). */
-  models: z.unknown().transform((v, ctx) => endpointModels(v, ctx.issues)).default(['*']),
+  models: z.unknown().transform((v, ctx) => endpointModels(v, ctx.issues)).meta({ docType: 'list of model ids, or map' }).default(['*']),
   // Header values end up on the wire: CR, LF or NUL would split or corrupt the request (header injection).
   headers: z
     .record(
@@ -231,7 +235,7 @@ const regionSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     /** This gateway's id in the fleet; defaults to host name and pid. */
-    gatewayId: z.string().min(1).optional(),
+    gatewayId: z.string().min(1).optional().meta({ docDefault: 'host name and pid' }),
     listen: z
       .strictObject({
         host: host.default('0.0.0.0'),
@@ -312,7 +316,7 @@ export const configSchema = z
       .strictObject({
         /** Active probes on (passive detection works without them). */
         probes: bool().default(H.probes),
-        interval: duration(H.interval).refine((v) => v >= 100, { error: 'must be at least 100ms' }),
+        interval: duration(H.interval).refine((v) => v >= 100, { error: 'must be at least 100ms' }).meta({ docType: 'duration ≥ 100ms' }),
         timeout: positiveDuration(H.timeout),
         path: path.default(H.path),
         jitter: num(0, 1).default(H.jitter),
@@ -367,6 +371,7 @@ export const configSchema = z
                 }
                 return ms;
               })
+              .meta({ docType: '`median` or duration' })
               .default(H.latency.initial),
           })
           .prefault({}),

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { systemClock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
+import { parseArgsErrorMessage } from '../util/parse-args-error.js';
 import { AdminClient } from './admin-client.js';
 import { DrillStartError, runDrill, type DrillReport } from './drill-run.js';
 
@@ -33,7 +34,7 @@ export async function runDrillCommand(args: readonly string[], out: (s: string) 
       },
     }));
   } catch (e) {
-    err(`drill: ${(e as Error).message}\n${DRILL_USAGE}\n`);
+    err(`drill: ${parseArgsErrorMessage(e)}\n${DRILL_USAGE}\n`);
     return 64;
   }
   const problems: string[] = [];

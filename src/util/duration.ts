@@ -12,3 +12,9 @@ export function parseDuration(input: unknown): number | undefined {
   if (!m) return undefined;
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']);
 }
+
+/** Milliseconds as the shortest exact duration string: 500 → "500ms", 30000 → "30s", 180000 → "3m". */
+export function formatDurationMs(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return ms === 0 ? '0' : `${ms}ms`;
+}
