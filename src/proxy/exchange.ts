@@ -22,6 +22,7 @@ import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { withSignature } from '../credentials/aws-signer.js';
 import { responseHead, upstreamHeaders } from './headers.js';
+import { clientProto } from './forwarded.js';
 import { BodyModelReader } from './body-model-reader.js';
 import { requestFor, renameUnsupported } from './model-alias.js';
 import { answerRenamer, type AnswerRenamer } from './model-rename.js';
@@ -262,7 +263,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const body = renamed.body;
     const headers = upstreamHeaders(
       req.rawHeaders,
-      { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
+      { clientIp: req.socket.remoteAddress ?? '', proto: clientProto(req.socket), requestId: this.requestId, trust: this.#deps.options.trust },
       cred === undefined || cred.signer !== undefined ? endpoint.headers : [...endpoint.headers, [cred.header, cred.value as string]],
       body === null ? 0 : body.length,
     );

@@ -3,11 +3,12 @@
  * `Exchange` per proxied request, WebSocket tunnels, and a graceful drain. Methods, framing and paths
  * are checked (and paths normalised) first, for plain requests and upgrades alike (`edge-checks.ts`).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { modelInPath, modelObject, type ModelCatalog } from '../catalog/model-catalog.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig, ListenTlsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
@@ -24,6 +25,8 @@ import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
 import type { TlsFailureFn } from './tls-connect.js';
+import { ListenerTls, type ListenerCertificate } from './listener-tls.js';
+import { LOG_EVENT } from '../telemetry/names.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -42,7 +45,10 @@ export interface GatewayOptions {
 }
 
 export class Gateway {
-  readonly server: Server;
+  /** Plain HTTP, or HTTPS with `listen.tls` (same request handling: `https.Server` is an `http.Server` over TLS). */
+  readonly server: Server | HttpsServer;
+  /** The listener's certificate files (undefined: plain HTTP). */
+  readonly #tls: ListenerTls | undefined;
   readonly #config: GatewayConfig;
   readonly #picker: Picker;
   readonly #pools: UpstreamPools;
@@ -111,18 +117,27 @@ export class Gateway {
       onDone: this.#onExchangeDone,
     };
     const t = cfg.timeouts;
-    this.server = createServer(
-      {
-        maxHeaderSize: cfg.limits.headerBytes,
-        headersTimeout: t.clientHeaders,
-        requestTimeout: t.clientRequest,
-        keepAliveTimeout: t.keepAlive,
-        // Node sweeps for slow clients on this interval: a tenth of the shortest limit keeps them precise.
-        connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.min(t.clientHeaders, t.clientRequest) / 10)),
-        noDelay: true,
-      },
-      this.#onRequest,
-    );
+    const http: ServerOptions = {
+      maxHeaderSize: cfg.limits.headerBytes,
+      headersTimeout: t.clientHeaders,
+      requestTimeout: t.clientRequest,
+      keepAliveTimeout: t.keepAlive,
+      // Node sweeps for slow clients on this interval: a tenth of the shortest limit keeps them precise.
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.min(t.clientHeaders, t.clientRequest) / 10)),
+      noDelay: true,
+    };
+    // Throws ConfigError naming `listen.tls.*` when a file is bad: before anything listens.
+    this.#tls = cfg.listen.tls === undefined ? undefined : new ListenerTls(cfg.listen.tls);
+    if (this.#tls === undefined) this.server = createServer(http, this.#onRequest);
+    else {
+      // A client that stalls its handshake is held no longer than one that stalls its headers.
+      const server = createHttpsServer({ ...http, ...this.#tls.serverOptions(), handshakeTimeout: t.clientHeaders }, this.#onRequest);
+      this.#tls.attach(server);
+      // A failed handshake (no shared CA, no client certificate, plain HTTP on the TLS port) ends that socket
+      // only; Node already destroys it, the listener keeps the process from treating it as unhandled.
+      server.on('tlsClientError', Gateway.#onTlsClientError);
+      this.server = server;
+    }
     this.server.on('clientError', onClientError);
     // `Expect: 100-continue` is answered here, once the declared body fits (see `Exchange.run`).
     this.server.on('checkContinue', this.#onCheckContinue);
@@ -142,13 +157,35 @@ export class Gateway {
     });
     const a = this.server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
-    this.#url = `http://${host}:${a.port}`;
+    this.#url = `${this.#tls === undefined ? 'http' : 'https'}://${host}:${a.port}`;
     return a;
   }
 
   /** The listener's base URL (after `listen`). */
   get url(): string {
     return this.#url;
+  }
+
+  /**
+   * Re-read the `listen.tls` files (those of `cfg` when given) so new handshakes present the new certificate;
+   * established connections, streams in flight among them, keep the one they shook hands with. A bad file
+   * throws `ConfigError` and the old certificate stays. Undefined when the listener is plain HTTP.
+   */
+  reloadTls(cfg?: ListenTlsConfig): ListenerCertificate | undefined {
+    if (this.#tls === undefined) return undefined;
+    try {
+      const certificate = this.#tls.reload(cfg);
+      this.#log.info(LOG_EVENT.listenTlsReloaded, { ...certificate });
+      return certificate;
+    } catch (err) {
+      this.#log.error(LOG_EVENT.listenTlsReloadFailed, { reason: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** The certificate new TLS handshakes present (undefined: plain HTTP). */
+  get tlsCertificate(): ListenerCertificate | undefined {
+    return this.#tls?.certificate;
   }
 
   get draining(): boolean {
@@ -258,6 +295,10 @@ export class Gateway {
       return sendRawError(socket, refused, { attempts: 0, headers: refused.statusCode === 405 ? ['allow', ALLOWED_METHODS] : undefined });
     this.#upgrades.handle(req, socket as Socket, head);
   };
+
+  static #onTlsClientError(this: void, _err: Error, socket: Duplex): void {
+    socket.destroy();
+  }
 
   /** CONNECT is never proxied; without this listener Node would drop the socket without a word. */
   static #onConnect(this: void, _req: IncomingMessage, socket: Duplex): void {
