@@ -454,6 +454,7 @@ t.test('README.md documents every config key, and only those', async (t) => {
   const full = resolveConfig(
     {
       gatewayId: 'gw-1',
+      listen: { tls: { cert: 'l.pem', key: 'l.key', ca: 'clients.pem' } },
       admin: { token: 'readme-keys-token-0123456789', allowedHosts: ['gw.internal'] },
       state: { secret: 'a-fleet-secret-16+', redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },
