@@ -4,11 +4,13 @@
 // fails the handshake. Swapping the certificate files and calling `reloadListenTls()` makes new handshakes
 // present the new certificate while a stream in flight on an old connection finishes; a bad file on reload
 // changes nothing. With `ca`, clients must present a certificate (mutual TLS). Bad files at start, with
-// and without `--workers`, are config errors naming the key; `--workers 2` serves TLS.
+// and without `--workers`, are config errors naming the key; `--workers 2` serves TLS. With `http2`, h2
+// and HTTP/1.1 share the port: completions, streams, client cancels, upgrades and the drain (GOAWAY).
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { connect as http2Connect, constants as h2constants, type ClientHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -22,7 +24,7 @@ import { writeConfig } from './helpers/cli-process.js';
 import { startGateway, startSim, startUpstream, type Teardown } from './helpers/gateway.js';
 import { hasOpenssl, makePki, SERVER_EXT } from './helpers/pki.js';
 import { portOf } from './helpers/raw-http.js';
-import { within } from './helpers/wait.js';
+import { until, within } from './helpers/wait.js';
 
 if (!hasOpenssl()) {
   t.plan(0, 'openssl is not installed: the TLS tests need it to make a private CA and certificates');
@@ -244,6 +246,7 @@ t.test('bad listen.tls files are config errors naming the key', async (t) => {
   t.throws(() => createGateway(config({ cert: join(pki.dir, 'missing.pem'), key: pki.serverKey })), /listen\.tls\.cert: cannot read .*missing\.pem/);
   t.throws(() => createGateway(config({ cert: pki.serverCert, key: pki.clientKey })), /listen\.tls\.key: .* is not the private key of the certificate/);
   t.throws(() => resolveConfig({ listen: { tls: { cert: pki.serverCert } } } as never, {}), /listen\.tls\.key/);
+  t.throws(() => resolveConfig({ listen: { http2: true }, regions: [{ name: 'a', endpoints: [{ url: 'http://127.0.0.1:1' }] }] }, {}), /listen\.http2: needs listen\.tls/);
 });
 
 t.test('the CLI: a missing certificate exits 2 naming listen.tls.cert, with and without --workers', async (t) => {
@@ -289,4 +292,120 @@ t.test('--workers 2 serves TLS on one port', async (t) => {
   const exited = exitOf(child);
   child.kill('SIGTERM');
   t.equal((await within('the drain', exited)).code, 0, 'SIGTERM drains and exits 0');
+});
+
+interface H2Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One request on an HTTP/2 session; resolves once the answer has ended. */
+function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body?: string): Promise<H2Answer> {
+  return within(`the h2 answer to ${String(headers[':path'])}`, new Promise<H2Answer>((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    if (body !== undefined) stream.end(body);
+    let head: IncomingHttpHeaders = {};
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => (head = h));
+    stream.on('data', (d: string) => (text += d));
+    stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: text }));
+    stream.on('error', reject);
+  }));
+}
+
+/** An HTTP/2 session to the gateway trusting the test CA, closed in teardown. */
+async function h2Session(tt: Teardown, url: string): Promise<ClientHttp2Session> {
+  const session = http2Connect(url.replace('127.0.0.1', 'localhost'), { ca: readFileSync(pki.ca) });
+  tt.teardown(() => session.destroy());
+  await within('the h2 session', new Promise<void>((resolve, reject) => {
+    session.once('remoteSettings', () => resolve());
+    session.once('error', reject);
+  }));
+  return session;
+}
+
+t.test('listen.http2: h2 and HTTP/1.1 on one TLS port; completions, streams, client close, upgrades, drain', async (t) => {
+  const sim = await startSim(t, { name: 'sim' });
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const arrived: string[] = [];
+  const upstreamClosed: string[] = [];
+  const held = await startUpstream(t, (req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const model = JSON.parse(body).model as string;
+      arrived.push(model);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ got: body.length, host: req.headers['x-forwarded-host'], proto: req.headers['x-forwarded-proto'] })}\n\n`);
+      res.on('close', () => upstreamClosed.push(model));
+      void released.then(() => res.end('data: [DONE]\n\n'));
+    });
+  });
+  const files = ownFiles('h2');
+  const gw = await startGateway(
+    t,
+    [
+      { name: 'sim', url: sim.url, models: ['m'] },
+      { name: 'held', url: held.url, models: ['held', 'gone'] },
+    ],
+    // A long idle limit: only the client's cancel, not a timer, may end the cancelled stream's upstream request.
+    { listen: { host: '127.0.0.1', port: 0, tls: files, http2: true }, health: { probes: false }, timeouts: { idle: '10m' } },
+  );
+  const session = await h2Session(t, gw.url);
+  t.equal(session.alpnProtocol, 'h2', 'ALPN picks h2');
+  const post = (body: unknown) => h2Request(session, { ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json' }, JSON.stringify(body));
+
+  const unary = await post(CHAT);
+  t.equal(unary.status, 200, 'a completion over h2');
+  t.match(JSON.parse(unary.body), { object: 'chat.completion' });
+  t.equal(unary.headers['x-regiongate-attempts'], '1', 'with the gateway\'s headers');
+  const streamed = await post({ ...CHAT, stream: true });
+  t.equal(streamed.status, 200);
+  t.ok(streamed.body.trimEnd().endsWith('data: [DONE]'), 'an SSE stream over h2 arrives whole');
+  const health = await h2Request(session, { ':path': '/healthz' });
+  t.equal(health.status, 200, '/healthz over h2');
+  const models = await h2Request(session, { ':path': '/v1/models' });
+  t.equal(models.status, 200, 'a GET without a body over h2');
+  const connect = await h2Request(session, { ':method': 'CONNECT', ':authority': 'example.com:443' });
+  t.equal(connect.status, 405, 'CONNECT over h2 is refused like over HTTP/1.1');
+  t.equal(connect.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+
+  // A client that cancels its stream: the gateway aborts the upstream request, the session lives on.
+  const gone = session.request({ ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json' });
+  gone.end(JSON.stringify({ ...CHAT, model: 'gone', stream: true }));
+  await within('the first event of the stream to cancel', new Promise<void>((resolve) => gone.once('data', () => resolve())));
+  gone.close(h2constants.NGHTTP2_CANCEL);
+  await until('the upstream request aborted', () => upstreamClosed.includes('gone'));
+  t.pass('a cancelled h2 stream aborts its upstream request');
+
+  // HTTP/1.1 and WebSocket upgrades on the same port.
+  const h1Agent = new Agent({ connect: { ca: readFileSync(pki.ca) } });
+  const h1 = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', dispatcher: h1Agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(CHAT) });
+  t.equal(h1.statusCode, 200, 'HTTP/1.1 still served');
+  await h1.body.dump();
+  // The drain below waits for every client connection: this client closes its idle one, as a balancer would.
+  await h1Agent.close();
+  const ws = tlsConnect({ host: '127.0.0.1', port: portOf(gw.url), servername: 'localhost', ca: readFileSync(pki.ca), ALPNProtocols: ['http/1.1'] });
+  t.teardown(() => ws.destroy());
+  ws.write('GET /v1/realtime?model=m HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  const switched = await within('the 101', new Promise<string>((resolve) => ws.once('data', (d: Buffer) => resolve(d.toString()))));
+  t.match(switched, /^HTTP\/1\.1 101 /, 'a WebSocket upgrade over HTTP/1.1 on the h2 port');
+  ws.destroy();
+
+  // A stream in flight when the drain starts: it finishes, the session gets GOAWAY, the drain ends.
+  const inflight = post({ ...CHAT, model: 'held', stream: true });
+  await until('the held stream upstream', () => arrived.includes('held'));
+  const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+  const drained = gw.gateway.drain(60_000, 0);
+  await within('the GOAWAY', goaway);
+  release();
+  const last = await inflight;
+  t.ok(last.body.endsWith('data: [DONE]\n\n'), 'the stream in flight finished whole through the drain');
+  t.match(last.body, /"proto":"https"/, 'the endpoint hears https');
+  t.match(last.body, /"host":"localhost:\d+"/, ':authority becomes x-forwarded-host');
+  await within('the drain', drained);
+  t.pass('the drain ended once the h2 session closed');
 });

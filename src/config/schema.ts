@@ -253,7 +253,10 @@ export const configSchema = z
         trustProxy: trustProxy.default(false),
         /** Serve HTTPS with these files instead of plain HTTP (deployments without a TLS load balancer). */
         tls: listenTlsSchema.optional(),
+        /** With `tls`: offer HTTP/2 by ALPN beside HTTP/1.1 (WebSocket upgrades stay on HTTP/1.1). */
+        http2: bool().default(false),
       })
+      .refine((l) => !l.http2 || l.tls !== undefined, { error: 'needs listen.tls: clients speak HTTP/2 over TLS only', path: ['http2'] })
       .prefault({}),
     admin: z
       .strictObject({

@@ -26,6 +26,8 @@ import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
 import type { TlsFailureFn } from './tls-connect.js';
 import { ListenerTls, type ListenerCertificate } from './listener-tls.js';
+import { H2Listener } from './h2-listener.js';
+import type { Http2SecureServer } from 'node:http2';
 import { LOG_EVENT } from '../telemetry/names.js';
 
 export interface GatewayOptions {
@@ -46,7 +48,9 @@ export interface GatewayOptions {
 
 export class Gateway {
   /** Plain HTTP, or HTTPS with `listen.tls` (same request handling: `https.Server` is an `http.Server` over TLS). */
-  readonly server: Server | HttpsServer;
+  readonly server: Server | HttpsServer | Http2SecureServer;
+  /** With `listen.http2`: the HTTP/2 listener's sessions and sockets. */
+  readonly #h2: H2Listener | undefined;
   /** The listener's certificate files (undefined: plain HTTP). */
   readonly #tls: ListenerTls | undefined;
   readonly #config: GatewayConfig;
@@ -128,10 +132,14 @@ export class Gateway {
     };
     // Throws ConfigError naming `listen.tls.*` when a file is bad: before anything listens.
     this.#tls = cfg.listen.tls === undefined ? undefined : new ListenerTls(cfg.listen.tls);
-    if (this.#tls === undefined) this.server = createServer(http, this.#onRequest);
-    else {
+    if (this.#tls === undefined) {
+      this.#h2 = undefined;
+      this.server = createServer(http, this.#onRequest);
+    } else {
       // A client that stalls its handshake is held no longer than one that stalls its headers.
-      const server = createHttpsServer({ ...http, ...this.#tls.serverOptions(), handshakeTimeout: t.clientHeaders }, this.#onRequest);
+      const tls = { ...this.#tls.serverOptions(), handshakeTimeout: t.clientHeaders };
+      this.#h2 = cfg.listen.http2 ? new H2Listener(http, tls, this.#onRequest) : undefined;
+      const server = this.#h2?.server ?? createHttpsServer({ ...http, ...tls }, this.#onRequest);
       this.#tls.attach(server);
       // A failed handshake (no shared CA, no client certificate, plain HTTP on the TLS port) ends that socket
       // only; Node already destroys it, the listener keeps the process from treating it as unhandled.
@@ -301,12 +309,16 @@ export class Gateway {
   }
 
   /** CONNECT is never proxied; without this listener Node would drop the socket without a word. */
-  static #onConnect(this: void, _req: IncomingMessage, socket: Duplex): void {
+  static #onConnect(this: void, req: IncomingMessage, socket: Duplex): void {
+    const refusal = new GatewayError('RG_ERR_METHOD_NOT_ALLOWED', { message: 'the gateway does not forward CONNECT requests' });
+    // Over HTTP/2 a CONNECT is a stream, and Node hands over its compat response, not a raw socket.
+    if (req.httpVersionMajor === 2) {
+      const res = socket as unknown as ServerResponse;
+      res.setHeader('allow', ALLOWED_METHODS);
+      return sendError(res, refusal, { attempts: 0 });
+    }
     socket.on('error', () => socket.destroy());
-    sendRawError(socket, new GatewayError('RG_ERR_METHOD_NOT_ALLOWED', { message: 'the gateway does not forward CONNECT requests' }), {
-      attempts: 0,
-      headers: ['allow', ALLOWED_METHODS],
-    });
+    sendRawError(socket, refusal, { attempts: 0, headers: ['allow', ALLOWED_METHODS] });
   }
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
@@ -333,11 +345,14 @@ export class Gateway {
     }
     // net.Server's close stops accepting and calls back once the last connection has closed; http.Server's
     // own close would also close idle keep-alive connections, the very race this drain avoids.
+    // HTTP/2 clients learn of the drain from a GOAWAY: their streams finish, then they reconnect elsewhere.
+    this.#h2?.goAway();
     if (this.#connections > 0 && deadlineMs > 0 && !this.#cut.signal.aborted) {
       await this.#wait(deadlineMs, new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve())));
     }
     if (this.#inflight > 0 || this.#connections > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight, connections: this.#connections });
-    this.server.closeAllConnections();
+    if (this.#h2 !== undefined) this.#h2.destroyAll();
+    else (this.server as Server).closeAllConnections();
     this.#upgrades.close();
     // Stops Node's timeout sweep of client connections. Not awaited: a refused upgrade's half-closed
     // socket may wait on its client, and nothing else is left open.
