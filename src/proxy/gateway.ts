@@ -138,7 +138,8 @@ export class Gateway {
     } else {
       // A client that stalls its handshake is held no longer than one that stalls its headers.
       const tls = { ...this.#tls.serverOptions(), handshakeTimeout: t.clientHeaders };
-      this.#h2 = cfg.listen.http2 ? new H2Listener(http, tls, this.#onRequest) : undefined;
+      // Nothing in flight stays silent past the whole-request limit; an idle session also gets its keep-alive.
+      this.#h2 = cfg.listen.http2 ? new H2Listener(http, tls, Math.max(t.keepAlive, t.request), this.#onRequest) : undefined;
       const server = this.#h2?.server ?? createHttpsServer({ ...http, ...tls }, this.#onRequest);
       this.#tls.attach(server);
       // A failed handshake (no shared CA, no client certificate, plain HTTP on the TLS port) ends that socket

@@ -20,10 +20,23 @@ export class H2Listener {
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #sockets = new Set<Socket>();
 
-  constructor(http: ServerOptions, tls: TlsOptions, onRequest: Handler) {
+  /** `idleMs`: an HTTP/2 session with no frames for this long is closed (no request can be silent longer). */
+  constructor(http: ServerOptions, tls: TlsOptions, idleMs: number, onRequest: Handler) {
     // The compat objects stand in for IncomingMessage/ServerResponse (see the header); the cast is here only.
     const handler = onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
-    const server = createSecureServer({ ...tls, allowHTTP1: true }, handler);
+    const server = createSecureServer(
+      {
+        ...tls,
+        allowHTTP1: true,
+        // Node's defaults are unbounded streams per session and 64 KiB of headers: bound both like HTTP/1.1
+        // (header bytes) and like nginx (128 concurrent streams).
+        settings: { maxConcurrentStreams: 128, maxHeaderListSize: http.maxHeaderSize },
+      },
+      handler,
+    );
+    server.setTimeout(idleMs);
+    // Sessions and HTTP/1.1 sockets both time out here: a session gets a GOAWAY, a socket is closed.
+    server.on('timeout', (idle: ServerHttp2Session | Socket) => ('goaway' in idle ? idle.close() : idle.destroy()));
     // HTTP/1.1 connections on this server read these properties, not constructor options (Node 20).
     const h1 = server as unknown as Record<string, unknown>;
     h1.maxHeaderSize = http.maxHeaderSize;
