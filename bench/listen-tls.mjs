@@ -3,8 +3,7 @@
 // over one TLS session; closed loop at a fixed concurrency, load generator in the same process (compare
 // the rows with each other, not with other benches). Makes its own CA and certificate with openssl.
 // Run: npm run build && node bench/listen-tls.mjs [seconds=5] [concurrency=16]
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,19 +11,15 @@ import { Agent, request } from 'undici';
 import { resolveConfig } from '../dist/config/index.js';
 import { createGateway } from '../dist/create-gateway.js';
 import { RegionSimulator } from '../dist/sim/index.js';
+import { makeServerCert } from './lib/private-ca.mjs';
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 16);
 const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
 const dir = mkdtempSync(join(tmpdir(), 'regiongate-listen-tls-bench-'));
-const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=bench-ca', '-addext', 'basicConstraints=critical,CA:TRUE');
-writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-ssl('req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext');
-const ca = readFileSync(join(dir, 'ca.pem'));
-const tls = { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
+const pem = makeServerCert(dir);
+const ca = readFileSync(pem.ca);
+const tls = { cert: pem.cert, key: pem.key };
 
 const sim = new RegionSimulator({ name: 'sim' });
 await sim.start();
