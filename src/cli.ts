@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
 import { checkEndpointTlsFiles } from './registry/endpoint-tls.js';
+import { checkListenTlsFiles } from './proxy/listener-tls.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
 import { runPrimary, type WorkerAdminMessage, type WorkerReadyMessage } from './cluster.js';
 import { ConfigError, ListenError, UsageError } from './errors.js';
@@ -66,6 +67,7 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
       if (!file) throw new ConfigError(['no config file: pass --config FILE or set REGIONGATE_CONFIG']);
       const config = loadConfigFile(file);
       checkEndpointTlsFiles(config, file);
+      checkListenTlsFiles(config, file);
       // Until the gateway exists its id is the configured one (or the host): the same prefix workers use.
       const early = createProcessLog(config.gatewayId ?? hostname());
       if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
@@ -125,6 +127,7 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
       if (positionals.length > 1) throw new UsageError(`one FILE at a time (got ${positionals.length})`, command);
       const config = loadConfigFile(file);
       checkEndpointTlsFiles(config, file);
+      checkListenTlsFiles(config, file);
       process.stdout.write(`${JSON.stringify(maskSecrets(config), null, 2)}\n`);
       warn(configWarnings(config));
       process.stderr.write(`${file}: ok\n`);

@@ -13,7 +13,7 @@ import { ModelCatalog } from './catalog/model-catalog.js';
 import { ModelDiscovery } from './catalog/model-discovery.js';
 import { createMetricsFetcher, FleetScrape, LoadAwareView, LoadBook, LoadScraper } from './load/index.js';
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
-import type { GatewayConfig } from './config/schema.js';
+import type { GatewayConfig, ListenTlsConfig } from './config/schema.js';
 import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
@@ -21,6 +21,7 @@ import { HealthTracker } from './health/health-tracker.js';
 import { TlsFailureLog } from './proxy/tls-connect.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
+import type { ListenerCertificate } from './proxy/listener-tls.js';
 import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
@@ -89,8 +90,14 @@ export interface RunningGateway {
   readonly admin: AdminServer | undefined;
   /** Start probes and listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Base URL of the main listener (after `listen`). */
+  /** Base URL of the main listener (after `listen`): `https://` with `listen.tls`. */
   readonly url: string;
+  /**
+   * Re-read the `listen.tls` files (those of `tls` when given, e.g. from a reloaded config): new handshakes
+   * present the new certificate, established connections keep theirs. Throws `ConfigError` on a bad file and
+   * keeps the old certificate. Undefined when the listener is plain HTTP.
+   */
+  reloadListenTls(tls?: ListenTlsConfig): ListenerCertificate | undefined;
   /** Graceful drain, then close every pool, timer, probe and store. */
   close(deadlineMs?: number, delayMs?: number): Promise<void>;
 }
@@ -395,6 +402,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     get url() {
       return gw.url;
     },
+    reloadListenTls: (tls) => gw.reloadTls(tls),
     close,
   };
 }

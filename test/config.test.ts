@@ -45,7 +45,7 @@ function tempDir(tt: Tap): string {
 t.test('defaults are applied to every section', async (t) => {
   // t.match, not t.same: sections may gain keys; test/docs.test.ts checks that each one is documented.
   const cfg = resolveConfig(doc(), {});
-  t.same(cfg.listen, { host: '0.0.0.0', port: 8080, backlog: 511, healthzPath: '/healthz', readyzPath: '/readyz', trustProxy: false });
+  t.same(cfg.listen, { host: '0.0.0.0', port: 8080, backlog: 511, healthzPath: '/healthz', readyzPath: '/readyz', trustProxy: false, http2: false });
   t.match(cfg.admin, { host: '127.0.0.1', port: 9090, enabled: true });
   t.equal(cfg.admin.token, undefined);
   t.equal(cfg.gatewayId, undefined);

@@ -46,6 +46,7 @@ t.test('docs/configuration.md documents every key a config can hold, and only th
   const full = resolveConfig(
     {
       gatewayId: 'gw-1',
+      listen: { tls: { cert: 'l.pem', key: 'l.key', ca: 'clients.pem' } },
       admin: { token: 'readme-keys-token-0123456789', allowedHosts: ['gw.internal'] },
       state: { secret: 'a-fleet-secret-16+', redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },

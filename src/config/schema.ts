@@ -156,6 +156,15 @@ const endpointTlsSchema = z
     rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: 'cert and key go together (mutual TLS needs both)' });
+/** TLS toward clients (`listen.tls`): PEM files, re-readable while running (`proxy/listener-tls.ts`). */
+const listenTlsSchema = z.strictObject({
+  /** The server certificate (leaf first, then its intermediates) and its private key. */
+  cert: filePath,
+  key: filePath,
+  /** CA certificates that client certificates must chain to: set, every client must present one (mutual TLS). */
+  ca: filePath.optional(),
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3'], { error: 'must be "TLSv1.2" or "TLSv1.3"' }).default('TLSv1.2'),
+});
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name (a token)' }).meta({ docType: 'header name' });
 /** Where a refreshed credential goes: `<header>: <scheme> <token>` (no scheme: the bare token). */
 const credentialTarget = {
@@ -246,7 +255,12 @@ export const configSchema = z
         readyzPath: path.default('/readyz'),
         /** Whose `X-Forwarded-*`, `Forwarded` and client-IP headers are believed; default nobody's. */
         trustProxy: trustProxy.default(false),
+        /** Serve HTTPS with these files instead of plain HTTP (deployments without a TLS load balancer). */
+        tls: listenTlsSchema.optional(),
+        /** With `tls`: offer HTTP/2 by ALPN beside HTTP/1.1 (WebSocket upgrades stay on HTTP/1.1). */
+        http2: bool().default(false),
       })
+      .refine((l) => !l.http2 || l.tls !== undefined, { error: 'needs listen.tls: clients speak HTTP/2 over TLS only', path: ['http2'] })
       .prefault({}),
     admin: z
       .strictObject({
@@ -549,4 +563,5 @@ export type GatewayConfig = z.output<typeof configSchema>;
 export type RegionConfig = GatewayConfig['regions'][number];
 export type EndpointConfig = RegionConfig['endpoints'][number];
 export type EndpointTlsConfig = NonNullable<EndpointConfig['tls']>;
+export type ListenTlsConfig = NonNullable<GatewayConfig['listen']['tls']>;
 export type CredentialsConfig = NonNullable<EndpointConfig['credentials']>;

@@ -20,6 +20,16 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
     'Readiness path.',
   'listen.trustProxy':
     'Which proxies in front of the gateway are believed about the client (as Express\'s and fastify\'s `trustProxy`): `false` nobody; `true` every hop; a number, that many hops from the gateway; a list (or comma-separated string) of addresses and CIDRs, or `loopback`, `linklocal`, `uniquelocal`. See [Headers, paths and methods at the edge](../README.md#headers-paths-and-methods-at-the-edge).',
+  'listen.tls.cert':
+    'Set `listen.tls` to serve HTTPS: the server certificate, leaf first, then intermediates. Re-read on reload; see [TLS](tls.md).',
+  'listen.tls.key':
+    'Its private key (unencrypted PEM).',
+  'listen.tls.ca':
+    'Clients must present a certificate that chains to these CAs (mutual TLS toward clients).',
+  'listen.tls.minVersion':
+    'Oldest TLS version a client may use.',
+  'listen.http2':
+    'With `listen.tls`: offer HTTP/2 (ALPN `h2`) beside HTTP/1.1 on the same port; WebSocket upgrades stay on HTTP/1.1.',
   'admin.host':
     'Interface of the admin API. Keep it off the public network.',
   'admin.port':

@@ -48,7 +48,8 @@ export function sendError(res: ServerResponse, err: GatewayError, ctx: ErrorCont
     return;
   }
   const { body, headers } = errorAnswer(err, ctx);
-  if (ctx.close) headers.push('connection', 'close');
+  // HTTP/2 has no connection header (RFC 9113 §8.2.2; Node throws on one): its streams end on their own.
+  if (ctx.close && res.req?.httpVersionMajor !== 2) headers.push('connection', 'close');
   res.writeHead(err.statusCode, headers);
   res.end(body);
 }

@@ -22,6 +22,8 @@ import { endBrokenStream, sendError } from './error-response.js';
 import type { ExchangeDeps } from './exchange-deps.js';
 import { withSignature } from '../credentials/aws-signer.js';
 import { responseHead, upstreamHeaders } from './headers.js';
+import { clientProto } from './forwarded.js';
+import { h2BodyFollows } from './h2-listener.js';
 import { BodyModelReader } from './body-model-reader.js';
 import { requestFor, renameUnsupported } from './model-alias.js';
 import { answerRenamer, type AnswerRenamer } from './model-rename.js';
@@ -122,7 +124,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       if (!this.#reserve(bytes)) return this.#rejectBufferFull();
       if (bytes === 0) return this.#route();
       this.#declared = bytes;
-    } else if (req.headers['transfer-encoding'] === undefined) return this.#route();
+    } else if (req.headers['transfer-encoding'] === undefined && !h2BodyFollows(req)) return this.#route();
     this.#modelReader = new BodyModelReader(req.headers);
     if (expectContinue) this.res.writeContinue();
     req.on('data', Exchange.#onBodyChunk);
@@ -262,7 +264,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     const body = renamed.body;
     const headers = upstreamHeaders(
       req.rawHeaders,
-      { clientIp: req.socket.remoteAddress ?? '', proto: 'http', requestId: this.requestId, trust: this.#deps.options.trust },
+      { clientIp: req.socket.remoteAddress ?? '', proto: clientProto(req.socket), requestId: this.requestId, trust: this.#deps.options.trust },
       cred === undefined || cred.signer !== undefined ? endpoint.headers : [...endpoint.headers, [cred.header, cred.value as string]],
       body === null ? 0 : body.length,
     );
@@ -472,7 +474,8 @@ export class Exchange implements AttemptOwner, PickRequest {
 
   static #onResponseClose(this: ServerResponse): void {
     const ex = (this as Tagged)[kExchange] as Exchange;
-    if (ex.#done || this.writableFinished) return;
+    // `writableEnded` too: HTTP/2's compat response reports `writableFinished` on a stream the client reset.
+    if (ex.#done || (this.writableFinished && this.writableEnded)) return;
     // The client went away: abort the upstream request so the endpoint stops generating tokens.
     ex.clientGone = true;
     ex.#cancelLive(CLIENT_GONE);

@@ -60,3 +60,8 @@ function tokenOrQuoted(v: string): string {
 function quote(v: string): string {
   return `"${v.replace(/["\\]/g, '\\$&')}"`;
 }
+
+/** The scheme the client spoke to the gateway (`x-forwarded-proto`, `Forwarded: proto=`): `https` on a TLS listener. */
+export function clientProto(socket: object): 'http' | 'https' {
+  return (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+}

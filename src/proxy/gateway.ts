@@ -3,11 +3,12 @@
  * `Exchange` per proxied request, WebSocket tunnels, and a graceful drain. Methods, framing and paths
  * are checked (and paths normalised) first, for plain requests and upgrades alike (`edge-checks.ts`).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { modelInPath, modelObject, type ModelCatalog } from '../catalog/model-catalog.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig, ListenTlsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
@@ -24,6 +25,10 @@ import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
 import type { TlsFailureFn } from './tls-connect.js';
+import { ListenerTls, type ListenerCertificate } from './listener-tls.js';
+import { H2Listener } from './h2-listener.js';
+import type { Http2SecureServer } from 'node:http2';
+import { LOG_EVENT } from '../telemetry/names.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -42,7 +47,12 @@ export interface GatewayOptions {
 }
 
 export class Gateway {
-  readonly server: Server;
+  /** Plain HTTP, or HTTPS with `listen.tls` (same request handling: `https.Server` is an `http.Server` over TLS). */
+  readonly server: Server | HttpsServer | Http2SecureServer;
+  /** With `listen.http2`: the HTTP/2 listener's sessions and sockets. */
+  readonly #h2: H2Listener | undefined;
+  /** The listener's certificate files (undefined: plain HTTP). */
+  readonly #tls: ListenerTls | undefined;
   readonly #config: GatewayConfig;
   readonly #picker: Picker;
   readonly #pools: UpstreamPools;
@@ -111,18 +121,32 @@ export class Gateway {
       onDone: this.#onExchangeDone,
     };
     const t = cfg.timeouts;
-    this.server = createServer(
-      {
-        maxHeaderSize: cfg.limits.headerBytes,
-        headersTimeout: t.clientHeaders,
-        requestTimeout: t.clientRequest,
-        keepAliveTimeout: t.keepAlive,
-        // Node sweeps for slow clients on this interval: a tenth of the shortest limit keeps them precise.
-        connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.min(t.clientHeaders, t.clientRequest) / 10)),
-        noDelay: true,
-      },
-      this.#onRequest,
-    );
+    const http: ServerOptions = {
+      maxHeaderSize: cfg.limits.headerBytes,
+      headersTimeout: t.clientHeaders,
+      requestTimeout: t.clientRequest,
+      keepAliveTimeout: t.keepAlive,
+      // Node sweeps for slow clients on this interval: a tenth of the shortest limit keeps them precise.
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.min(t.clientHeaders, t.clientRequest) / 10)),
+      noDelay: true,
+    };
+    // Throws ConfigError naming `listen.tls.*` when a file is bad: before anything listens.
+    this.#tls = cfg.listen.tls === undefined ? undefined : new ListenerTls(cfg.listen.tls);
+    if (this.#tls === undefined) {
+      this.#h2 = undefined;
+      this.server = createServer(http, this.#onRequest);
+    } else {
+      // A client that stalls its handshake is held no longer than one that stalls its headers.
+      const tls = { ...this.#tls.serverOptions(), handshakeTimeout: t.clientHeaders };
+      // Nothing in flight stays silent past the whole-request limit; an idle session also gets its keep-alive.
+      this.#h2 = cfg.listen.http2 ? new H2Listener(http, tls, Math.max(t.keepAlive, t.request), this.#onRequest) : undefined;
+      const server = this.#h2?.server ?? createHttpsServer({ ...http, ...tls }, this.#onRequest);
+      this.#tls.attach(server);
+      // A failed handshake (no shared CA, no client certificate, plain HTTP on the TLS port) ends that socket
+      // only; Node already destroys it, the listener keeps the process from treating it as unhandled.
+      server.on('tlsClientError', Gateway.#onTlsClientError);
+      this.server = server;
+    }
     this.server.on('clientError', onClientError);
     // `Expect: 100-continue` is answered here, once the declared body fits (see `Exchange.run`).
     this.server.on('checkContinue', this.#onCheckContinue);
@@ -142,13 +166,35 @@ export class Gateway {
     });
     const a = this.server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
-    this.#url = `http://${host}:${a.port}`;
+    this.#url = `${this.#tls === undefined ? 'http' : 'https'}://${host}:${a.port}`;
     return a;
   }
 
   /** The listener's base URL (after `listen`). */
   get url(): string {
     return this.#url;
+  }
+
+  /**
+   * Re-read the `listen.tls` files (those of `cfg` when given) so new handshakes present the new certificate;
+   * established connections, streams in flight among them, keep the one they shook hands with. A bad file
+   * throws `ConfigError` and the old certificate stays. Undefined when the listener is plain HTTP.
+   */
+  reloadTls(cfg?: ListenTlsConfig): ListenerCertificate | undefined {
+    if (this.#tls === undefined) return undefined;
+    try {
+      const certificate = this.#tls.reload(cfg);
+      this.#log.info(LOG_EVENT.listenTlsReloaded, { ...certificate });
+      return certificate;
+    } catch (err) {
+      this.#log.error(LOG_EVENT.listenTlsReloadFailed, { reason: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** The certificate new TLS handshakes present (undefined: plain HTTP). */
+  get tlsCertificate(): ListenerCertificate | undefined {
+    return this.#tls?.certificate;
   }
 
   get draining(): boolean {
@@ -259,13 +305,21 @@ export class Gateway {
     this.#upgrades.handle(req, socket as Socket, head);
   };
 
+  static #onTlsClientError(this: void, _err: Error, socket: Duplex): void {
+    socket.destroy();
+  }
+
   /** CONNECT is never proxied; without this listener Node would drop the socket without a word. */
-  static #onConnect(this: void, _req: IncomingMessage, socket: Duplex): void {
+  static #onConnect(this: void, req: IncomingMessage, socket: Duplex): void {
+    const refusal = new GatewayError('RG_ERR_METHOD_NOT_ALLOWED', { message: 'the gateway does not forward CONNECT requests' });
+    // Over HTTP/2 a CONNECT is a stream, and Node hands over its compat response, not a raw socket.
+    if (req.httpVersionMajor === 2) {
+      const res = socket as unknown as ServerResponse;
+      res.setHeader('allow', ALLOWED_METHODS);
+      return sendError(res, refusal, { attempts: 0 });
+    }
     socket.on('error', () => socket.destroy());
-    sendRawError(socket, new GatewayError('RG_ERR_METHOD_NOT_ALLOWED', { message: 'the gateway does not forward CONNECT requests' }), {
-      attempts: 0,
-      headers: ['allow', ALLOWED_METHODS],
-    });
+    sendRawError(socket, refusal, { attempts: 0, headers: ['allow', ALLOWED_METHODS] });
   }
 
   readonly #onExchangeDone = (exchange: Exchange): void => {
@@ -292,11 +346,14 @@ export class Gateway {
     }
     // net.Server's close stops accepting and calls back once the last connection has closed; http.Server's
     // own close would also close idle keep-alive connections, the very race this drain avoids.
+    // HTTP/2 clients learn of the drain from a GOAWAY: their streams finish, then they reconnect elsewhere.
+    this.#h2?.goAway();
     if (this.#connections > 0 && deadlineMs > 0 && !this.#cut.signal.aborted) {
       await this.#wait(deadlineMs, new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve())));
     }
     if (this.#inflight > 0 || this.#connections > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight, connections: this.#connections });
-    this.server.closeAllConnections();
+    if (this.#h2 !== undefined) this.#h2.destroyAll();
+    else (this.server as Server).closeAllConnections();
     this.#upgrades.close();
     // Stops Node's timeout sweep of client connections. Not awaited: a refused upgrade's half-closed
     // socket may wait on its client, and nothing else is left open.

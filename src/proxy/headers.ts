@@ -103,6 +103,11 @@ export function upstreamHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     const value = raw[i + 1];
+    // HTTP/2 pseudo-headers (RFC 9113 §8.3) are not HTTP/1.1 fields; `:authority` stands for Host.
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ':authority') host ??= value;
+      continue;
+    }
     if (HOP_BY_HOP.has(name) || REPLACED_UPSTREAM.has(name) || connectionNamed?.has(name) || gatewayOwned(name)) {
       if (name === 'host') host = value;
       continue;

@@ -14,7 +14,7 @@ import httpProxy from 'http-proxy';
 import { GatewayError } from '../errors.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Picker } from '../routing/picker.js';
-import type { TrustFn } from './forwarded.js';
+import { clientProto, type TrustFn } from './forwarded.js';
 import { upstreamHeaders } from './headers.js';
 import { upgradeTargetFor } from './model-alias.js';
 import { sendRawError } from './raw-response.js';
@@ -86,7 +86,7 @@ export class UpgradeProxy {
       return refuse(new GatewayError('RG_ERR_MODEL_REQUIRED', { message: 'routing rules restrict models to regions: name the model in the query, e.g. ?model=...' }));
     const endpoint = this.#pickWithRoom(model, requestRegions(req.headers['x-regiongate-regions']));
     if (endpoint instanceof GatewayError) return refuse(endpoint);
-    const headers = upstreamHeaders(req.rawHeaders, { clientIp: socket.remoteAddress ?? '', proto: 'http', requestId, trust: this.#opts.trust }, endpoint.headers, 0);
+    const headers = upstreamHeaders(req.rawHeaders, { clientIp: socket.remoteAddress ?? '', proto: clientProto(socket), requestId, trust: this.#opts.trust }, endpoint.headers, 0);
     if (!endpoint.headers.some(([name]) => name === 'host')) headers.unshift('host', new URL(endpoint.origin).host);
     headers.push('connection', 'Upgrade', 'upgrade', 'websocket');
     this.#open.set(endpoint, (this.#open.get(endpoint) ?? 0) + 1);

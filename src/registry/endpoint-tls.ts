@@ -4,11 +4,10 @@
  * first request. What this builds is plain data (`EndpointTls`); the connect options derived from it
  * (`tlsConnectOptions`) are the one thing a future reload swaps to re-read certificates.
  */
-import { readFileSync } from 'node:fs';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext } from 'node:tls';
 import type { EndpointTlsConfig, GatewayConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { readPemFiles } from '../util/pem-files.js';
 
 /** The loaded material: PEM text, never paths. */
 export interface EndpointTls {
@@ -25,30 +24,7 @@ export interface EndpointTls {
 /** Read and check the files of `cfg`; `key` is its config path (`regions[0].endpoints[1].tls`). Throws `ConfigError`. */
 export function loadEndpointTls(cfg: EndpointTlsConfig, key: string): EndpointTls {
   const issues: string[] = [];
-  const read = (name: 'ca' | 'cert' | 'key', file: string | undefined): string | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (err) {
-      issues.push(`${key}.${name}: cannot read ${file}: ${(err as Error).message}`);
-      return undefined;
-    }
-  };
-  const caText = read('ca', cfg.ca);
-  const cert = read('cert', cfg.cert);
-  const privateKey = read('key', cfg.key);
-  const caCerts = caText === undefined ? undefined : certificates(caText, `${key}.ca`, cfg.ca ?? '', issues);
-  const chain = cert === undefined ? undefined : certificates(cert, `${key}.cert`, cfg.cert ?? '', issues);
-  if (privateKey !== undefined) {
-    try {
-      const k = createPrivateKey(privateKey);
-      // The leaf is the first certificate of the chain: a key of another certificate fails every handshake.
-      if (chain !== undefined && chain.length > 0 && !new X509Certificate(chain[0]).checkPrivateKey(k))
-        issues.push(`${key}.key: ${cfg.key} is not the private key of the certificate in ${cfg.cert}`);
-    } catch (err) {
-      issues.push(`${key}.key: ${cfg.key} holds no usable PEM private key (${(err as Error).message})`);
-    }
-  }
+  const { caCerts, cert, key: privateKey } = readPemFiles(cfg, key, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze({
     // `ca` replaces Node's roots in a TLS context: the configured CA is added to them, not put in their place.
@@ -101,21 +77,4 @@ export function tlsConnectOptions(tls: EndpointTls): ConnectionOptions {
   const o: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized, secureContext: secureContextOf(tls) };
   if (tls.servername !== undefined) o.servername = tls.servername;
   return o;
-}
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** The PEM certificates in `text`, each checked to parse; an issue when there are none or one is broken. */
-function certificates(text: string, key: string, file: string, issues: string[]): string[] {
-  const pems = text.match(PEM_CERT) ?? [];
-  if (pems.length === 0) issues.push(`${key}: ${file} holds no PEM certificate`);
-  for (const pem of pems) {
-    try {
-      new X509Certificate(pem);
-    } catch (err) {
-      issues.push(`${key}: ${file} holds a certificate that does not parse (${(err as Error).message})`);
-      return [];
-    }
-  }
-  return pems;
 }

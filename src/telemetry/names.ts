@@ -62,6 +62,9 @@ export const LOG_EVENT = {
   unclassifiedFailure: 'proxy.unclassified_failure',
   /** A TLS handshake with an endpoint failed (certificate, name, client certificate): once per endpoint and reason. */
   upstreamTls: 'upstream.tls_failure',
+  /** `listen.tls` files re-read: new handshakes use them (`listener.tls_reloaded`), or they were refused and the old ones stay. */
+  listenTlsReloaded: 'listener.tls_reloaded',
+  listenTlsReloadFailed: 'listener.tls_reload_failed',
   adminError: 'admin.error',
   adminRefused: 'admin.refused',
   fleetUnsigned: 'fleet.unsigned',
