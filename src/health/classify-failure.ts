@@ -44,7 +44,11 @@ const UNFORWARDABLE = new Set([
 /** The gateway closed its own pool (shutdown) or cancelled the attempt. */
 const GATEWAY_CLOSED = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_ABORTED', 'ABORT_ERR']);
 
-/** The gateway's own timers and refusals, as raised by `Attempt` and the connection queue. */
+/**
+ * The gateway's own timers and refusals, as raised by `Attempt` and the connection queue. The first-byte
+ * and idle timeouts are only these: undici's `headersTimeout`/`bodyTimeout` are off on the upstream pools
+ * (`upstream-pools.ts`), so its `UND_ERR_HEADERS_TIMEOUT`/`UND_ERR_BODY_TIMEOUT` cannot reach this judge.
+ */
 const OWN: Partial<Record<ErrorCode, { evidence: LocalOriginFailure | undefined; retry: RetryClass }>> = {
   RG_ERR_UPSTREAM_CONNECT: { evidence: 'connect_refused', retry: 'free' },
   RG_ERR_UPSTREAM_TLS: { evidence: 'connect_refused', retry: 'free' },
@@ -86,8 +90,6 @@ export function classifyFailure(err: unknown): FailureVerdict {
       );
     }
     if (RESET.has(code) || code.startsWith('HPE_')) return verdict(new GatewayError('RG_ERR_UPSTREAM_RESET', { cause: err }), 'reset', 'replay');
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return verdict(new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT', { cause: err }), 'first_byte_timeout', 'replay');
-    if (code === 'UND_ERR_BODY_TIMEOUT') return verdict(new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT', { cause: err }), 'idle_timeout', 'never');
     if (GATEWAY_RESOURCES.has(code)) return verdict(new GatewayError('RG_ERR_GATEWAY_RESOURCES', { cause: err }), undefined, 'never');
     if (UNFORWARDABLE.has(code))
       return verdict(new GatewayError('RG_ERR_BAD_REQUEST', { cause: err, message: `The request cannot be forwarded: ${(err as Error).message}` }), undefined, 'never');

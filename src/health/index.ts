@@ -29,5 +29,5 @@ export {
 } from './health-transition.js';
 export { createHttpProbe, type HttpProbe, type HttpProbeOptions, type ProbeFn } from './http-probe.js';
 export { FALLBACK_LATENCY_MS, LatencyTracker } from './latency-tracker.js';
-export { OutlierDetector, type OutlierCause, type OutlierCounts } from './outlier-detector.js';
+export { OutlierDetector, ejectionTime, type OutlierCause, type OutlierCounts } from './outlier-detector.js';
 export { Prober, type ProbeError, type ProberInit, type ProbeResult, type ProbeStatus } from './prober.js';
