@@ -211,6 +211,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     picker,
     observer: fanOut(health, metrics, tally),
     retryGate: retryBudget,
+    clock,
     logger,
     catalog,
     onRequestEnd: (status, code, exchange) => {

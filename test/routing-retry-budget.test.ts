@@ -70,16 +70,6 @@ t.test('the window slides: spent retries come back after ttl', async (t) => {
   t.equal(budget.balance(), 10, 'a long idle gap clears the whole ring');
 });
 
-t.test('free retries (never reached an upstream) cost nothing', async (t) => {
-  const clock = new FakeClock();
-  const budget = new RetryBudget({ clock, minRetriesPerSec: 0 });
-  t.equal(budget.tryWithdraw(), false);
-  t.equal(budget.tryWithdraw(true), true, 'connect refused: granted even with an empty budget');
-  for (let i = 0; i < 5; i++) budget.deposit();
-  t.equal(budget.tryWithdraw(true), true);
-  t.equal(budget.balance(), 1, 'and nothing was taken');
-});
-
 t.test('rejects bad options', async (t) => {
   const clock = new FakeClock();
   t.throws(() => new RetryBudget({ clock, ttl: 0 }), RangeError);

@@ -17,7 +17,9 @@ import { BodyBudget } from './body-budget.js';
 import { onClientError } from './client-errors.js';
 import { ALLOWED_METHODS, edgeRefusal } from './edge-checks.js';
 import { sendError } from './error-response.js';
-import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import { Exchange, type ExchangeDeps } from './exchange.js';
+import type { RetryGate } from '../routing/attempt-plan.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { compileTrustProxy } from './forwarded.js';
 import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
@@ -30,6 +32,8 @@ export interface GatewayOptions {
   readonly picker: Picker;
   readonly observer?: AttemptObserver;
   readonly retryGate?: RetryGate;
+  /** Times each request's deadline and hedges (the system clock unless a test injects one). */
+  readonly clock?: Clock;
   readonly logger?: Logger;
   /** Models and regions: local `/v1/models` answers, and 400/404 for unknown regions and models (off when undefined). */
   readonly catalog?: ModelCatalog;
@@ -85,9 +89,19 @@ export class Gateway {
     });
     this.#deps = {
       pools: this.#pools,
-      picker: opts.picker,
+      plan: {
+        clock: opts.clock ?? systemClock,
+        picker: opts.picker,
+        retryGate: opts.retryGate,
+        options: {
+          attempts: cfg.retry.attempts,
+          requestTimeout: cfg.timeouts.request,
+          hedgeAfter: cfg.retry.hedge.after ?? 0,
+          maxHedges: cfg.retry.hedge.maxHedges,
+          retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
+        },
+      },
       observer: opts.observer,
-      retryGate: opts.retryGate,
       bodyBudget: new BodyBudget(cfg.limits.bufferedBytes),
       logger: this.#log,
       tracer: opts.tracer,
@@ -99,12 +113,7 @@ export class Gateway {
         firstByteStreamTimeout: cfg.timeouts.firstByteStream,
         firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
         idleTimeout: cfg.timeouts.idle,
-        requestTimeout: cfg.timeouts.request,
-        attempts: cfg.retry.attempts,
-        retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
         bodyLimit: cfg.limits.bodyBytes,
-        hedgeAfter: cfg.retry.hedge.after ?? 0,
-        maxHedges: cfg.retry.hedge.maxHedges,
         modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
         trust,
       },

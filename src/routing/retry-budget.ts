@@ -10,8 +10,8 @@
  * sustained 100% failure still cannot amplify load beyond `percent` % plus the floor.
  *
  * Free retries: an attempt that never reached an upstream (connect refused, connect timeout) put no load
- * on anyone; its retry is free. The caller passes `tryWithdraw(true)` (always granted, nothing taken) or
- * simply does not withdraw. The attempt limit (`retry.attempts`) still bounds those.
+ * on anyone; its retry is free, and the attempt plan does not withdraw for it. The attempt limit
+ * (`retry.attempts`) still bounds those.
  *
  * The window is a ring of `buckets` slots of `ttl / buckets` each: an entry expires between
  * `ttl - ttl/buckets` and `ttl` after it was made. O(1) per call, O(buckets) once per slot change.
@@ -70,12 +70,8 @@ export class RetryBudget {
     this.#sum += this.#depositValue;
   }
 
-  /**
-   * Ask for one retry. Returns false when the budget is spent (answer the failure instead of retrying).
-   * `free` = the failed attempt never reached an upstream: granted without taking anything.
-   */
-  tryWithdraw(free = false): boolean {
-    if (free) return true;
+  /** Ask for one retry. Returns false when the budget is spent (answer the failure instead of retrying). */
+  tryWithdraw(): boolean {
     this.#advance();
     if (this.#sum + this.#reserve < RETRY_COST) return false;
     this.#slots[this.#currentSlot % this.#slots.length] -= RETRY_COST;
