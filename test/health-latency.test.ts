@@ -4,6 +4,7 @@ import t from 'tap';
 import type { Endpoint } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { FALLBACK_LATENCY_MS, HealthTracker, LatencyTracker } from '../src/health/index.js';
+import { healthOptions } from './helpers/health-options.js';
 
 function endpoint(id: string): Endpoint {
   return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
@@ -93,7 +94,7 @@ t.test('in-flight counts and the load score', async (t) => {
 
 t.test('the tracker feeds time to first byte, not fast errors', async (t) => {
   const clock = new FakeClock();
-  const tracker = new HealthTracker({ endpoints: [a], clock, random: () => 0, options: { probes: false, latency: { initial: 100 } } });
+  const tracker = new HealthTracker({ endpoints: [a], clock, random: () => 0, options: healthOptions({ probes: false, latency: { initial: 100 } }) });
   t.teardown(() => tracker.close());
   tracker.attemptStarted(a);
   t.equal(tracker.inflight(a), 1);

@@ -7,12 +7,11 @@ import { seededRandom } from '../src/util/random.js';
 import {
   HealthTracker,
   ejectionTime,
-  resolveHealthOptions,
   type AttemptOutcome,
-  type HealthOptionsInput,
   type HealthTransition,
   type LocalOriginFailure,
 } from '../src/health/index.js';
+import { healthOptions, type HealthConfigInput } from './helpers/health-options.js';
 
 function endpoint(id: string, region = 'eu'): Endpoint {
   return { id, region, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
@@ -22,10 +21,10 @@ const ok = (e: Endpoint): AttemptOutcome => ({ kind: 'success', endpoint: e, sta
 const e5xx = (e: Endpoint): AttemptOutcome => ({ kind: 'upstream_5xx', endpoint: e, status: 503, ttfbMs: 5 });
 const local = (e: Endpoint, failure: LocalOriginFailure): AttemptOutcome => ({ kind: 'local_origin', endpoint: e, failure, elapsedMs: 3 });
 
-function setup(options: HealthOptionsInput = {}, random = () => 0) {
+function setup(options: HealthConfigInput = {}, random = () => 0) {
   const clock = new FakeClock();
   const a = endpoint('a');
-  const tracker = new HealthTracker({ endpoints: [a, endpoint('b')], clock, random, options: { probes: false, ...options } });
+  const tracker = new HealthTracker({ endpoints: [a, endpoint('b')], clock, random, options: healthOptions({ probes: false, ...options }) });
   const transitions: HealthTransition[] = [];
   tracker.onTransition((tr) => transitions.push(tr));
   const report = (o: AttemptOutcome): void => {
@@ -204,7 +203,7 @@ t.test('backoff decays while healthy', async (t) => {
 });
 
 t.test('jitter shortens the ejection by at most ejectionJitter, never beyond the cap', async (t) => {
-  const o = resolveHealthOptions({ outlier: { baseEjectionTime: 2000, maxEjectionTime: 10_000, ejectionJitter: 0.25 } }).outlier;
+  const o = healthOptions({ outlier: { baseEjectionTime: 2000, maxEjectionTime: 10_000, ejectionJitter: 0.25 } }).outlier;
   const random = seededRandom(42);
   for (let n = 1; n <= 8; n++) {
     const d = Math.min(2000 * n, 10_000);

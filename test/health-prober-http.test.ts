@@ -6,7 +6,8 @@ import t from 'tap';
 import type { Endpoint } from '../src/registry/endpoint.js';
 import { systemClock } from '../src/util/clock.js';
 import { seededRandom } from '../src/util/random.js';
-import { createHttpProbe, HealthTracker, Prober, resolveHealthOptions, type HealthTransition, type ProbeResult } from '../src/health/index.js';
+import { createHttpProbe, HealthTracker, Prober, type HealthTransition, type ProbeResult } from '../src/health/index.js';
+import { healthOptions } from './helpers/health-options.js';
 
 t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) => {
   let status = 503;
@@ -35,7 +36,7 @@ t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) =
     endpoints: [live, stuck],
     clock: systemClock,
     random: seededRandom(3),
-    options: resolveHealthOptions({ interval: 100, timeout: 150, jitter: 0.1, healthyThreshold: 2, unhealthyThreshold: 2 }),
+    options: healthOptions({ interval: 100, timeout: 150, jitter: 0.1, healthyThreshold: 2, unhealthyThreshold: 2 }),
     probe: http.probe,
     onChange: (e, up) => changes.push(`${e.id}:${up ? 'up' : 'down'}`),
     onResult: (r) => {
@@ -81,7 +82,7 @@ t.test('the tracker probes over undici by default, and close() releases the agen
     endpoints: [e],
     clock: systemClock,
     random: seededRandom(5),
-    options: { interval: 100, timeout: 200, healthyThreshold: 1, unhealthyThreshold: 1 },
+    options: healthOptions({ interval: 100, timeout: 200, healthyThreshold: 1, unhealthyThreshold: 1 }),
   });
   t.teardown(() => tracker.close());
   const next = (to: string): Promise<HealthTransition> =>

@@ -4,7 +4,8 @@ import t from 'tap';
 import type { Endpoint } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
-import { HealthTracker, Prober, resolveHealthOptions, type HealthTransition, type ProbeFn } from '../src/health/index.js';
+import { HealthTracker, Prober, type HealthTransition, type ProbeFn } from '../src/health/index.js';
+import { healthOptions } from './helpers/health-options.js';
 
 function endpoint(id: string): Endpoint {
   return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
@@ -26,7 +27,7 @@ function fakeProbe() {
   return { status, calls, probe, bind: (c: FakeClock) => (clock = c) };
 }
 
-const opts = resolveHealthOptions({ interval: 1000, timeout: 300, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 3, expectedStatus: [200, 204] });
+const opts = healthOptions({ interval: 1000, timeout: 300, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 3, expectedStatus: [200, 204] });
 
 t.test('thresholds: down after unhealthyThreshold failures, up after healthyThreshold successes', async (t) => {
   const clock = new FakeClock();
@@ -125,7 +126,7 @@ t.test('jitter keeps each wait within interval × (1 ± jitter)', async (t) => {
   t.ok(gaps.length >= 4, `${gaps.length} gaps`);
   t.ok(gaps.every((g) => g >= 800 && g <= 1200), `gaps ${gaps.join(', ')}`);
   t.ok(new Set(gaps).size > 1, 'not all equal');
-  t.equal(resolveHealthOptions({ interval: 10 }).interval, 100, 'interval is at least 100 ms');
+  t.throws(() => healthOptions({ interval: 10 }), /at least 100ms/, 'an interval under 100 ms is refused');
 });
 
 t.test('close() clears every timer and aborts probes in flight', async (t) => {
@@ -151,7 +152,7 @@ t.test('tracker: failing probes eject, passing probes bring probation', async (t
   const clock = new FakeClock();
   const fake = fakeProbe();
   const transitions: HealthTransition[] = [];
-  const tracker = new HealthTracker({ endpoints: [a], clock, random: () => 0, probe: fake.probe, options: { interval: 1000, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 2 } });
+  const tracker = new HealthTracker({ endpoints: [a], clock, random: () => 0, probe: fake.probe, options: healthOptions({ interval: 1000, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 2 }) });
   tracker.onTransition((tr) => transitions.push(tr));
   tracker.start();
   const step = async (n: number) => {

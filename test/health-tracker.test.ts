@@ -9,20 +9,20 @@ import {
   HealthTracker,
   TRANSITION_CAUSES,
   type AttemptOutcome,
-  type HealthOptionsInput,
   type HealthTransition,
 } from '../src/health/index.js';
+import { healthOptions, type HealthConfigInput } from './helpers/health-options.js';
 
 function endpoint(id: string, region = 'eu'): Endpoint {
   return { id, region, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
 }
 
-function setup(options: HealthOptionsInput = {}) {
+function setup(options: HealthConfigInput = {}) {
   const clock = new FakeClock();
   const random = (): number => 0;
   const a = endpoint('a');
   const b = endpoint('b', 'us');
-  const tracker = new HealthTracker({ endpoints: [a, b], clock, random, options: { probes: false, ...options } });
+  const tracker = new HealthTracker({ endpoints: [a, b], clock, random, options: healthOptions({ probes: false, ...options }) });
   const transitions: HealthTransition[] = [];
   tracker.onTransition((tr) => transitions.push(tr));
   const refuse = (e: Endpoint): void => {

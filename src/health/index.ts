@@ -5,12 +5,10 @@
 export type { AttemptObserver, AttemptOutcome, LocalOriginFailure } from './attempt-outcome.js';
 export { BREAKER_STATES, BucketRotator, EndpointBreaker, type BreakerCounts, type BreakerState, type EndpointBreakerInit } from './endpoint-breaker.js';
 export {
-  DEFAULT_HEALTH_OPTIONS,
   MIN_PROBE_INTERVAL,
-  resolveHealthOptions,
+  settleHealthOptions,
   type BreakerOptions,
   type HealthOptions,
-  type HealthOptionsInput,
   type LatencyOptions,
   type OutlierOptions,
   type ProbationOptions,
