@@ -6,7 +6,7 @@ import type { Endpoint } from '../src/registry/endpoint.js';
 import { sendsOwnCredentials } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { HealthTracker, type HealthTransition } from '../src/health/index.js';
-import { healthOptions, type HealthConfigInput } from './helpers/health-options.js';
+import { healthOptions, type HealthConfigInput } from './helpers/config-sections.js';
 
 function endpoint(id: string, headers: [string, string][] = []): Endpoint {
   return { id, region: id, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers, connections: 0 };

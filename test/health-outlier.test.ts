@@ -11,7 +11,7 @@ import {
   type HealthTransition,
   type LocalOriginFailure,
 } from '../src/health/index.js';
-import { healthOptions, type HealthConfigInput } from './helpers/health-options.js';
+import { healthOptions, type HealthConfigInput } from './helpers/config-sections.js';
 
 function endpoint(id: string, region = 'eu'): Endpoint {
   return { id, region, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };

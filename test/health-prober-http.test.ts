@@ -7,7 +7,7 @@ import type { Endpoint } from '../src/registry/endpoint.js';
 import { systemClock } from '../src/util/clock.js';
 import { seededRandom } from '../src/util/random.js';
 import { createHttpProbe, HealthTracker, Prober, type HealthTransition, type ProbeResult } from '../src/health/index.js';
-import { healthOptions } from './helpers/health-options.js';
+import { healthOptions } from './helpers/config-sections.js';
 
 t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) => {
   let status = 503;
@@ -27,7 +27,7 @@ t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) =
   const live: Endpoint = { ...base, id: 'live', basePath: '/v1', headers: [['authorization', 'Bearer probe-secret']] };
   const stuck: Endpoint = { ...base, id: 'stuck', basePath: '/hang', headers: [] };
 
-  const http = createHttpProbe({ path: '/health' });
+  const http = createHttpProbe({ path: '/health', connectTimeout: healthOptions().timeout });
   const results: ProbeResult[] = [];
   const waiters: { test: (r: ProbeResult) => boolean; resolve: () => void }[] = [];
   const until = (test: (r: ProbeResult) => boolean): Promise<void> => new Promise((resolve) => waiters.push({ test, resolve }));

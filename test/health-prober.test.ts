@@ -5,7 +5,7 @@ import type { Endpoint } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
 import { HealthTracker, Prober, type HealthTransition, type ProbeFn } from '../src/health/index.js';
-import { healthOptions } from './helpers/health-options.js';
+import { healthOptions } from './helpers/config-sections.js';
 
 function endpoint(id: string): Endpoint {
   return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };

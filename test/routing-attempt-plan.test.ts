@@ -8,6 +8,7 @@ import type { Picker } from '../src/routing/picker.js';
 import { RetryBudget } from '../src/routing/retry-budget.js';
 import { DEFAULT_RETRY_POLICY } from '../src/routing/retry-policy.js';
 import { FakeClock } from '../src/util/fake-clock.js';
+import { retryBudgetOptions } from './helpers/config-sections.js';
 import { testEndpoint } from './helpers/endpoints.js';
 
 const endpoints = [testEndpoint('eu-0'), testEndpoint('us-0', { region: 'us' }), testEndpoint('ap-0', { region: 'ap' })];
@@ -23,7 +24,7 @@ const upload = { method: 'POST', path: '/v1/files', idempotencyKey: false };
 
 function setup(options: Partial<AttemptPlanOptions> = {}, request = chat, budget?: { minRetriesPerSec: number }) {
   const clock = new FakeClock();
-  const retryGate = budget === undefined ? undefined : new RetryBudget({ clock, ttl: 10_000, percent: 20, minRetriesPerSec: budget.minRetriesPerSec, buckets: 10 });
+  const retryGate = budget === undefined ? undefined : new RetryBudget({ clock, ...retryBudgetOptions(budget) });
   const events: string[] = [];
   const owner: PlanOwner & { tried: Endpoint[] } = {
     model: undefined,

@@ -8,6 +8,7 @@ import { HealthAwarePicker } from '../src/routing/health-picker.js';
 import type { HealthView } from '../src/routing/health-view.js';
 import type { PickRequest, Picker } from '../src/routing/picker.js';
 import { seededRandom } from '../src/util/random.js';
+import { pickerOptions } from './helpers/config-sections.js';
 
 const allHealthy: HealthView = {
   isRoutable: () => true,
@@ -34,7 +35,7 @@ function ep(id: string, region: string, priority: number, models?: string[]): En
 const endpoints = [ep('us-0', 'us', 0, ['llama']), ep('us-1', 'us', 0), ep('eu-0', 'eu', 1, ['llama', 'gpt']), ep('ap-0', 'ap', 2, ['gpt'])];
 
 const implementations: [string, () => Picker][] = [
-  ['HealthAwarePicker', () => new HealthAwarePicker({ endpoints, health: allHealthy, random: seededRandom(7) })],
+  ['HealthAwarePicker', () => new HealthAwarePicker({ endpoints, health: allHealthy, random: seededRandom(7), options: pickerOptions() })],
 ];
 
 const req = (model: string | undefined, tried: Endpoint[] = [], regions?: string[]): PickRequest => ({

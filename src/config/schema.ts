@@ -227,87 +227,6 @@ const regionSchema = z.strictObject({
   }),
 });
 
-/**
- * `health:`: active probes, outlier detection, probation, breakers, latency and 429 handling. Exported
- * so that code and tests needing health options resolve them here, where their defaults live.
- */
-export const healthSchema = z
-  .strictObject({
-    /** Active probes on (passive detection works without them). */
-    probes: bool().default(true),
-    interval: duration(1000).refine((v) => v >= 100, { error: 'must be at least 100ms' }),
-    timeout: positiveDuration(500),
-    path: path.default('/health'),
-    jitter: num(0, 1).default(0.1),
-    healthyThreshold: int(1, 100).default(2),
-    unhealthyThreshold: int(1, 100).default(2),
-    expectedStatus: z.array(int(100, 599)).default([200]),
-    outlier: z
-      .strictObject({
-        consecutive5xx: int(1, 1000).default(5),
-        consecutiveGatewayFailure: int(1, 1000).default(3),
-        consecutiveLocalOriginFailures: int(1, 1000).default(2),
-        consecutiveConnectRefused: int(1, 1000).default(1),
-        failurePercentageThreshold: num(0, 100).default(0),
-        failurePercentageRequestVolume: int(1, 1_000_000).default(20),
-        failurePercentageWindow: positiveDuration(10_000),
-        baseEjectionTime: positiveDuration(2000),
-        maxEjectionTime: positiveDuration(60_000),
-        ejectionJitter: num(0, 1).default(0.2),
-        backoffDecay: positiveDuration(30_000),
-        /** Most endpoints (percent) outlier detection ejects at once; at least one (Envoy's max_ejection_percent). */
-        maxEjectionPercent: num(0, 100).default(50),
-      })
-      .prefault({}),
-    probation: z
-      .strictObject({
-        window: duration(10_000),
-        minWeight: num(0, 1).default(0.1),
-        maxConcurrent: int(1, 100_000).default(4),
-      })
-      .prefault({}),
-    breaker: z
-      .strictObject({
-        volumeThreshold: int(1, 1_000_000).default(20),
-        errorThresholdPercentage: num(1, 100).default(50),
-        resetTimeout: positiveDuration(10_000),
-        window: positiveDuration(10_000),
-        buckets: int(1, 1000).default(10),
-      })
-      .prefault({}),
-    latency: z
-      .strictObject({
-        decay: positiveDuration(10_000),
-        /** Estimate for an endpoint without samples: "median" of the measured ones, or a duration. */
-        initial: z
-          .union([z.literal('median'), z.number(), z.string()])
-          .transform((v, ctx) => {
-            if (v === 'median') return v;
-            const ms = parseDuration(v);
-            if (ms === undefined) {
-              ctx.addIssue({ code: 'custom', message: `must be "median" or a duration` });
-              return z.NEVER;
-            }
-            return ms;
-          })
-          .default('median'),
-      })
-      .prefault({}),
-    rateLimit: z
-      .strictObject({
-        /** Clamp on how long a 429's Retry-After keeps an endpoint skipped. */
-        min: duration(1000),
-        max: duration(30_000),
-        /** 429s in a row on the gateway's own credentials before the endpoint is skipped. */
-        consecutive: int(1, 1000).default(2),
-      })
-      .prefault({}),
-  })
-  .prefault({});
-
-/** What `health:` accepts (any subset). */
-export type HealthConfigInput = z.input<typeof healthSchema>;
-
 export const configSchema = z
   .strictObject({
     /** This gateway's id in the fleet; defaults to host name and pid. */
@@ -388,7 +307,79 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
-    health: healthSchema,
+    health: z
+      .strictObject({
+        /** Active probes on (passive detection works without them). */
+        probes: bool().default(true),
+        interval: duration(1000).refine((v) => v >= 100, { error: 'must be at least 100ms' }),
+        timeout: positiveDuration(500),
+        path: path.default('/health'),
+        jitter: num(0, 1).default(0.1),
+        healthyThreshold: int(1, 100).default(2),
+        unhealthyThreshold: int(1, 100).default(2),
+        expectedStatus: z.array(int(100, 599)).default([200]),
+        outlier: z
+          .strictObject({
+            consecutive5xx: int(1, 1000).default(5),
+            consecutiveGatewayFailure: int(1, 1000).default(3),
+            consecutiveLocalOriginFailures: int(1, 1000).default(2),
+            consecutiveConnectRefused: int(1, 1000).default(1),
+            failurePercentageThreshold: num(0, 100).default(0),
+            failurePercentageRequestVolume: int(1, 1_000_000).default(20),
+            failurePercentageWindow: positiveDuration(10_000),
+            baseEjectionTime: positiveDuration(2000),
+            maxEjectionTime: positiveDuration(60_000),
+            ejectionJitter: num(0, 1).default(0.2),
+            backoffDecay: positiveDuration(30_000),
+            /** Most endpoints (percent) outlier detection ejects at once; at least one (Envoy's max_ejection_percent). */
+            maxEjectionPercent: num(0, 100).default(50),
+          })
+          .prefault({}),
+        probation: z
+          .strictObject({
+            window: duration(10_000),
+            minWeight: num(0, 1).default(0.1),
+            maxConcurrent: int(1, 100_000).default(4),
+          })
+          .prefault({}),
+        breaker: z
+          .strictObject({
+            volumeThreshold: int(1, 1_000_000).default(20),
+            errorThresholdPercentage: num(1, 100).default(50),
+            resetTimeout: positiveDuration(10_000),
+            window: positiveDuration(10_000),
+            buckets: int(1, 1000).default(10),
+          })
+          .prefault({}),
+        latency: z
+          .strictObject({
+            decay: positiveDuration(10_000),
+            /** Estimate for an endpoint without samples: "median" of the measured ones, or a duration. */
+            initial: z
+              .union([z.literal('median'), z.number(), z.string()])
+              .transform((v, ctx) => {
+                if (v === 'median') return v;
+                const ms = parseDuration(v);
+                if (ms === undefined) {
+                  ctx.addIssue({ code: 'custom', message: `must be "median" or a duration` });
+                  return z.NEVER;
+                }
+                return ms;
+              })
+              .default('median'),
+          })
+          .prefault({}),
+        rateLimit: z
+          .strictObject({
+            /** Clamp on how long a 429's Retry-After keeps an endpoint skipped. */
+            min: duration(1000),
+            max: duration(30_000),
+            /** 429s in a row on the gateway's own credentials before the endpoint is skipped. */
+            consecutive: int(1, 1000).default(2),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     timeouts: z
       .strictObject({
         /** Longest wait for a free connection to an endpoint whose `connections` are all busy (then another endpoint is tried). */

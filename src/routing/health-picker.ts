@@ -33,18 +33,19 @@ import type { PickMiss, PickRequest, Picker } from './picker.js';
 import { PriorityLoad } from './priority-load.js';
 import { compileRouteRules, ruleMatches, type CompiledRouteRule, type RouteRule } from './route-rules.js';
 
+/** `routing:` settings from the config schema, which owns their defaults. */
 export interface HealthAwarePickerOptions {
-  /** Envoy's overprovisioning factor (default 1.4). */
-  readonly overprovisioningFactor?: number;
-  /** 0..1, like Envoy's 50% (0.5); default 0 = threshold panic off. */
-  readonly panicThreshold?: number;
-  /** Data-residency rules (default none). */
+  /** Envoy's overprovisioning factor. */
+  readonly overprovisioningFactor: number;
+  /** 0..1, like Envoy's 50% (0.5); 0 = threshold panic off. */
+  readonly panicThreshold: number;
+  /** Data-residency rules (none when absent). */
   readonly routeRules?: readonly RouteRule[];
   /**
-   * Scores within this ratio count as equal and the weighted draw decides (default 0.2). Without it, two
-   * endpoints a millisecond apart would split 100/0, and a recovered endpoint would get all or nothing.
+   * Scores within this ratio count as equal and the weighted draw decides. Without it, two endpoints a
+   * millisecond apart would split 100/0, and a recovered endpoint would get all or nothing.
    */
-  readonly scoreTolerance?: number;
+  readonly scoreTolerance: number;
 }
 
 export type HealthAwarePickerInit = (
@@ -53,7 +54,7 @@ export type HealthAwarePickerInit = (
 ) & {
   readonly health: HealthView;
   readonly random: Random;
-  readonly options?: HealthAwarePickerOptions;
+  readonly options: HealthAwarePickerOptions;
 };
 
 /** A pick with how it was made. */
@@ -85,7 +86,7 @@ export class HealthAwarePicker implements Picker {
 
   constructor(init: HealthAwarePickerInit) {
     const source = 'registry' in init ? init.registry.endpoints : init.endpoints;
-    this.#tolerance = 1 + (init.options?.scoreTolerance ?? 0.2);
+    this.#tolerance = 1 + init.options.scoreTolerance;
     this.#endpoints = [...source].sort((a, b) => a.priority - b.priority);
     const starts = [0];
     for (let i = 1; i < this.#endpoints.length; i++) {
@@ -95,12 +96,9 @@ export class HealthAwarePicker implements Picker {
     this.#tierStart = Int32Array.from(starts);
     this.#health = init.health;
     this.#random = init.random;
-    const opts = init.options ?? {};
+    const opts = init.options;
     this.#rules = compileRouteRules(opts.routeRules ?? []);
-    this.#load = new PriorityLoad(starts.length - 1, {
-      overprovisioningFactor: opts.overprovisioningFactor ?? 1.4,
-      panicThreshold: opts.panicThreshold ?? 0,
-    });
+    this.#load = new PriorityLoad(starts.length - 1, { overprovisioningFactor: opts.overprovisioningFactor, panicThreshold: opts.panicThreshold });
     const n = this.#endpoints.length;
     this.#healthyWeight = new Float64Array(n);
     this.#candidates = new Int32Array(n);

@@ -18,16 +18,20 @@
  */
 import type { Clock } from '../util/clock.js';
 
+/** `retry.budget` from the config schema, which owns the defaults. */
 export interface RetryBudgetOptions {
-  /** Sliding window in ms (default 10 000). */
-  readonly ttl?: number;
-  /** Retries allowed as a percentage of requests, 0..1000 (default 20). */
-  readonly percent?: number;
-  /** Floor, in retries per second of `ttl` (default 10, i.e. a reserve of 100 retries per 10 s). */
-  readonly minRetriesPerSec?: number;
-  /** Slots in the sliding window (default 10). */
+  /** Sliding window in ms. */
+  readonly ttl: number;
+  /** Retries allowed as a percentage of requests, 0..1000. */
+  readonly percent: number;
+  /** Floor, in retries per second of `ttl` (10 is a reserve of 100 retries per 10 s). */
+  readonly minRetriesPerSec: number;
+  /** Slots in the sliding window (not a config key: `WINDOW_BUCKETS` unless a test needs another). */
   readonly buckets?: number;
 }
+
+/** Slots in the sliding window: entries expire within a tenth of `ttl` of their due time. */
+const WINDOW_BUCKETS = 10;
 
 export interface RetryBudgetInit extends RetryBudgetOptions {
   readonly clock: Clock;
@@ -47,10 +51,8 @@ export class RetryBudget {
 
   constructor(options: RetryBudgetInit) {
     const clock = options.clock;
-    const ttl = options.ttl ?? 10_000;
-    const percent = options.percent ?? 20;
-    const minRetriesPerSec = options.minRetriesPerSec ?? 10;
-    const buckets = options.buckets ?? 10;
+    const { ttl, percent, minRetriesPerSec } = options;
+    const buckets = options.buckets ?? WINDOW_BUCKETS;
     if (!(ttl > 0)) throw new RangeError('ttl must be positive');
     if (!(percent >= 0 && percent <= 1000)) throw new RangeError('percent must be within 0..1000');
     if (!(minRetriesPerSec >= 0)) throw new RangeError('minRetriesPerSec must not be negative');
