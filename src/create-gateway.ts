@@ -16,7 +16,7 @@ import { CredentialManager, type CredentialManagerInit } from './credentials/cre
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
-import { TlsFailureLog } from './proxy/tls-connect.js';
+import { TlsFailureLog } from './transport/tls-connect.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
 import type { Endpoint } from './registry/endpoint.js';

@@ -7,6 +7,7 @@
  * `RG_ERR_UNCLASSIFIED`, not retried, and logged.
  */
 import { GatewayError, type ErrorCode } from '../errors.js';
+import { isTlsFailure } from '../transport/tls-failure.js';
 import type { LocalOriginFailure } from './attempt-outcome.js';
 
 /**
@@ -75,7 +76,7 @@ export function classifyFailure(err: unknown): FailureVerdict {
       return verdict(new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT', { cause: err }), 'connect_timeout', 'free');
     if (isTlsFailure(code)) return verdict(new GatewayError('RG_ERR_UPSTREAM_TLS', { cause: err }), 'connect_refused', 'free');
     // A TLS alert right after the handshake (a refused client certificate under TLS 1.3) reaches the
-    // request as undici's socket error with the alert as its cause (`proxy/tls-connect.ts`): the endpoint
+    // request as undici's socket error with the alert as its cause (`transport/tls-connect.ts`): the endpoint
     // never took the request, so it is a TLS failure like one during the handshake.
     const cause = errorCode((err as { cause?: unknown }).cause);
     if (code === 'UND_ERR_SOCKET' && cause !== undefined && isTlsFailure(cause))
@@ -141,17 +142,4 @@ function verdict(error: GatewayError, evidence: LocalOriginFailure | undefined, 
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-/** Whether an error code is a TLS handshake or certificate failure (Node/OpenSSL codes). */
-export function isTlsFailure(code: string): boolean {
-  return (
-    code.startsWith('ERR_TLS_') ||
-    code.startsWith('ERR_SSL_') ||
-    code.startsWith('CERT_') ||
-    code.startsWith('UNABLE_TO_') ||
-    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
-    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
-    code === 'EPROTO'
-  );
 }

@@ -29,7 +29,7 @@ import { HealthStateMachine } from './health-state-machine.js';
 import { LatencyTracker } from './latency-tracker.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { Prober } from './prober.js';
-import type { TlsFailureFn } from '../proxy/tls-connect.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface HealthTrackerInit {
   readonly endpoints: readonly Endpoint[];

@@ -6,7 +6,7 @@
  */
 import { request } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
-import { EndpointDispatchers, type TlsFailureFn } from '../proxy/tls-connect.js';
+import { EndpointDispatchers, type TlsFailureFn } from '../transport/tls-connect.js';
 
 /** Probes one endpoint; resolves with the HTTP status, rejects on a transport error or abort. */
 export type ProbeFn = (endpoint: Endpoint, signal: AbortSignal) => Promise<number>;

@@ -25,7 +25,7 @@ import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
-import type { TlsFailureFn } from './tls-connect.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;

@@ -24,7 +24,7 @@ import { classifyFailure } from '../health/classify-failure.js';
 import { Tunnel, type TunnelLimits, type TunnelRequest } from './tunnel.js';
 import { Agent as HttpsAgent } from 'node:https';
 import { tlsConnectOptions } from '../registry/endpoint-tls.js';
-import type { TlsFailureFn } from './tls-connect.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface UpgradeOptions extends TunnelLimits {
   readonly picker: Picker;

@@ -8,7 +8,7 @@
 import { Pool } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Attempt, SlotSource } from './attempt.js';
-import { endpointConnect, type TlsFailureFn } from './tls-connect.js';
+import { endpointConnect, type TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface UpstreamPoolOptions {
   readonly connectTimeout: number;
