@@ -12,6 +12,7 @@ import { GatewayError } from '../errors.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
+import { LOG_EVENT } from '../telemetry/names.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
 import { BodyBudget } from './body-budget.js';
 import { onClientError } from './client-errors.js';
@@ -295,7 +296,7 @@ export class Gateway {
   async drain(deadlineMs = this.#config.timeouts.drain, delayMs = this.#config.timeouts.drainDelay): Promise<void> {
     if (!this.#draining) {
       this.#draining = true;
-      this.#log.info('gateway.draining', { inflight: this.#inflight, connections: this.#connections, deadlineMs, delayMs });
+      this.#log.info(LOG_EVENT.draining, { inflight: this.#inflight, connections: this.#connections, deadlineMs, delayMs });
       // Keep serving while load balancers notice the failing readiness and stop sending.
       await this.#wait(delayMs);
     }
@@ -304,7 +305,7 @@ export class Gateway {
     if (this.#connections > 0 && deadlineMs > 0 && !this.#cut.signal.aborted) {
       await this.#wait(deadlineMs, new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve())));
     }
-    if (this.#inflight > 0 || this.#connections > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight, connections: this.#connections });
+    if (this.#inflight > 0 || this.#connections > 0) this.#log.warn(LOG_EVENT.drainDeadline, { cut: this.#inflight, connections: this.#connections });
     this.server.closeAllConnections();
     this.#upgrades.close();
     // Stops Node's timeout sweep of client connections. Not awaited: a refused upgrade's half-closed

@@ -9,8 +9,9 @@
  *    Healthy weight = weight × `weightFactor` of routable endpoints, so a tier of endpoints in probation
  *    counts for the capacity it takes, not for its full configured weight.
  * 3. Within the tier, power of two choices: two distinct endpoints drawn at random by weight ×
- *    `weightFactor`, the one with the clearly lower `score` wins (within `scoreTolerance`, the first draw). A sudden fast endpoint wins only the pairs it is
- *    drawn into, so it ramps up instead of taking everything at once (no herding).
+ *    `weightFactor`; the one with the clearly lower `score` wins, and when the two scores are within
+ *    `scoreTolerance` of each other the first draw wins. A sudden fast endpoint wins only the pairs it
+ *    is drawn into, so it ramps up instead of taking everything at once (no herding).
  * 4. Panic: when no untried candidate is routable at all, health is ignored and the pick is a weighted
  *    draw over every untried candidate of every tier (Envoy's total panic spreads by total weight), a
  *    retry preferring untried regions. Failing open like this beats a certain 503, and spreading it
