@@ -15,13 +15,10 @@ import {
   type HealthTransition,
 } from '../src/health/index.js';
 import { healthOptions } from './helpers/config-sections.js';
-
-function endpoint(id: string): Endpoint {
-  return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
+import { testEndpoint } from './helpers/endpoints.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
-const a = endpoint('a');
+const a = testEndpoint('a');
 const breakerOptions = healthOptions({ breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, window: 10_000, buckets: 10 } }).breaker;
 
 t.test('opens once the window holds volumeThreshold attempts and the failure rate exceeds the threshold', async (t) => {
@@ -72,7 +69,7 @@ t.test('the rolling window turns on the injected clock; successes keep the rate 
 t.test('close() shuts the breaker down and detaches it from the rotator', async (t) => {
   const clock = new FakeClock();
   const rotator = new BucketRotator(clock, breakerOptions);
-  const breakers = Array.from({ length: 50 }, (_, i) => new EndpointBreaker({ endpoint: endpoint(`e${i}`), options: breakerOptions, rotator }));
+  const breakers = Array.from({ length: 50 }, (_, i) => new EndpointBreaker({ endpoint: testEndpoint(`e${i}`), options: breakerOptions, rotator }));
   t.equal(rotator.controller.listenerCount('rotate'), 50);
   t.equal(clock.pending, 1);
   for (const b of breakers) b.close();

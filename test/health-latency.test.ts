@@ -5,12 +5,9 @@ import type { Endpoint } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { FALLBACK_LATENCY_MS, HealthTracker, LatencyTracker } from '../src/health/index.js';
 import { healthOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
-function endpoint(id: string): Endpoint {
-  return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
-
-const [a, b, c] = [endpoint('a'), endpoint('b'), endpoint('c')];
+const [a, b, c] = [testEndpoint('a'), testEndpoint('b'), testEndpoint('c')];
 
 /** One attempt to `e` that took `ttfbMs` to its first byte: the tracker's only way to learn a sample. */
 function observe(lat: LatencyTracker, e: Endpoint, ttfbMs: number): void {

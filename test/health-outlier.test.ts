@@ -12,10 +12,7 @@ import {
   type LocalOriginFailure,
 } from '../src/health/index.js';
 import { healthOptions, type HealthConfigInput } from './helpers/config-sections.js';
-
-function endpoint(id: string, region = 'eu'): Endpoint {
-  return { id, region, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
+import { testEndpoint } from './helpers/endpoints.js';
 
 const ok = (e: Endpoint): AttemptOutcome => ({ kind: 'success', endpoint: e, status: 200, ttfbMs: 50 });
 const e5xx = (e: Endpoint): AttemptOutcome => ({ kind: 'upstream_5xx', endpoint: e, status: 503, ttfbMs: 5 });
@@ -23,8 +20,8 @@ const local = (e: Endpoint, failure: LocalOriginFailure): AttemptOutcome => ({ k
 
 function setup(options: HealthConfigInput = {}, random = () => 0) {
   const clock = new FakeClock();
-  const a = endpoint('a');
-  const tracker = new HealthTracker({ endpoints: [a, endpoint('b')], clock, random, options: healthOptions({ probes: false, ...options }) });
+  const a = testEndpoint('a');
+  const tracker = new HealthTracker({ endpoints: [a, testEndpoint('b')], clock, random, options: healthOptions({ probes: false, ...options }) });
   const transitions: HealthTransition[] = [];
   tracker.onTransition((tr) => transitions.push(tr));
   const report = (o: AttemptOutcome): void => {

@@ -3,11 +3,11 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import type { Endpoint } from '../src/registry/endpoint.js';
 import { systemClock } from '../src/util/clock.js';
 import { seededRandom } from '../src/util/random.js';
 import { createHttpProbe, HealthTracker, Prober, type HealthTransition, type ProbeResult } from '../src/health/index.js';
 import { healthOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) => {
   let status = 503;
@@ -23,9 +23,8 @@ t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) =
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const base = { region: 'eu', provider: 'test', priority: 0, weight: 1, origin, models: undefined, connections: 0 };
-  const live: Endpoint = { ...base, id: 'live', basePath: '/v1', headers: [['authorization', 'Bearer probe-secret']] };
-  const stuck: Endpoint = { ...base, id: 'stuck', basePath: '/hang', headers: [] };
+  const live = testEndpoint('live', { origin, basePath: '/v1', headers: [['authorization', 'Bearer probe-secret']] });
+  const stuck = testEndpoint('stuck', { origin, basePath: '/hang' });
 
   const http = createHttpProbe({ path: '/health', connectTimeout: healthOptions().timeout });
   const results: ProbeResult[] = [];
@@ -77,7 +76,7 @@ t.test('the tracker probes over undici by default, and close() releases the agen
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise((resolve) => server.close(resolve)));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const e: Endpoint = { id: 'e', region: 'eu', provider: 'test', priority: 0, weight: 1, origin, basePath: '', models: undefined, headers: [], connections: 0 };
+  const e = testEndpoint('e', { origin });
   const tracker = new HealthTracker({
     endpoints: [e],
     clock: systemClock,

@@ -1,20 +1,16 @@
 // Active probes on simulated time with a fake probe function: thresholds, expected statuses, our own
 // timeout, no overlap, jitter bounds, close(), and how probes combine with ejections in the tracker.
 import t from 'tap';
-import type { Endpoint } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
 import { HealthTracker, Prober, type HealthTransition, type ProbeFn } from '../src/health/index.js';
 import { healthOptions } from './helpers/config-sections.js';
-
-function endpoint(id: string): Endpoint {
-  return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
+import { testEndpoint } from './helpers/endpoints.js';
 
 /** Let settled promises run their callbacks (not a sleep: no timer is waited for). */
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-const a = endpoint('a');
+const a = testEndpoint('a');
 
 function fakeProbe() {
   const status = new Map<string, number>();
@@ -136,7 +132,7 @@ t.test('close() clears every timer and aborts probes in flight', async (t) => {
     signals.push(signal);
     return new Promise<number>(() => {});
   };
-  const prober = new Prober({ endpoints: [a, endpoint('b')], clock, random: () => 0.5, options: opts, probe });
+  const prober = new Prober({ endpoints: [a, testEndpoint('b')], clock, random: () => 0.5, options: opts, probe });
   prober.start();
   clock.tick(500);
   t.equal(signals.length, 2);

@@ -6,6 +6,7 @@ import type { HealthView } from '../src/routing/health-view.js';
 import type { PickRequest } from '../src/routing/picker.js';
 import { seededRandom } from '../src/util/random.js';
 import { pickerOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 /** An in-test HealthView: everything routable, full weight, score 100, unless told otherwise. */
 class FakeHealth implements HealthView {
@@ -28,20 +29,8 @@ class FakeHealth implements HealthView {
   }
 }
 
-function ep(id: string, region: string, priority = 0, opts: { weight?: number; models?: string[] } = {}): Endpoint {
-  return {
-    id,
-    region,
-    provider: 'test',
-    priority,
-    weight: opts.weight ?? 1,
-    origin: `http://${id}.invalid`,
-    basePath: '',
-    models: opts.models ? new Set(opts.models) : undefined,
-    headers: [],
-    connections: 0,
-  };
-}
+const ep = (id: string, region: string, priority = 0, opts: { weight?: number; models?: string[] } = {}): Endpoint =>
+  testEndpoint(id, { region, priority, origin: `http://${id}.invalid`, ...opts });
 
 function setup(endpoints: Endpoint[], options: Partial<HealthAwarePickerOptions> = {}, seed = 42) {
   const health = new FakeHealth();

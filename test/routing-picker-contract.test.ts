@@ -9,6 +9,7 @@ import type { HealthView } from '../src/routing/health-view.js';
 import type { PickRequest, Picker } from '../src/routing/picker.js';
 import { seededRandom } from '../src/util/random.js';
 import { pickerOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 const allHealthy: HealthView = {
   isRoutable: () => true,
@@ -17,20 +18,8 @@ const allHealthy: HealthView = {
   drained: () => false,
 };
 
-function ep(id: string, region: string, priority: number, models?: string[]): Endpoint {
-  return {
-    id,
-    region,
-    provider: 'test',
-    priority,
-    weight: 1,
-    origin: `http://${id}.invalid`,
-    basePath: '',
-    models: models ? new Set(models) : undefined,
-    headers: [],
-    connections: 0,
-  };
-}
+const ep = (id: string, region: string, priority: number, models?: string[]): Endpoint =>
+  testEndpoint(id, { region, priority, models, origin: `http://${id}.invalid` });
 
 const endpoints = [ep('us-0', 'us', 0, ['llama']), ep('us-1', 'us', 0), ep('eu-0', 'eu', 1, ['llama', 'gpt']), ep('ap-0', 'ap', 2, ['gpt'])];
 

@@ -12,6 +12,7 @@ export interface TestEndpointFields {
   readonly models?: readonly string[];
   readonly headers?: readonly (readonly [string, string])[];
   readonly origin?: string;
+  readonly basePath?: string;
 }
 
 /** An endpoint with id `id` and the given fields; the rest are the defaults above. */
@@ -23,7 +24,7 @@ export function testEndpoint(id: string, fields: TestEndpointFields = {}): Endpo
     priority: fields.priority ?? 0,
     weight: fields.weight ?? 1,
     origin: fields.origin ?? 'http://127.0.0.1:1',
-    basePath: '',
+    basePath: fields.basePath ?? '',
     models: fields.models === undefined ? undefined : new Set(fields.models),
     headers: fields.headers ?? [],
     connections: 0,
