@@ -140,7 +140,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     maxRemoteTtlMs: st.trust.maxRemoteTtl,
     egressThreshold: st.trust.egressThreshold,
   });
-  const r = st.redis;
   const store = createStateStore(st, {
     gatewayId,
     clock,
@@ -148,15 +147,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     localEvents: fleet.localEvents,
     bus: opts.bus,
     logger,
-    tuning: {
-      refreshIntervalMs: st.refreshInterval,
-      connectTimeoutMs: r.connectTimeout,
-      heartbeatIntervalMs: r.heartbeatInterval,
-      heartbeatTimeoutMs: r.heartbeatTimeout,
-      startTimeoutMs: r.startTimeout,
-      maxInFlight: r.maxInFlight,
-      maxReconnectDelayMs: r.maxReconnectDelay,
-    },
   });
   fleet.attach(store);
   let gateway: Gateway | undefined;
