@@ -12,7 +12,8 @@ import diagnostics from 'node:diagnostics_channel';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { CHANNEL, RegionSimulator, createGateway, resolveConfig } from '../dist/index.js';
+import { CHANNEL, createGateway, resolveConfig } from '../dist/index.js';
+import { RegionSimulator } from '../dist/sim/index.js';
 
 const { values } = parseArgs({
   options: {

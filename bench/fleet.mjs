@@ -71,7 +71,7 @@ if (!haveRedisServer()) {
   process.exit(0);
 }
 installExitHooks();
-const { RegionSimulator } = await import(DIST.href);
+const { RegionSimulator } = await import(new URL('../dist/sim/index.js', import.meta.url).href);
 
 const sims = { a: new RegionSimulator({ name: 'a', latencyMs: 2, tokens: 1 }), b0: new RegionSimulator({ name: 'b', latencyMs: 2, tokens: 1 }), b1: new RegionSimulator({ name: 'b', latencyMs: 2, tokens: 1 }) };
 /** @type {Awaited<ReturnType<typeof startRedis>> | undefined} */

@@ -16,7 +16,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { createGateway, RegionSimulator, resolveConfig } from '../dist/index.js';
+import { createGateway, resolveConfig } from '../dist/index.js';
+import { RegionSimulator } from '../dist/sim/index.js';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -18,7 +18,7 @@ import { CredentialManager, type CredentialManagerInit } from './credentials/cre
 import { ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
-import { TlsFailureLog } from './proxy/tls-connect.js';
+import { TlsFailureLog } from './transport/tls-connect.js';
 import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
 import type { ListenerCertificate } from './proxy/listener-tls.js';
@@ -154,7 +154,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     maxRemoteTtlMs: st.trust.maxRemoteTtl,
     egressThreshold: st.trust.egressThreshold,
   });
-  const r = st.redis;
   const store = createStateStore(st, {
     gatewayId,
     clock,
@@ -162,15 +161,6 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     localEvents: fleet.localEvents,
     bus: opts.bus,
     logger,
-    tuning: {
-      refreshIntervalMs: st.refreshInterval,
-      connectTimeoutMs: r.connectTimeout,
-      heartbeatIntervalMs: r.heartbeatInterval,
-      heartbeatTimeoutMs: r.heartbeatTimeout,
-      startTimeoutMs: r.startTimeout,
-      maxInFlight: r.maxInFlight,
-      maxReconnectDelayMs: r.maxReconnectDelay,
-    },
   });
   fleet.attach(store);
   const signer = new FleetSigner(st.secret);
@@ -262,6 +252,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     picker,
     observer: fanOut(health, metrics, tally),
     retryGate: retryBudget,
+    clock,
     logger,
     catalog,
     onRequestEnd: (status, code, exchange) => {

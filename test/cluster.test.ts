@@ -6,8 +6,7 @@
  */
 import t from 'tap';
 import { request } from 'undici';
-import { exitOf, Output, spawnCli } from './helpers/built.js';
-import { writeConfig } from './helpers/cli-process.js';
+import { exitOf, Output, spawnCli, writeConfig } from './helpers/built.js';
 import { refusedUrl, startSim } from './helpers/gateway.js';
 import { until, within } from './helpers/wait.js';
 

@@ -15,7 +15,7 @@ import { resolveConfig, type GatewayConfigInput } from '../src/config/index.js';
 import { createGateway, type RunningGateway } from '../src/create-gateway.js';
 import { ConfigError } from '../src/errors.js';
 import { checkEndpointTlsFiles, loadEndpointTls, tlsConnectOptions } from '../src/registry/endpoint-tls.js';
-import { TlsFailureLog } from '../src/proxy/tls-connect.js';
+import { TlsFailureLog } from '../src/transport/tls-connect.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { Output, spawnCli } from './helpers/built.js';

@@ -10,19 +10,16 @@ import {
   BucketRotator,
   EndpointBreaker,
   HealthTracker,
-  resolveHealthOptions,
   type AttemptOutcome,
   type BreakerState,
   type HealthTransition,
 } from '../src/health/index.js';
-
-function endpoint(id: string): Endpoint {
-  return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
+import { healthOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
-const a = endpoint('a');
-const breakerOptions = resolveHealthOptions({ breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, window: 10_000, buckets: 10 } }).breaker;
+const a = testEndpoint('a');
+const breakerOptions = healthOptions({ breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, window: 10_000, buckets: 10 } }).breaker;
 
 t.test('opens once the window holds volumeThreshold attempts and the failure rate exceeds the threshold', async (t) => {
   const clock = new FakeClock();
@@ -72,7 +69,7 @@ t.test('the rolling window turns on the injected clock; successes keep the rate 
 t.test('close() shuts the breaker down and detaches it from the rotator', async (t) => {
   const clock = new FakeClock();
   const rotator = new BucketRotator(clock, breakerOptions);
-  const breakers = Array.from({ length: 50 }, (_, i) => new EndpointBreaker({ endpoint: endpoint(`e${i}`), options: breakerOptions, rotator }));
+  const breakers = Array.from({ length: 50 }, (_, i) => new EndpointBreaker({ endpoint: testEndpoint(`e${i}`), options: breakerOptions, rotator }));
   t.equal(rotator.controller.listenerCount('rotate'), 50);
   t.equal(clock.pending, 1);
   for (const b of breakers) b.close();
@@ -91,7 +88,7 @@ t.test('tracker: an open breaker makes the endpoint non-routable (cause breaker_
     endpoints: [a],
     clock,
     random: () => 0,
-    options: { probes: false, outlier: { consecutive5xx: 1000, consecutiveGatewayFailure: 1000 }, breaker: { volumeThreshold: 4, resetTimeout: 60_000 } },
+    options: healthOptions({ probes: false, outlier: { consecutive5xx: 1000, consecutiveGatewayFailure: 1000 }, breaker: { volumeThreshold: 4, resetTimeout: 60_000 } }),
   });
   t.teardown(() => tracker.close());
   const transitions: HealthTransition[] = [];
@@ -115,7 +112,7 @@ t.test('tracker: half-open is probation; a failed trial re-opens, a good one clo
     endpoints: [a],
     clock,
     random: () => 0,
-    options: { probes: false, outlier: { consecutive5xx: 1000, consecutiveGatewayFailure: 1000 }, breaker: { volumeThreshold: 2, resetTimeout: 20 } },
+    options: healthOptions({ probes: false, outlier: { consecutive5xx: 1000, consecutiveGatewayFailure: 1000 }, breaker: { volumeThreshold: 2, resetTimeout: 20 } }),
   });
   t.teardown(() => tracker.close());
   // Opossum's reset timer is unref'd: hold the event loop open while waiting for it.

@@ -5,17 +5,18 @@ import t from 'tap';
 import type { Endpoint } from '../src/registry/endpoint.js';
 import { sendsOwnCredentials } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
-import { HealthTracker, type HealthOptionsInput, type HealthTransition } from '../src/health/index.js';
+import { HealthTracker, type HealthTransition } from '../src/health/index.js';
+import { healthOptions, type HealthConfigInput } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
-function endpoint(id: string, headers: [string, string][] = []): Endpoint {
-  return { id, region: id, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers, connections: 0 };
-}
+/** Each endpoint in a region of its own. */
+const endpoint = (id: string, headers: [string, string][] = []): Endpoint => testEndpoint(id, { region: id, headers });
 
-function setup(count: number, options: HealthOptionsInput = {}) {
+function setup(count: number, options: HealthConfigInput = {}) {
   const clock = new FakeClock();
   const eps = Array.from({ length: count }, (_, i) => endpoint(`e${i}`));
   // random 0: no ejection jitter, so ejection times are exact.
-  const tracker = new HealthTracker({ endpoints: eps, clock, random: () => 0, options: { probes: false, ...options } });
+  const tracker = new HealthTracker({ endpoints: eps, clock, random: () => 0, options: healthOptions({ probes: false, ...options }) });
   const transitions: HealthTransition[] = [];
   tracker.onTransition((tr) => transitions.push(tr));
   const refuse = (e: Endpoint): void => {

@@ -6,26 +6,22 @@ import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
 import {
   HealthTracker,
-  OutlierDetector,
-  resolveHealthOptions,
+  ejectionTime,
   type AttemptOutcome,
-  type HealthOptionsInput,
   type HealthTransition,
   type LocalOriginFailure,
 } from '../src/health/index.js';
-
-function endpoint(id: string, region = 'eu'): Endpoint {
-  return { id, region, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
+import { healthOptions, type HealthConfigInput } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 const ok = (e: Endpoint): AttemptOutcome => ({ kind: 'success', endpoint: e, status: 200, ttfbMs: 50 });
 const e5xx = (e: Endpoint): AttemptOutcome => ({ kind: 'upstream_5xx', endpoint: e, status: 503, ttfbMs: 5 });
 const local = (e: Endpoint, failure: LocalOriginFailure): AttemptOutcome => ({ kind: 'local_origin', endpoint: e, failure, elapsedMs: 3 });
 
-function setup(options: HealthOptionsInput = {}, random = () => 0) {
+function setup(options: HealthConfigInput = {}, random = () => 0) {
   const clock = new FakeClock();
-  const a = endpoint('a');
-  const tracker = new HealthTracker({ endpoints: [a, endpoint('b')], clock, random, options: { probes: false, ...options } });
+  const a = testEndpoint('a');
+  const tracker = new HealthTracker({ endpoints: [a, testEndpoint('b')], clock, random, options: healthOptions({ probes: false, ...options }) });
   const transitions: HealthTransition[] = [];
   tracker.onTransition((tr) => transitions.push(tr));
   const report = (o: AttemptOutcome): void => {
@@ -204,23 +200,22 @@ t.test('backoff decays while healthy', async (t) => {
 });
 
 t.test('jitter shortens the ejection by at most ejectionJitter, never beyond the cap', async (t) => {
-  const o = resolveHealthOptions({ outlier: { baseEjectionTime: 2000, maxEjectionTime: 10_000, ejectionJitter: 0.25 } }).outlier;
-  const detector = new OutlierDetector(o, new FakeClock());
+  const o = healthOptions({ outlier: { baseEjectionTime: 2000, maxEjectionTime: 10_000, ejectionJitter: 0.25 } }).outlier;
   const random = seededRandom(42);
   for (let n = 1; n <= 8; n++) {
     const d = Math.min(2000 * n, 10_000);
     let lo = Infinity;
     let hi = 0;
     for (let i = 0; i < 200; i++) {
-      const v = detector.ejectionTime(n, random);
+      const v = ejectionTime(o, n, random);
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
     }
     t.ok(lo >= 0.75 * d && hi <= d, `n=${n}: ${lo.toFixed(0)}..${hi.toFixed(0)} within [${0.75 * d}, ${d}]`);
     t.ok(hi - lo > 0.2 * d, `n=${n}: the spread is used`);
   }
-  t.equal(detector.ejectionTime(1, () => 0), 2000);
-  t.equal(detector.ejectionTime(1, () => 0.5), 1750);
+  t.equal(ejectionTime(o, 1, () => 0), 2000);
+  t.equal(ejectionTime(o, 1, () => 0.5), 1750);
 
   const { a, tracker, report } = setup({ outlier: { ejectionJitter: 0.5 } }, () => 0.5);
   t.teardown(() => tracker.close());

@@ -3,10 +3,11 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import type { Endpoint } from '../src/registry/endpoint.js';
 import { systemClock } from '../src/util/clock.js';
 import { seededRandom } from '../src/util/random.js';
-import { createHttpProbe, HealthTracker, Prober, resolveHealthOptions, type HealthTransition, type ProbeResult } from '../src/health/index.js';
+import { createHttpProbe, HealthTracker, Prober, type HealthTransition, type ProbeResult } from '../src/health/index.js';
+import { healthOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) => {
   let status = 503;
@@ -22,11 +23,10 @@ t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) =
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const base = { region: 'eu', provider: 'test', priority: 0, weight: 1, origin, models: undefined, connections: 0 };
-  const live: Endpoint = { ...base, id: 'live', basePath: '/v1', headers: [['authorization', 'Bearer probe-secret']] };
-  const stuck: Endpoint = { ...base, id: 'stuck', basePath: '/hang', headers: [] };
+  const live = testEndpoint('live', { origin, basePath: '/v1', headers: [['authorization', 'Bearer probe-secret']] });
+  const stuck = testEndpoint('stuck', { origin, basePath: '/hang' });
 
-  const http = createHttpProbe({ path: '/health' });
+  const http = createHttpProbe({ path: '/health', connectTimeout: healthOptions().timeout });
   const results: ProbeResult[] = [];
   const waiters: { test: (r: ProbeResult) => boolean; resolve: () => void }[] = [];
   const until = (test: (r: ProbeResult) => boolean): Promise<void> => new Promise((resolve) => waiters.push({ test, resolve }));
@@ -35,7 +35,7 @@ t.test('probes a real upstream: path, headers, thresholds, timeout', async (t) =
     endpoints: [live, stuck],
     clock: systemClock,
     random: seededRandom(3),
-    options: resolveHealthOptions({ interval: 100, timeout: 150, jitter: 0.1, healthyThreshold: 2, unhealthyThreshold: 2 }),
+    options: healthOptions({ interval: 100, timeout: 150, jitter: 0.1, healthyThreshold: 2, unhealthyThreshold: 2 }),
     probe: http.probe,
     onChange: (e, up) => changes.push(`${e.id}:${up ? 'up' : 'down'}`),
     onResult: (r) => {
@@ -76,12 +76,12 @@ t.test('the tracker probes over undici by default, and close() releases the agen
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise((resolve) => server.close(resolve)));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const e: Endpoint = { id: 'e', region: 'eu', provider: 'test', priority: 0, weight: 1, origin, basePath: '', models: undefined, headers: [], connections: 0 };
+  const e = testEndpoint('e', { origin });
   const tracker = new HealthTracker({
     endpoints: [e],
     clock: systemClock,
     random: seededRandom(5),
-    options: { interval: 100, timeout: 200, healthyThreshold: 1, unhealthyThreshold: 1 },
+    options: healthOptions({ interval: 100, timeout: 200, healthyThreshold: 1, unhealthyThreshold: 1 }),
   });
   t.teardown(() => tracker.close());
   const next = (to: string): Promise<HealthTransition> =>

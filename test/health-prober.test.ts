@@ -1,19 +1,16 @@
 // Active probes on simulated time with a fake probe function: thresholds, expected statuses, our own
 // timeout, no overlap, jitter bounds, close(), and how probes combine with ejections in the tracker.
 import t from 'tap';
-import type { Endpoint } from '../src/registry/endpoint.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
-import { HealthTracker, Prober, resolveHealthOptions, type HealthTransition, type ProbeFn } from '../src/health/index.js';
-
-function endpoint(id: string): Endpoint {
-  return { id, region: 'eu', provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
+import { HealthTracker, Prober, type HealthTransition, type ProbeFn } from '../src/health/index.js';
+import { healthOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 /** Let settled promises run their callbacks (not a sleep: no timer is waited for). */
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-const a = endpoint('a');
+const a = testEndpoint('a');
 
 function fakeProbe() {
   const status = new Map<string, number>();
@@ -26,7 +23,7 @@ function fakeProbe() {
   return { status, calls, probe, bind: (c: FakeClock) => (clock = c) };
 }
 
-const opts = resolveHealthOptions({ interval: 1000, timeout: 300, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 3, expectedStatus: [200, 204] });
+const opts = healthOptions({ interval: 1000, timeout: 300, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 3, expectedStatus: [200, 204] });
 
 t.test('thresholds: down after unhealthyThreshold failures, up after healthyThreshold successes', async (t) => {
   const clock = new FakeClock();
@@ -125,7 +122,7 @@ t.test('jitter keeps each wait within interval × (1 ± jitter)', async (t) => {
   t.ok(gaps.length >= 4, `${gaps.length} gaps`);
   t.ok(gaps.every((g) => g >= 800 && g <= 1200), `gaps ${gaps.join(', ')}`);
   t.ok(new Set(gaps).size > 1, 'not all equal');
-  t.equal(resolveHealthOptions({ interval: 10 }).interval, 100, 'interval is at least 100 ms');
+  t.throws(() => healthOptions({ interval: 10 }), /at least 100ms/, 'an interval under 100 ms is refused');
 });
 
 t.test('close() clears every timer and aborts probes in flight', async (t) => {
@@ -135,7 +132,7 @@ t.test('close() clears every timer and aborts probes in flight', async (t) => {
     signals.push(signal);
     return new Promise<number>(() => {});
   };
-  const prober = new Prober({ endpoints: [a, endpoint('b')], clock, random: () => 0.5, options: opts, probe });
+  const prober = new Prober({ endpoints: [a, testEndpoint('b')], clock, random: () => 0.5, options: opts, probe });
   prober.start();
   clock.tick(500);
   t.equal(signals.length, 2);
@@ -151,7 +148,7 @@ t.test('tracker: failing probes eject, passing probes bring probation', async (t
   const clock = new FakeClock();
   const fake = fakeProbe();
   const transitions: HealthTransition[] = [];
-  const tracker = new HealthTracker({ endpoints: [a], clock, random: () => 0, probe: fake.probe, options: { interval: 1000, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 2 } });
+  const tracker = new HealthTracker({ endpoints: [a], clock, random: () => 0, probe: fake.probe, options: healthOptions({ interval: 1000, jitter: 0, healthyThreshold: 2, unhealthyThreshold: 2 }) });
   tracker.onTransition((tr) => transitions.push(tr));
   tracker.start();
   const step = async (n: number) => {

@@ -9,20 +9,17 @@ import {
   HealthTracker,
   TRANSITION_CAUSES,
   type AttemptOutcome,
-  type HealthOptionsInput,
   type HealthTransition,
 } from '../src/health/index.js';
+import { healthOptions, type HealthConfigInput } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
-function endpoint(id: string, region = 'eu'): Endpoint {
-  return { id, region, provider: 'test', priority: 0, weight: 1, origin: 'http://127.0.0.1:1', basePath: '', models: undefined, headers: [], connections: 0 };
-}
-
-function setup(options: HealthOptionsInput = {}) {
+function setup(options: HealthConfigInput = {}) {
   const clock = new FakeClock();
   const random = (): number => 0;
-  const a = endpoint('a');
-  const b = endpoint('b', 'us');
-  const tracker = new HealthTracker({ endpoints: [a, b], clock, random, options: { probes: false, ...options } });
+  const a = testEndpoint('a');
+  const b = testEndpoint('b', { region: 'us' });
+  const tracker = new HealthTracker({ endpoints: [a, b], clock, random, options: healthOptions({ probes: false, ...options }) });
   const transitions: HealthTransition[] = [];
   tracker.onTransition((tr) => transitions.push(tr));
   const refuse = (e: Endpoint): void => {
@@ -230,8 +227,8 @@ t.test('unknown endpoints are never routable', async (t) => {
   const { tracker } = setup();
   t.teardown(() => tracker.close());
   const view: HealthView = tracker; // the picker's contract, checked at compile time
-  t.equal(view.isRoutable(endpoint('a')), true);
-  const x = endpoint('x');
+  t.equal(view.isRoutable(testEndpoint('a')), true);
+  const x = testEndpoint('x');
   t.equal(tracker.isRoutable(x), false);
   t.equal(tracker.state(x), undefined);
   t.equal(tracker.score(x), Infinity);

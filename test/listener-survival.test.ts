@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { writeConfig } from './helpers/cli-process.js';
+import { writeConfig } from './helpers/built.js';
 import { startSim } from './helpers/gateway.js';
 import { waitUntil } from './helpers/redis-server.js';
 

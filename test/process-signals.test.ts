@@ -2,7 +2,7 @@
 // and --workers 2) finishes completely after SIGTERM, SIGTERM, and the process exits 0.
 import t from 'tap';
 import { request } from 'undici';
-import { CLI_MISSING, startCli, writeConfig } from './helpers/cli-process.js';
+import { CLI_MISSING, startCli, writeConfig } from './helpers/built.js';
 import { startSim } from './helpers/gateway.js';
 import { waitUntil } from './helpers/redis-server.js';
 

@@ -4,7 +4,7 @@
 // holds, and waits for the exit event; tap's timeout is the only bound.
 import { createServer, type Server } from 'node:net';
 import t from 'tap';
-import { CLI_MISSING, startCli, writeConfig } from './helpers/cli-process.js';
+import { CLI_MISSING, startCli, writeConfig } from './helpers/built.js';
 import { refusedUrl } from './helpers/gateway.js';
 import { REDIS_SKIP, startRedisServer, type Teardown } from './helpers/redis-server.js';
 

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import t, { type Test } from 'tap';
 import { Pool } from 'undici';
 import { HAPROXY_SKIP, NGINX_SKIP, startHaproxy, startNginx, type Balancer } from './helpers/balancers.js';
-import { CLI_MISSING, startCli, writeConfig, type CliProcess } from './helpers/cli-process.js';
+import { CLI_MISSING, startCli, writeConfig, type CliProcess } from './helpers/built.js';
 import { startUpstream } from './helpers/gateway.js';
 import { freePort, waitUntil, type Teardown } from './helpers/redis-server.js';
 

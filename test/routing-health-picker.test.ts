@@ -5,6 +5,8 @@ import { HealthAwarePicker, type HealthAwarePickerOptions, type PickResult } fro
 import type { HealthView } from '../src/routing/health-view.js';
 import type { PickRequest } from '../src/routing/picker.js';
 import { seededRandom } from '../src/util/random.js';
+import { pickerOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 /** An in-test HealthView: everything routable, full weight, score 100, unless told otherwise. */
 class FakeHealth implements HealthView {
@@ -27,24 +29,12 @@ class FakeHealth implements HealthView {
   }
 }
 
-function ep(id: string, region: string, priority = 0, opts: { weight?: number; models?: string[] } = {}): Endpoint {
-  return {
-    id,
-    region,
-    provider: 'test',
-    priority,
-    weight: opts.weight ?? 1,
-    origin: `http://${id}.invalid`,
-    basePath: '',
-    models: opts.models ? new Set(opts.models) : undefined,
-    headers: [],
-    connections: 0,
-  };
-}
+const ep = (id: string, region: string, priority = 0, opts: { weight?: number; models?: string[] } = {}): Endpoint =>
+  testEndpoint(id, { region, priority, origin: `http://${id}.invalid`, ...opts });
 
-function setup(endpoints: Endpoint[], options?: HealthAwarePickerOptions, seed = 42) {
+function setup(endpoints: Endpoint[], options: Partial<HealthAwarePickerOptions> = {}, seed = 42) {
   const health = new FakeHealth();
-  const picker = new HealthAwarePicker({ endpoints, health, random: seededRandom(seed), options });
+  const picker = new HealthAwarePicker({ endpoints, health, random: seededRandom(seed), options: pickerOptions(options) });
   return { health, picker };
 }
 
@@ -299,7 +289,7 @@ t.test('built from a registry', async (t) => {
     ],
   });
   const health = new FakeHealth();
-  const picker = new HealthAwarePicker({ registry, health, random: seededRandom(1) });
+  const picker = new HealthAwarePicker({ registry, health, random: seededRandom(1), options: pickerOptions() });
   t.equal(picker.pick(req('llama'))?.id, 'us-0');
   health.down.add('us-0');
   t.equal(picker.pick(req('llama'))?.id, 'eu-0');

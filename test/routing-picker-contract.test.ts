@@ -1,13 +1,15 @@
 /**
- * The contract every Picker keeps, run on each implementation (like hono's shared router cases).
+ * The contract every Picker keeps, run on each implementation (like hono's shared router cases). One
+ * implementation today (`HealthAwarePicker`); a new policy joins the list below.
  */
 import t from 'tap';
 import type { Endpoint } from '../src/registry/endpoint.js';
 import { HealthAwarePicker } from '../src/routing/health-picker.js';
 import type { HealthView } from '../src/routing/health-view.js';
 import type { PickRequest, Picker } from '../src/routing/picker.js';
-import { StaticPicker } from '../src/routing/static-picker.js';
 import { seededRandom } from '../src/util/random.js';
+import { pickerOptions } from './helpers/config-sections.js';
+import { testEndpoint } from './helpers/endpoints.js';
 
 const allHealthy: HealthView = {
   isRoutable: () => true,
@@ -16,26 +18,13 @@ const allHealthy: HealthView = {
   drained: () => false,
 };
 
-function ep(id: string, region: string, priority: number, models?: string[]): Endpoint {
-  return {
-    id,
-    region,
-    provider: 'test',
-    priority,
-    weight: 1,
-    origin: `http://${id}.invalid`,
-    basePath: '',
-    models: models ? new Set(models) : undefined,
-    headers: [],
-    connections: 0,
-  };
-}
+const ep = (id: string, region: string, priority: number, models?: string[]): Endpoint =>
+  testEndpoint(id, { region, priority, models, origin: `http://${id}.invalid` });
 
 const endpoints = [ep('us-0', 'us', 0, ['llama']), ep('us-1', 'us', 0), ep('eu-0', 'eu', 1, ['llama', 'gpt']), ep('ap-0', 'ap', 2, ['gpt'])];
 
 const implementations: [string, () => Picker][] = [
-  ['StaticPicker', () => new StaticPicker(endpoints)],
-  ['HealthAwarePicker', () => new HealthAwarePicker({ endpoints, health: allHealthy, random: seededRandom(7) })],
+  ['HealthAwarePicker', () => new HealthAwarePicker({ endpoints, health: allHealthy, random: seededRandom(7), options: pickerOptions() })],
 ];
 
 const req = (model: string | undefined, tried: Endpoint[] = [], regions?: string[]): PickRequest => ({

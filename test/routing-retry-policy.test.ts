@@ -1,5 +1,4 @@
 import t from 'tap';
-import { hedgeDelay, HEDGING_OFF, shouldHedge } from '../src/routing/hedge-policy.js';
 import {
   DEFAULT_REPLAYABLE_PATHS,
   DEFAULT_RETRY_POLICY,
@@ -54,17 +53,4 @@ t.test('statuses: only the listed ones, only when replayable, never after a byte
 t.test('idempotent methods', async (t) => {
   t.same(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'].map(isIdempotent), [true, true, true, true, true, true]);
   t.same(['POST', 'PATCH', 'CONNECT'].map(isIdempotent), [false, false, false]);
-});
-
-t.test('hedge policy', async (t) => {
-  const fresh = { hedgesStarted: 0, responseStarted: false };
-  t.equal(hedgeDelay(HEDGING_OFF, fresh), undefined, 'off by default');
-  t.equal(shouldHedge(HEDGING_OFF, fresh, 1e9), false);
-  const on = { after: 200 };
-  t.equal(hedgeDelay(on, fresh), 200);
-  t.equal(shouldHedge(on, fresh, 199), false);
-  t.equal(shouldHedge(on, fresh, 200), true);
-  t.equal(shouldHedge(on, { hedgesStarted: 1, responseStarted: false }, 500), false, 'one hedge by default');
-  t.equal(shouldHedge({ after: 200, maxHedges: 2 }, { hedgesStarted: 1, responseStarted: false }, 500), true);
-  t.equal(shouldHedge(on, { hedgesStarted: 0, responseStarted: true }, 500), false, 'never after a response byte');
 });

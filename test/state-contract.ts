@@ -188,7 +188,7 @@ export function runStoreContract(t: Test, h: StoreHarness): void {
     });
     const got: FleetEvent[] = [];
     b.store.onEvent((e) => got.push(e));
-    a.store.publish(a.source.create('breaker_open', 'ep-7', 'breaker_open', 10_000));
+    a.store.publish(a.source.create('ejected', 'ep-7', 'breaker_open', 10_000));
     await until(h, 'the second listener', () => got.length === 1);
     t.match(b.store.status().lastError, /listener bug/);
   });

@@ -21,7 +21,7 @@ t.test('EgressGuard withholds accusations only, while egress looks broken', asyn
   const src = new FleetEventSource('gw', new FakeClock());
   const events = [
     src.create('ejected', 'ep-1', 'x', 1000),
-    src.create('breaker_open', 'ep-2', 'x', 1000),
+    src.create('ejected', 'ep-2', 'breaker_open', 1000),
     src.create('rate_limited', 'ep-3', 'x', 1000),
     src.create('recovered', 'ep-4', 'x', 1000),
     src.create('drained', 'ep-4', 'operator', 1000),

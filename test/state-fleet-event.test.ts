@@ -30,6 +30,8 @@ t.test('malformed input is dropped without throwing', async (t) => {
     undefined, null, 42, {}, [], 'null', '{', '[]', '"x"', 'true',
     JSON.stringify({ ...w, v: 1 }),
     JSON.stringify({ ...w, type: 'EJECTED' }),
+    // Never published by any version: an open breaker travels as `ejected` with cause `breaker_open`.
+    JSON.stringify({ ...w, type: 'breaker_open' }),
     JSON.stringify({ ...w, gatewayId: 7 }),
     JSON.stringify({ ...w, endpointId: 'e'.repeat(129) }),
     JSON.stringify({ ...w, cause: null }),
@@ -82,7 +84,7 @@ t.test('expiry is the receiver\'s clock plus the lifetime, bounded by what the s
 t.test('record keys: one per (endpoint, gateway, class), unambiguous', async (t) => {
   const src = new FleetEventSource('gw-a', clock);
   t.equal(recordKey(src.create('ejected', 'ep-1', 'x', 1)), recordKey(src.create('recovered', 'ep-1', 'x', 1)));
-  t.not(recordKey(src.create('ejected', 'ep-1', 'x', 1)), recordKey(src.create('breaker_open', 'ep-1', 'x', 1)));
+  t.not(recordKey(src.create('ejected', 'ep-1', 'x', 1)), recordKey(src.create('rate_limited', 'ep-1', 'x', 1)));
   t.not(recordKey({ endpointId: 'a","b', gatewayId: 'c', type: 'drill' }), recordKey({ endpointId: 'a', gatewayId: 'b","c', type: 'drill' }));
 });
 

@@ -57,15 +57,14 @@ t.test('a remote expiry is never trusted beyond maxRemoteTtlMs; refreshes renew 
   t.equal(view.remoteState('ep-1'), undefined, 'gone when renewals stop');
 });
 
-t.test('recovered and breaker_closed clear their own record only', async (t) => {
+t.test('recovered clears the ejection record only', async (t) => {
   const { view, gw } = setup();
   const a = gw('gw-a');
-  view.apply(a.create('ejected', 'ep-1', 'consecutive_5xx', 10_000));
-  view.apply(a.create('breaker_open', 'ep-1', 'breaker_open', 10_000));
+  view.apply(a.create('ejected', 'ep-1', 'breaker_open', 10_000));
+  view.apply(a.create('rate_limited', 'ep-1', 'rate_limited', 10_000));
   view.apply(a.create('recovered', 'ep-1', 'probe_recovered', 10_000));
-  t.equal(view.remoteState('ep-1')?.cause, 'breaker_open', 'the open breaker still ejects');
-  view.apply(a.create('breaker_closed', 'ep-1', 'recovered', 10_000));
-  t.equal(view.remoteState('ep-1'), undefined);
+  t.equal(view.remoteState('ep-1')?.ejectedUntil, undefined, 'the ejection is over');
+  t.ok(view.remoteState('ep-1')?.rateLimitedUntil, 'the rate limit, another record, still holds');
 });
 
 t.test('one gateway may eject at most maxEjectShare of all endpoints unless others confirm', async (t) => {
@@ -82,8 +81,8 @@ t.test('one gateway may eject at most maxEjectShare of all endpoints unless othe
   view.apply(gw('gw-y').create('ejected', 'ep-7', 'consecutive_5xx', 60_000));
   t.same([...view.states().keys()].sort(), ['ep-0', 'ep-1', 'ep-2', 'ep-3', 'ep-7']);
   t.same(view.remoteState('ep-7')?.from, ['gw-x', 'gw-y']);
-  // breaker_open from the same gateway is not a confirmation.
-  view.apply(x.create('breaker_open', 'ep-6', 'breaker_open', 60_000));
+  // Another ejection from the same gateway, for another cause, is not a confirmation.
+  view.apply(x.create('ejected', 'ep-6', 'breaker_open', 60_000));
   t.equal(view.remoteState('ep-6'), undefined);
   // A bigger registry raises the cap once re-evaluated.
   setTotal(20);

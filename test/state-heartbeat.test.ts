@@ -68,12 +68,13 @@ t.test('no verdict while the publisher cannot send', async (t) => {
 
 t.test('reconnect delay: exponential, capped, jittered ±20 %', async (t) => {
   const r = seededRandom(3);
+  const cap = 2000;
   for (let attempt = 1; attempt <= 30; attempt++) {
-    const d = reconnectDelay(attempt, r);
-    const base = Math.min(2000, 50 * 2 ** (attempt - 1));
+    const d = reconnectDelay(attempt, r, cap);
+    const base = Math.min(cap, 50 * 2 ** (attempt - 1));
     t.ok(d >= Math.floor(base * 0.8) && d <= Math.ceil(base * 1.2), `attempt ${attempt}: ${d} ms`);
   }
-  t.equal(reconnectDelay(1000, () => 0.5), 2000, 'never above the cap, even for huge attempt counts');
+  t.equal(reconnectDelay(1000, () => 0.5, cap), cap, 'never above the cap, even for huge attempt counts');
 });
 
 t.test('redis URLs', async (t) => {

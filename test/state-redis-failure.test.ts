@@ -102,7 +102,7 @@ async function eventsFlow(what: string, a: { store: StateStore; source: FleetEve
   try {
     await waitUntil(what, () => {
       if (received) return true;
-      const ev = a.source.create('breaker_open', 'ep-flow', 'breaker_open', 60_000);
+      const ev = a.source.create('ejected', 'ep-flow', 'breaker_open', 60_000);
       sent.add(ev.seq);
       a.store.publish(ev);
       return false;

@@ -3,7 +3,7 @@
 // a config warning, the drain on SIGTERM, and the exit.
 import t from 'tap';
 import { request } from 'undici';
-import { CLI_MISSING, startCli, writeConfig } from './helpers/cli-process.js';
+import { CLI_MISSING, startCli, writeConfig } from './helpers/built.js';
 import { startSim } from './helpers/gateway.js';
 import { waitUntil } from './helpers/redis-server.js';
 

@@ -3,8 +3,8 @@
  * `EndpointGetter` (its TLS settings, headers and credentials; the body capped at `maxBytes`).
  */
 import type { Endpoint } from '../registry/endpoint.js';
-import { EndpointGetter } from '../proxy/endpoint-get.js';
-import type { TlsFailureFn } from '../proxy/tls-connect.js';
+import { EndpointGetter } from '../transport/endpoint-get.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 /** Resolves with the model ids an endpoint lists; rejects on a transport error, a non-200, a body over the cap, or a malformed list. */
 export type ModelListFetch = (endpoint: Endpoint, signal: AbortSignal) => Promise<string[]>;

@@ -5,7 +5,6 @@
  */
 import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
-import { DEFAULT_HEALTH_OPTIONS as H } from '../health/health-options.js';
 import { DEFAULT_REPLAYABLE_PATHS } from '../routing/retry-policy.js';
 import { adminTokenProblem, tokenlessAdminProblem } from './credential-rules.js';
 import { MIN_SECRET_LENGTH } from '../state/fleet-signer.js';
@@ -329,50 +328,50 @@ export const configSchema = z
     health: z
       .strictObject({
         /** Active probes on (passive detection works without them). */
-        probes: bool().default(H.probes),
-        interval: duration(H.interval).refine((v) => v >= 100, { error: 'must be at least 100ms' }).meta({ docType: 'duration ≥ 100ms' }),
-        timeout: positiveDuration(H.timeout),
-        path: path.default(H.path),
-        jitter: num(0, 1).default(H.jitter),
-        healthyThreshold: int(1, 100).default(H.healthyThreshold),
-        unhealthyThreshold: int(1, 100).default(H.unhealthyThreshold),
-        expectedStatus: z.array(int(100, 599)).default([...H.expectedStatus]),
+        probes: bool().default(true),
+        interval: duration(1000).refine((v) => v >= 100, { error: 'must be at least 100ms' }).meta({ docType: 'duration ≥ 100ms' }),
+        timeout: positiveDuration(500),
+        path: path.default('/health'),
+        jitter: num(0, 1).default(0.1),
+        healthyThreshold: int(1, 100).default(2),
+        unhealthyThreshold: int(1, 100).default(2),
+        expectedStatus: z.array(int(100, 599)).default([200]),
         outlier: z
           .strictObject({
-            consecutive5xx: int(1, 1000).default(H.outlier.consecutive5xx),
-            consecutiveGatewayFailure: int(1, 1000).default(H.outlier.consecutiveGatewayFailure),
-            consecutiveLocalOriginFailures: int(1, 1000).default(H.outlier.consecutiveLocalOriginFailures),
-            consecutiveConnectRefused: int(1, 1000).default(H.outlier.consecutiveConnectRefused),
-            failurePercentageThreshold: num(0, 100).default(H.outlier.failurePercentageThreshold),
-            failurePercentageRequestVolume: int(1, 1_000_000).default(H.outlier.failurePercentageRequestVolume),
-            failurePercentageWindow: positiveDuration(H.outlier.failurePercentageWindow),
-            baseEjectionTime: positiveDuration(H.outlier.baseEjectionTime),
-            maxEjectionTime: positiveDuration(H.outlier.maxEjectionTime),
-            ejectionJitter: num(0, 1).default(H.outlier.ejectionJitter),
-            backoffDecay: positiveDuration(H.outlier.backoffDecay),
+            consecutive5xx: int(1, 1000).default(5),
+            consecutiveGatewayFailure: int(1, 1000).default(3),
+            consecutiveLocalOriginFailures: int(1, 1000).default(2),
+            consecutiveConnectRefused: int(1, 1000).default(1),
+            failurePercentageThreshold: num(0, 100).default(0),
+            failurePercentageRequestVolume: int(1, 1_000_000).default(20),
+            failurePercentageWindow: positiveDuration(10_000),
+            baseEjectionTime: positiveDuration(2000),
+            maxEjectionTime: positiveDuration(60_000),
+            ejectionJitter: num(0, 1).default(0.2),
+            backoffDecay: positiveDuration(30_000),
             /** Most endpoints (percent) outlier detection ejects at once; at least one (Envoy's max_ejection_percent). */
-            maxEjectionPercent: num(0, 100).default(H.outlier.maxEjectionPercent),
+            maxEjectionPercent: num(0, 100).default(50),
           })
           .prefault({}),
         probation: z
           .strictObject({
-            window: duration(H.probation.window),
-            minWeight: num(0, 1).default(H.probation.minWeight),
-            maxConcurrent: int(1, 100_000).default(H.probation.maxConcurrent),
+            window: duration(10_000),
+            minWeight: num(0, 1).default(0.1),
+            maxConcurrent: int(1, 100_000).default(4),
           })
           .prefault({}),
         breaker: z
           .strictObject({
-            volumeThreshold: int(1, 1_000_000).default(H.breaker.volumeThreshold),
-            errorThresholdPercentage: num(1, 100).default(H.breaker.errorThresholdPercentage),
-            resetTimeout: positiveDuration(H.breaker.resetTimeout),
-            window: positiveDuration(H.breaker.window),
-            buckets: int(1, 1000).default(H.breaker.buckets),
+            volumeThreshold: int(1, 1_000_000).default(20),
+            errorThresholdPercentage: num(1, 100).default(50),
+            resetTimeout: positiveDuration(10_000),
+            window: positiveDuration(10_000),
+            buckets: int(1, 1000).default(10),
           })
           .prefault({}),
         latency: z
           .strictObject({
-            decay: positiveDuration(H.latency.decay),
+            decay: positiveDuration(10_000),
             /** Estimate for an endpoint without samples: "median" of the measured ones, or a duration. */
             initial: z
               .union([z.literal('median'), z.number(), z.string()])
@@ -386,16 +385,16 @@ export const configSchema = z
                 return ms;
               })
               .meta({ docType: '`median` or duration' })
-              .default(H.latency.initial),
+              .default('median'),
           })
           .prefault({}),
         rateLimit: z
           .strictObject({
             /** Clamp on how long a 429's Retry-After keeps an endpoint skipped. */
-            min: duration(H.rateLimit.min),
-            max: duration(H.rateLimit.max),
+            min: duration(1000),
+            max: duration(30_000),
             /** 429s in a row on the gateway's own credentials before the endpoint is skipped. */
-            consecutive: int(1, 1000).default(H.rateLimit.consecutive),
+            consecutive: int(1, 1000).default(2),
           })
           .prefault({}),
       })

@@ -7,6 +7,7 @@
  * `RG_ERR_UNCLASSIFIED`, not retried, and logged.
  */
 import { GatewayError, type ErrorCode } from '../errors.js';
+import { isTlsFailure } from '../transport/tls-failure.js';
 import type { LocalOriginFailure } from './attempt-outcome.js';
 
 /**
@@ -44,7 +45,11 @@ const UNFORWARDABLE = new Set([
 /** The gateway closed its own pool (shutdown) or cancelled the attempt. */
 const GATEWAY_CLOSED = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_ABORTED', 'ABORT_ERR']);
 
-/** The gateway's own timers and refusals, as raised by `Attempt` and the connection queue. */
+/**
+ * The gateway's own timers and refusals, as raised by `Attempt` and the connection queue. The first-byte
+ * and idle timeouts are only these: undici's `headersTimeout`/`bodyTimeout` are off on the upstream pools
+ * (`upstream-pools.ts`), so its `UND_ERR_HEADERS_TIMEOUT`/`UND_ERR_BODY_TIMEOUT` cannot reach this judge.
+ */
 const OWN: Partial<Record<ErrorCode, { evidence: LocalOriginFailure | undefined; retry: RetryClass }>> = {
   RG_ERR_UPSTREAM_CONNECT: { evidence: 'connect_refused', retry: 'free' },
   RG_ERR_UPSTREAM_TLS: { evidence: 'connect_refused', retry: 'free' },
@@ -71,7 +76,7 @@ export function classifyFailure(err: unknown): FailureVerdict {
       return verdict(new GatewayError('RG_ERR_UPSTREAM_CONNECT_TIMEOUT', { cause: err }), 'connect_timeout', 'free');
     if (isTlsFailure(code)) return verdict(new GatewayError('RG_ERR_UPSTREAM_TLS', { cause: err }), 'connect_refused', 'free');
     // A TLS alert right after the handshake (a refused client certificate under TLS 1.3) reaches the
-    // request as undici's socket error with the alert as its cause (`proxy/tls-connect.ts`): the endpoint
+    // request as undici's socket error with the alert as its cause (`transport/tls-connect.ts`): the endpoint
     // never took the request, so it is a TLS failure like one during the handshake.
     const cause = errorCode((err as { cause?: unknown }).cause);
     if (code === 'UND_ERR_SOCKET' && cause !== undefined && isTlsFailure(cause))
@@ -86,8 +91,6 @@ export function classifyFailure(err: unknown): FailureVerdict {
       );
     }
     if (RESET.has(code) || code.startsWith('HPE_')) return verdict(new GatewayError('RG_ERR_UPSTREAM_RESET', { cause: err }), 'reset', 'replay');
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return verdict(new GatewayError('RG_ERR_FIRST_BYTE_TIMEOUT', { cause: err }), 'first_byte_timeout', 'replay');
-    if (code === 'UND_ERR_BODY_TIMEOUT') return verdict(new GatewayError('RG_ERR_UPSTREAM_IDLE_TIMEOUT', { cause: err }), 'idle_timeout', 'never');
     if (GATEWAY_RESOURCES.has(code)) return verdict(new GatewayError('RG_ERR_GATEWAY_RESOURCES', { cause: err }), undefined, 'never');
     if (UNFORWARDABLE.has(code))
       return verdict(new GatewayError('RG_ERR_BAD_REQUEST', { cause: err, message: `The request cannot be forwarded: ${(err as Error).message}` }), undefined, 'never');
@@ -139,17 +142,4 @@ function verdict(error: GatewayError, evidence: LocalOriginFailure | undefined, 
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-/** Whether an error code is a TLS handshake or certificate failure (Node/OpenSSL codes). */
-export function isTlsFailure(code: string): boolean {
-  return (
-    code.startsWith('ERR_TLS_') ||
-    code.startsWith('ERR_SSL_') ||
-    code.startsWith('CERT_') ||
-    code.startsWith('UNABLE_TO_') ||
-    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
-    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
-    code === 'EPROTO'
-  );
 }

@@ -1,7 +1,7 @@
 /**
- * Health options with their defaults. The top-level probe keys match `health:` in the config schema, so
- * `resolveHealthOptions(config.health)` works as is; the nested groups (outlier, probation, breaker,
- * latency, rateLimit) are ours until the schema grows matching keys. All durations are milliseconds.
+ * The shape of resolved health options, as `health:` in the config schema (src/config/schema.ts) gives
+ * them: the schema owns the defaults and the ranges; health code takes resolved options. All durations
+ * are milliseconds.
  */
 
 /** Active probes (Envoy: active health checking). */
@@ -105,80 +105,15 @@ export interface HealthOptions extends ProbeOptions {
   readonly rateLimit: RateLimitOptions;
 }
 
-/** What callers may pass: any subset, groups included. */
-export type HealthOptionsInput = Partial<ProbeOptions> & {
-  readonly outlier?: Partial<OutlierOptions>;
-  readonly probation?: Partial<ProbationOptions>;
-  readonly breaker?: Partial<BreakerOptions>;
-  readonly latency?: Partial<LatencyOptions>;
-  readonly rateLimit?: Partial<RateLimitOptions>;
-};
-
-/** The shortest probe interval accepted. */
+/** The shortest probe interval accepted (the schema refuses less; the prober holds to it whatever it is given). */
 export const MIN_PROBE_INTERVAL = 100;
 
-export const DEFAULT_HEALTH_OPTIONS: HealthOptions = Object.freeze({
-  probes: true,
-  interval: 1000,
-  timeout: 500,
-  path: '/health',
-  jitter: 0.1,
-  healthyThreshold: 2,
-  unhealthyThreshold: 2,
-  expectedStatus: Object.freeze([200]),
-  outlier: Object.freeze({
-    consecutive5xx: 5,
-    consecutiveGatewayFailure: 3,
-    consecutiveLocalOriginFailures: 2,
-    consecutiveConnectRefused: 1,
-    failurePercentageThreshold: 0,
-    failurePercentageRequestVolume: 20,
-    failurePercentageWindow: 10_000,
-    baseEjectionTime: 2000,
-    maxEjectionTime: 60_000,
-    ejectionJitter: 0.2,
-    backoffDecay: 30_000,
-    maxEjectionPercent: 50,
-  }),
-  probation: Object.freeze({ window: 10_000, minWeight: 0.1, maxConcurrent: 4 }),
-  breaker: Object.freeze({ volumeThreshold: 20, errorThresholdPercentage: 50, resetTimeout: 10_000, window: 10_000, buckets: 10 }),
-  latency: Object.freeze({ decay: 10_000, initial: 'median' as const }),
-  rateLimit: Object.freeze({ min: 1000, max: 30_000, consecutive: 2 }),
-});
-
-const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
-
-/** Fill in defaults and clamp values into their ranges; the result is frozen. */
-export function resolveHealthOptions(input: HealthOptionsInput = {}): HealthOptions {
-  const d = DEFAULT_HEALTH_OPTIONS;
-  const outlier = { ...d.outlier, ...input.outlier };
-  const probation = { ...d.probation, ...input.probation };
-  const breaker = { ...d.breaker, ...input.breaker };
-  const rateLimit = { ...d.rateLimit, ...input.rateLimit };
-  return Object.freeze({
-    probes: input.probes ?? d.probes,
-    interval: Math.max(MIN_PROBE_INTERVAL, input.interval ?? d.interval),
-    timeout: Math.max(1, input.timeout ?? d.timeout),
-    path: input.path ?? d.path,
-    jitter: clamp(input.jitter ?? d.jitter, 0, 1),
-    healthyThreshold: Math.max(1, input.healthyThreshold ?? d.healthyThreshold),
-    unhealthyThreshold: Math.max(1, input.unhealthyThreshold ?? d.unhealthyThreshold),
-    expectedStatus: Object.freeze([...(input.expectedStatus ?? d.expectedStatus)]),
-    outlier: Object.freeze({
-      ...outlier,
-      consecutive5xx: Math.max(1, outlier.consecutive5xx),
-      consecutiveGatewayFailure: Math.max(1, outlier.consecutiveGatewayFailure),
-      consecutiveLocalOriginFailures: Math.max(1, outlier.consecutiveLocalOriginFailures),
-      consecutiveConnectRefused: Math.max(1, outlier.consecutiveConnectRefused),
-      failurePercentageThreshold: clamp(outlier.failurePercentageThreshold, 0, 100),
-      failurePercentageWindow: Math.max(10, outlier.failurePercentageWindow),
-      maxEjectionTime: Math.max(outlier.baseEjectionTime, outlier.maxEjectionTime),
-      ejectionJitter: clamp(outlier.ejectionJitter, 0, 1),
-      maxEjectionPercent: clamp(outlier.maxEjectionPercent, 0, 100),
-    }),
-    probation: Object.freeze({ ...probation, minWeight: clamp(probation.minWeight, 0, 1), maxConcurrent: Math.max(1, probation.maxConcurrent) }),
-    breaker: Object.freeze({ ...breaker, buckets: Math.max(1, Math.floor(breaker.buckets)) }),
-    latency: Object.freeze({ ...d.latency, ...input.latency }),
-    rateLimit: Object.freeze({ ...rateLimit, max: Math.max(rateLimit.min, rateLimit.max), consecutive: Math.max(1, rateLimit.consecutive) }),
-  });
+/**
+ * Options from the schema, made consistent across keys that the schema checks one by one: an ejection
+ * cap below the base ejection time is raised to it, a 429 skip maximum below its minimum likewise.
+ */
+export function settleHealthOptions(o: HealthOptions): HealthOptions {
+  const outlier = o.outlier.maxEjectionTime >= o.outlier.baseEjectionTime ? o.outlier : { ...o.outlier, maxEjectionTime: o.outlier.baseEjectionTime };
+  const rateLimit = o.rateLimit.max >= o.rateLimit.min ? o.rateLimit : { ...o.rateLimit, max: o.rateLimit.min };
+  return outlier === o.outlier && rateLimit === o.rateLimit ? o : { ...o, outlier, rateLimit };
 }

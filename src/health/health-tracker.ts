@@ -21,7 +21,7 @@ import { isGatewayFailure, type AttemptObserver, type AttemptOutcome, type Local
 import { BucketRotator, EndpointBreaker, type BreakerState } from './endpoint-breaker.js';
 import { EjectionCap } from './ejection-cap.js';
 import { inProbation, recoveryIn, weightFactor, type EndpointHealth, type RemoteHealthReport } from './endpoint-state.js';
-import { resolveHealthOptions, type HealthOptions, type HealthOptionsInput } from './health-options.js';
+import { settleHealthOptions, type HealthOptions } from './health-options.js';
 import { TransitionEmitter, type HealthState, type TransitionCause, type TransitionListener } from './health-transition.js';
 import { createHttpProbe, type HttpProbe, type ProbeFn } from './http-probe.js';
 import { snapshotEndpoint, type EndpointHealthSnapshot } from './health-snapshot.js';
@@ -29,13 +29,14 @@ import { HealthStateMachine } from './health-state-machine.js';
 import { LatencyTracker } from './latency-tracker.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { Prober } from './prober.js';
-import type { TlsFailureFn } from '../proxy/tls-connect.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface HealthTrackerInit {
   readonly endpoints: readonly Endpoint[];
   readonly clock: Clock;
   readonly random: Random;
-  readonly options?: HealthOptionsInput;
+  /** Resolved by the config schema (`health:`); defaults live there. */
+  readonly options: HealthOptions;
   /** Replaces the undici probe (tests, custom checks). */
   readonly probe?: ProbeFn;
   /** Told about TLS failures of the real probe (the gateway logs them). */
@@ -67,7 +68,7 @@ export class HealthTracker implements AttemptObserver {
   #closed = false;
 
   constructor(init: HealthTrackerInit) {
-    const o = (this.options = resolveHealthOptions(init.options));
+    const o = (this.options = settleHealthOptions(init.options));
     const { endpoints, clock, random } = init;
     this.#endpoints = endpoints;
     this.#clock = clock;

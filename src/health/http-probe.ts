@@ -6,7 +6,7 @@
  */
 import { request } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
-import { EndpointDispatchers, type TlsFailureFn } from '../proxy/tls-connect.js';
+import { EndpointDispatchers, type TlsFailureFn } from '../transport/tls-connect.js';
 
 /** Probes one endpoint; resolves with the HTTP status, rejects on a transport error or abort. */
 export type ProbeFn = (endpoint: Endpoint, signal: AbortSignal) => Promise<number>;
@@ -20,8 +20,8 @@ export interface HttpProbe {
 export interface HttpProbeOptions {
   /** Probed path (starts with "/"). */
   readonly path: string;
-  /** TCP/TLS connect timeout; the prober's own timeout usually fires first. */
-  readonly connectTimeout?: number;
+  /** TCP/TLS connect timeout (the tracker passes `health.timeout`); the prober's own timeout usually fires first. */
+  readonly connectTimeout: number;
   /** Told about TLS failures toward an endpoint (the gateway logs them). */
   readonly onTlsFailure?: TlsFailureFn;
 }
@@ -34,7 +34,7 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
   // the same connector its requests use, so a probe sees what a request would.
   const dispatchers = new EndpointDispatchers(
     { connections: 2, pipelining: 1, keepAliveTimeout: 10_000 },
-    { timeout: options.connectTimeout ?? 2000 },
+    { timeout: options.connectTimeout },
     options.onTlsFailure,
   );
   const headersByEndpoint = new WeakMap<Endpoint, Record<string, string>>();

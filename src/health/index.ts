@@ -5,12 +5,10 @@
 export type { AttemptObserver, AttemptOutcome, LocalOriginFailure } from './attempt-outcome.js';
 export { BREAKER_STATES, BucketRotator, EndpointBreaker, type BreakerCounts, type BreakerState, type EndpointBreakerInit } from './endpoint-breaker.js';
 export {
-  DEFAULT_HEALTH_OPTIONS,
   MIN_PROBE_INTERVAL,
-  resolveHealthOptions,
+  settleHealthOptions,
   type BreakerOptions,
   type HealthOptions,
-  type HealthOptionsInput,
   type LatencyOptions,
   type OutlierOptions,
   type ProbationOptions,
@@ -29,5 +27,5 @@ export {
 } from './health-transition.js';
 export { createHttpProbe, type HttpProbe, type HttpProbeOptions, type ProbeFn } from './http-probe.js';
 export { FALLBACK_LATENCY_MS, LatencyTracker } from './latency-tracker.js';
-export { OutlierDetector, type OutlierCause, type OutlierCounts } from './outlier-detector.js';
+export { OutlierDetector, ejectionTime, type OutlierCause, type OutlierCounts } from './outlier-detector.js';
 export { Prober, type ProbeError, type ProberInit, type ProbeResult, type ProbeStatus } from './prober.js';

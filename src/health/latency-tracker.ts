@@ -83,12 +83,6 @@ export class LatencyTracker {
     return e !== undefined && this.#clock.monotonic() - e.answeredAt <= ms;
   }
 
-  /** Record a time-to-first-byte sample without touching the in-flight count. */
-  observe(endpoint: Endpoint, ttfbMs: number): void {
-    const e = this.#entries.get(endpoint.id);
-    if (e) this.#observe(e, ttfbMs);
-  }
-
   /**
    * Drop an endpoint's samples (on ejection): they describe the endpoint while broken, and a peak from a
    * hang would otherwise keep it starved for many decay periods after it recovers.

@@ -45,7 +45,11 @@ export interface OutlierCounts {
   readonly windowFailures: number;
 }
 
-/** See `OutlierDetector.ejectionTime`. */
+/**
+ * How long the `timesEjected`-th ejection lasts: `baseEjectionTime × timesEjected`, capped at
+ * `maxEjectionTime`, then shortened by a random fraction up to `ejectionJitter`. The result lies in
+ * `[(1 - ejectionJitter) × d, d]` with `d = min(base × n, max)`, so it never exceeds the cap.
+ */
 export function ejectionTime(o: OutlierOptions, timesEjected: number, random: Random): number {
   const d = Math.min(o.baseEjectionTime * Math.max(1, timesEjected), o.maxEjectionTime);
   return d * (1 - o.ejectionJitter * random());
@@ -115,15 +119,6 @@ export class OutlierDetector {
       f += c.window[2 * i + 1];
     }
     return { consecutiveLocalOrigin: c.consecutiveLocalOrigin, consecutive5xx: c.consecutive5xx, windowSuccesses: s, windowFailures: f };
-  }
-
-  /**
-   * How long the `timesEjected`-th ejection lasts: `baseEjectionTime × timesEjected`, capped at
-   * `maxEjectionTime`, then shortened by a random fraction up to `ejectionJitter`. The result lies in
-   * `[(1 - ejectionJitter) × d, d]` with `d = min(base × n, max)`, so it never exceeds the cap.
-   */
-  ejectionTime(timesEjected: number, random: Random): number {
-    return ejectionTime(this.#options, timesEjected, random);
   }
 
   #get(endpoint: Endpoint): OutlierCounters {

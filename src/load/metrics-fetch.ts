@@ -2,8 +2,8 @@
  * Fetch an endpoint's load metrics page (`GET <url><loadSignals.path>`) through `EndpointGetter` (its TLS
  * settings, headers and credentials; the body capped at `maxBytes`); the caller owns the timeout.
  */
-import { EndpointGetter } from '../proxy/endpoint-get.js';
-import type { TlsFailureFn } from '../proxy/tls-connect.js';
+import { EndpointGetter } from '../transport/endpoint-get.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 import type { Endpoint } from '../registry/endpoint.js';
 
 /** Resolves with the exposition text; rejects on a transport error, a non-200, or a body over the cap. */

@@ -162,12 +162,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#controller?.resume();
   }
 
-  /** The exchange gave up on this attempt (client gone, deadline, hedge lost): abort, report nothing bad. */
-  cancel(reason: GatewayError, lostRace = false): void {
+  /** The exchange gave up on this attempt (client gone, deadline): abort, report nothing bad. */
+  cancel(reason: GatewayError): void {
+    this.#cancel(reason, undefined);
+  }
+
+  /**
+   * Another attempt of the same request answered first (a hedge race): abort like `cancel`, and when
+   * this one was still waiting for its answer, report how slow the endpoint was at least.
+   */
+  loseRace(reason: GatewayError): void {
+    const waiting = this.#phase === 'connect' || this.#phase === 'first_byte';
+    this.#cancel(reason, waiting ? performance.now() - this.#sentAt : undefined);
+  }
+
+  #cancel(reason: GatewayError, ttfbAtLeastMs: number | undefined): void {
     if (this.#stale) return;
-    // A hedge loser still waiting for its answer tells how slow the endpoint is at least.
-    const waiting = lostRace && (this.#phase === 'connect' || this.#phase === 'first_byte');
-    const ttfbAtLeastMs = waiting ? performance.now() - this.#sentAt : undefined;
     this.#finish();
     this.#owner.report(ttfbAtLeastMs === undefined ? { kind: 'cancelled', endpoint: this.endpoint } : { kind: 'cancelled', endpoint: this.endpoint, ttfbAtLeastMs }, this);
     this.#controller?.abort(reason);

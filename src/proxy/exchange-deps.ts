@@ -1,10 +1,10 @@
 /**
- * What an `Exchange` is built with: its timeouts and retry settings, and the collaborators it reports to.
+ * What an `Exchange` is built with: its timeouts and limits, its attempt plan's settings and
+ * collaborators (`routing/attempt-plan.ts`), and the collaborators it reports to.
  */
 import type { ModelCatalog } from '../catalog/model-catalog.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
-import type { Picker } from '../routing/picker.js';
-import type { RetryPolicy } from '../routing/retry-policy.js';
+import type { AttemptPlanDeps } from '../routing/attempt-plan.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
 import type { BodyBudget } from './body-budget.js';
@@ -23,31 +23,18 @@ export interface ExchangeOptions {
   /** First-byte limit of a non-streamed request: headers come only once the whole generation is done. */
   readonly firstByteUnaryTimeout: number;
   readonly idleTimeout: number;
-  /** Total deadline from the buffered request to the end of the answer, all attempts included. */
-  readonly requestTimeout: number;
-  readonly attempts: number;
-  readonly retryPolicy: RetryPolicy;
   readonly bodyLimit: number;
-  /** Start a hedge attempt in another region when no answer came within this many ms (0 = off). */
-  readonly hedgeAfter: number;
-  readonly maxHedges: number;
   /** Some `routing.rules` entry names a model: a request whose model is undetermined gets a 400. */
   readonly modelRules: boolean;
   /** Proxies trusted to say who the client is (`listen.trustProxy`); undefined = nobody. */
   readonly trust?: TrustFn;
 }
 
-/** Gate on retries (the retry budget); a retry after a failure that never reached an upstream is free. */
-export interface RetryGate {
-  deposit(): void;
-  tryWithdraw(free: boolean): boolean;
-}
-
 export interface ExchangeDeps {
   readonly pools: UpstreamPools;
-  readonly picker: Picker;
+  /** Which endpoint next, and whether at all: the clock, picker, retry budget and their settings. */
+  readonly plan: AttemptPlanDeps;
   readonly observer: AttemptObserver | undefined;
-  readonly retryGate: RetryGate | undefined;
   /** The gateway-wide bound on buffered request bytes. */
   readonly bodyBudget: BodyBudget;
   readonly logger: Logger;

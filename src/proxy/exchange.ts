@@ -1,8 +1,9 @@
 /**
- * One client request and its way through the gateway: buffer the body (so it can be replayed), pick an
- * endpoint, run attempts until one answers, then stream the answer back untouched (but for a model the
- * endpoint knows by another id: model-alias.ts, model-rename.ts). Retries happen only before the first
- * response byte is written to the client.
+ * One client request and its way through the gateway: buffer the body (so it can be replayed), run
+ * attempts until one answers, then commit it and stream the answer back untouched (but for a model the
+ * endpoint knows by another id: model-alias.ts, model-rename.ts). Which endpoint takes each attempt, and
+ * whether another may follow (attempt limit, deadline, retry budget, replay rules, hedging), is the
+ * request's `AttemptPlan` (routing/attempt-plan.ts); retries happen only before the commit.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -12,9 +13,8 @@ import { attemptStartChannel, type AttemptStartMessage } from '../telemetry/diag
 import type { RequestSpan } from '../telemetry/request-tracer.js';
 import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
-import type { PickRequest } from '../routing/picker.js';
+import { AttemptPlan, type PlanOwner } from '../routing/attempt-plan.js';
 import { noEndpointError } from '../routing/no-endpoint-error.js';
-import { isReplayable, mayRetry, mayRetryStatus } from '../routing/retry-policy.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
 import type { FailureVerdict } from '../health/classify-failure.js';
@@ -29,7 +29,7 @@ import { requestFor, renameUnsupported } from './model-alias.js';
 import { answerRenamer, type AnswerRenamer } from './model-rename.js';
 import { requestRegions } from './request-info.js';
 
-export type { ExchangeDeps, ExchangeOptions, RetryGate } from './exchange-deps.js';
+export type { ExchangeDeps, ExchangeOptions } from './exchange-deps.js';
 
 /** Node streams carry their exchange here, so listeners are shared functions, not per-request closures. */
 const kExchange = Symbol('regiongate.exchange');
@@ -40,7 +40,7 @@ const HEDGE_LOST = new GatewayError('RG_ERR_UPSTREAM', { message: 'another attem
 const NOTHING_RENAMED: Map<string, Buffer | null> = new Map();
 const CLIENT_GONE = new GatewayError('RG_ERR_UPSTREAM', { message: 'client disconnected' });
 
-export class Exchange implements AttemptOwner, PickRequest {
+export class Exchange implements AttemptOwner, PlanOwner {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly requestId: string;
@@ -79,17 +79,13 @@ export class Exchange implements AttemptOwner, PickRequest {
   #renamedBodies: Map<string, Buffer | null> | undefined;
   /** Bytes of `limits.bufferedBytes` this exchange holds. */
   #reserved = 0;
-  /** May run twice (retries after the endpoint may have seen it, hedges): see retry-policy.ts. */
-  #replayable = false;
+  /** Set once the request is routed (the body is read and the model known). */
+  #plan: AttemptPlan | undefined;
   #firstByteTimeout = 0;
   /** Attempts still running: one, or more while hedging. */
   #live: Attempt[] = [];
   #winner: Attempt | undefined;
   #last: Attempt | undefined;
-  #deadline: NodeJS.Timeout | undefined;
-  #hedgeTimer: NodeJS.Timeout | undefined;
-  #hedges = 0;
-  #retryDenied = false;
   #span: RequestSpan | undefined;
   #eventStream = false;
   #done = false;
@@ -210,8 +206,6 @@ export class Exchange implements AttemptOwner, PickRequest {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const opts = this.#deps.options;
-    const key = req.headers['idempotency-key'];
-    this.#replayable = isReplayable({ method: this.method, path, idempotencyKey: typeof key === 'string' && key.length > 0 }, opts.retryPolicy);
     this.#firstByteTimeout =
       opts.firstByteTimeout ?? (streamed ? opts.firstByteStreamTimeout : opts.firstByteUnaryTimeout);
     // `GET /v1/models/{id}` is routed like a request for that model (the gateway checked the id).
@@ -228,11 +222,11 @@ export class Exchange implements AttemptOwner, PickRequest {
       return this.#fail(renameUnsupported(this.model));
     const tracer = this.#deps.tracer;
     if (tracer !== undefined) this.#span = tracer.request(this.method, path, this.model, req.headers);
-    this.#deps.retryGate?.deposit();
-    this.#deadline = setTimeout(Exchange.#onDeadline, opts.requestTimeout, this);
-    const endpoint = this.#deps.picker.pick(this);
+    const key = req.headers['idempotency-key'];
+    this.#plan = new AttemptPlan(this.#deps.plan, this, { method: this.method, path, idempotencyKey: typeof key === 'string' && key.length > 0 });
+    const endpoint = this.#plan.start();
     if (endpoint === undefined) {
-      const drained = (): GatewayError => noEndpointError(this.#deps.picker, this);
+      const drained = (): GatewayError => noEndpointError(this.#deps.plan.picker, this);
       return this.#fail(this.#deps.catalog?.whyNoEndpoint(this, drained) ?? drained());
     }
     this.#launch(endpoint);
@@ -285,32 +279,26 @@ export class Exchange implements AttemptOwner, PickRequest {
       attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
       this.#deps.pools.send(attempt);
     }
-    const opts = this.#deps.options;
-    // A hedge runs the request twice at once: only where a replay is allowed.
-    if (opts.hedgeAfter > 0 && this.#replayable && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)
-      this.#hedgeTimer = setTimeout(Exchange.#onHedge, opts.hedgeAfter, this);
+    this.#plan?.launched();
   }
 
-  /** No answer yet from the live attempt: race a second one in another region; the first answer wins. */
-  static #onHedge(ex: Exchange): void {
-    ex.#hedgeTimer = undefined;
-    if (ex.#done || ex.#winner !== undefined || !ex.#replayable || ex.tried.length >= ex.#deps.options.attempts) return;
-    const next = ex.#deps.picker.pick(ex);
-    if (next === undefined || (ex.#deps.retryGate && !ex.#deps.retryGate.tryWithdraw(false))) return;
-    ex.#hedges++;
-    ex.#retried('hedge');
-    ex.#launch(next);
+  /** The plan's hedge timer fired: race a second attempt; the first answer wins. */
+  hedge(endpoint: Endpoint): void {
+    if (this.#done || this.#winner !== undefined) return;
+    this.#retried('hedge');
+    this.#launch(endpoint);
   }
 
   onResponse(attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): boolean {
     if (this.#winner !== undefined || this.#done) return false;
-    if (mayRetryStatus(status, this.#replayable, false, this.#deps.options.retryPolicy)) {
+    const plan = this.#plan as AttemptPlan;
+    if (plan.retriesStatus(status)) {
       if (this.#live.length > 1) {
         // Another attempt (a hedge) is still running: let it answer instead.
         this.#drop(attempt);
         return false;
       }
-      const next = this.#nextEndpoint(false);
+      const next = plan.next('replay');
       if (next !== undefined) {
         this.#retried(`http_${status}`);
         this.#drop(attempt);
@@ -337,11 +325,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   /** `attempt` answers the client: stop the clock on retries and hedges, cancel the losers. */
   #commit(attempt: Attempt): void {
     this.#winner = attempt;
-    if (this.#hedgeTimer !== undefined) {
-      clearTimeout(this.#hedgeTimer);
-      this.#hedgeTimer = undefined;
-    }
-    for (const other of this.#live) if (other !== attempt) other.cancel(HEDGE_LOST, true);
+    this.#plan?.commit();
+    for (const other of this.#live) if (other !== attempt) other.loseRace(HEDGE_LOST);
     this.#live.length = 0;
     this.#releaseBody(); // no retry can follow a commit
   }
@@ -383,14 +368,15 @@ export class Exchange implements AttemptOwner, PickRequest {
     }
     if (this.#done || this.#winner !== undefined) return;
     if (this.#live.length > 0) return; // a hedge is still running and may yet answer
-    if (mayRetry(verdict.retry, this.#replayable, false) && !this.#stillGenerating(attempt, verdict, elapsedMs)) {
-      const next = this.#nextEndpoint(verdict.retry === 'free');
+    const plan = this.#plan as AttemptPlan;
+    if (plan.retriesFailure(verdict.retry) && !this.#stillGenerating(attempt, verdict, elapsedMs)) {
+      const next = plan.next(verdict.retry);
       if (next !== undefined) {
         this.#retried(verdict.evidence ?? verdict.error.code);
         return this.#launch(next);
       }
     }
-    this.#fail(this.#retryDenied ? new GatewayError('RG_ERR_RETRY_BUDGET', { cause: verdict.error }) : verdict.error);
+    this.#fail(plan.budgetDenied ? new GatewayError('RG_ERR_RETRY_BUDGET', { cause: verdict.error }) : verdict.error);
   }
 
   /**
@@ -420,13 +406,9 @@ export class Exchange implements AttemptOwner, PickRequest {
     return this.#winner?.endpoint ?? this.#last?.endpoint;
   }
 
-  /** For the retry policy: the request method, and whether a response byte reached the client. */
+  /** The request method, as the replay rules read it. */
   get method(): string {
     return this.req.method ?? 'GET';
-  }
-
-  get responseStarted(): boolean {
-    return this.#winner !== undefined;
   }
 
   onBroken(_attempt: Attempt, error: GatewayError): void {
@@ -440,36 +422,24 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (attempt.span !== undefined) this.#span?.attemptEnded(attempt.span, outcome);
   }
 
-  /** The endpoint for a retry, or undefined when attempts, deadline, budget or candidates are exhausted. */
-  #nextEndpoint(free: boolean): Endpoint | undefined {
-    if (this.tried.length >= this.#deps.options.attempts || this.#deadline === undefined || this.#done || this.#winner) return undefined;
-    const next = this.#deps.picker.pick(this);
-    if (next === undefined) return undefined;
-    if (this.#deps.retryGate && !this.#deps.retryGate.tryWithdraw(free)) {
-      this.#retryDenied = true;
-      return undefined;
-    }
-    return next;
-  }
-
   static #onDrain(this: ServerResponse): void {
     const ex = (this as Tagged)[kExchange];
     if (ex !== undefined) ex.#winner?.resume();
   }
 
-  static #onDeadline(ex: Exchange): void {
-    ex.#deadline = undefined;
-    if (ex.#done) return;
+  /** The plan's request deadline passed. */
+  deadlinePassed(): void {
+    if (this.#done) return;
     const err = new GatewayError('RG_ERR_REQUEST_TIMEOUT');
-    ex.#cancelLive(err);
-    if (ex.#winner !== undefined) {
+    this.#cancelLive(err);
+    if (this.#winner !== undefined) {
       // Past the deadline mid-answer: cut it, never a clean end that looks complete.
-      ex.#winner.cancel(err);
-      ex.errorCode = err.code;
-      ex.res.destroy(err);
-      return ex.#finish();
+      this.#winner.cancel(err);
+      this.errorCode = err.code;
+      this.res.destroy(err);
+      return this.#finish();
     }
-    ex.#fail(err);
+    this.#fail(err);
   }
 
   static #onResponseClose(this: ServerResponse): void {
@@ -497,21 +467,10 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.#live.length = 0;
   }
 
-  #clearTimers(): void {
-    if (this.#deadline !== undefined) {
-      clearTimeout(this.#deadline);
-      this.#deadline = undefined;
-    }
-    if (this.#hedgeTimer !== undefined) {
-      clearTimeout(this.#hedgeTimer);
-      this.#hedgeTimer = undefined;
-    }
-  }
-
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#clearTimers();
+    this.#plan?.close();
     this.#releaseBody();
     if (this.#span !== undefined) this.#span.end(this.res.statusCode, this.tried.length, this.errorCode);
     this.#deps.onDone(this);

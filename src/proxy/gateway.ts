@@ -13,28 +13,32 @@ import { GatewayError } from '../errors.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
+import { LOG_EVENT } from '../telemetry/names.js';
 import type { RequestTracer } from '../telemetry/request-tracer.js';
 import { BodyBudget } from './body-budget.js';
 import { onClientError } from './client-errors.js';
 import { ALLOWED_METHODS, edgeRefusal } from './edge-checks.js';
 import { sendError } from './error-response.js';
-import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import { Exchange, type ExchangeDeps } from './exchange.js';
+import type { RetryGate } from '../routing/attempt-plan.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { compileTrustProxy } from './forwarded.js';
 import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
-import type { TlsFailureFn } from './tls-connect.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 import { ListenerTls, type ListenerCertificate } from './listener-tls.js';
 import { H2Listener } from './h2-listener.js';
 import type { Http2SecureServer } from 'node:http2';
-import { LOG_EVENT } from '../telemetry/names.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
   readonly picker: Picker;
   readonly observer?: AttemptObserver;
   readonly retryGate?: RetryGate;
+  /** Times each request's deadline and hedges (the system clock unless a test injects one). */
+  readonly clock?: Clock;
   readonly logger?: Logger;
   /** Models and regions: local `/v1/models` answers, and 400/404 for unknown regions and models (off when undefined). */
   readonly catalog?: ModelCatalog;
@@ -95,9 +99,19 @@ export class Gateway {
     });
     this.#deps = {
       pools: this.#pools,
-      picker: opts.picker,
+      plan: {
+        clock: opts.clock ?? systemClock,
+        picker: opts.picker,
+        retryGate: opts.retryGate,
+        options: {
+          attempts: cfg.retry.attempts,
+          requestTimeout: cfg.timeouts.request,
+          hedgeAfter: cfg.retry.hedge.after ?? 0,
+          maxHedges: cfg.retry.hedge.maxHedges,
+          retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
+        },
+      },
       observer: opts.observer,
-      retryGate: opts.retryGate,
       bodyBudget: new BodyBudget(cfg.limits.bufferedBytes),
       logger: this.#log,
       tracer: opts.tracer,
@@ -109,12 +123,7 @@ export class Gateway {
         firstByteStreamTimeout: cfg.timeouts.firstByteStream,
         firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
         idleTimeout: cfg.timeouts.idle,
-        requestTimeout: cfg.timeouts.request,
-        attempts: cfg.retry.attempts,
-        retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
         bodyLimit: cfg.limits.bodyBytes,
-        hedgeAfter: cfg.retry.hedge.after ?? 0,
-        maxHedges: cfg.retry.hedge.maxHedges,
         modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
         trust,
       },
@@ -340,7 +349,7 @@ export class Gateway {
   async drain(deadlineMs = this.#config.timeouts.drain, delayMs = this.#config.timeouts.drainDelay): Promise<void> {
     if (!this.#draining) {
       this.#draining = true;
-      this.#log.info('gateway.draining', { inflight: this.#inflight, connections: this.#connections, deadlineMs, delayMs });
+      this.#log.info(LOG_EVENT.draining, { inflight: this.#inflight, connections: this.#connections, deadlineMs, delayMs });
       // Keep serving while load balancers notice the failing readiness and stop sending.
       await this.#wait(delayMs);
     }
@@ -351,7 +360,7 @@ export class Gateway {
     if (this.#connections > 0 && deadlineMs > 0 && !this.#cut.signal.aborted) {
       await this.#wait(deadlineMs, new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve())));
     }
-    if (this.#inflight > 0 || this.#connections > 0) this.#log.warn('gateway.drain_deadline', { cut: this.#inflight, connections: this.#connections });
+    if (this.#inflight > 0 || this.#connections > 0) this.#log.warn(LOG_EVENT.drainDeadline, { cut: this.#inflight, connections: this.#connections });
     if (this.#h2 !== undefined) this.#h2.destroyAll();
     else (this.server as Server).closeAllConnections();
     this.#upgrades.close();

@@ -4,7 +4,8 @@
  * `x-regiongate-regions` decide the endpoint (so data residency holds), the header rules of `headers.ts`
  * apply, and each endpoint holds at most its `connections` open tunnels. Only WebSocket is accepted: an
  * `h2c` upgrade would hand the client a raw HTTP/2 connection to the endpoint, past every rule here.
- * Open tunnels are tracked so a drain can wait for them and a close can cut them; what http-proxy does
+ * Open tunnels are tracked so a close can cut them (a drain waits for them as for any client connection,
+ * by the listener's connection count in `gateway.ts`); what http-proxy does
  * not do for one tunnel (timeouts, the answer's header rules, the slot) is in `tunnel.ts`.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
@@ -23,7 +24,7 @@ import { classifyFailure } from '../health/classify-failure.js';
 import { Tunnel, type TunnelLimits, type TunnelRequest } from './tunnel.js';
 import { Agent as HttpsAgent } from 'node:https';
 import { tlsConnectOptions } from '../registry/endpoint-tls.js';
-import type { TlsFailureFn } from './tls-connect.js';
+import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface UpgradeOptions extends TunnelLimits {
   readonly picker: Picker;
@@ -61,11 +62,6 @@ export class UpgradeProxy {
   constructor(opts: UpgradeOptions) {
     this.#opts = opts;
     this.#proxy.on('proxyReqWs', this.#onProxyReq);
-  }
-
-  /** Open tunnels. */
-  get size(): number {
-    return this.#tunnels.size;
   }
 
   /** Route an upgrade request, already past the edge checks (method, path), and open its tunnel. */

@@ -1,5 +1,6 @@
 /**
- * One keep-alive undici `Pool` per endpoint origin, and the endpoint's connection limit (`connections`).
+ * One keep-alive undici `Pool` per endpoint, keyed by endpoint id (two endpoints may share an origin and
+ * still differ in TLS settings and connection limit), and the endpoint's connection limit (`connections`).
  * The limit is enforced here rather than by undici's queue: an attempt waiting for a free connection is
  * not connecting, so it runs on its own bounded timer (`timeouts.queue`) and a long wait is never taken
  * for a connect timeout that would eject a healthy but busy endpoint. Our own timers govern connect,
@@ -8,15 +9,16 @@
 import { Pool } from 'undici';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Attempt, SlotSource } from './attempt.js';
-import { endpointConnect, type TlsFailureFn } from './tls-connect.js';
+import { endpointConnect, type TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface UpstreamPoolOptions {
   readonly connectTimeout: number;
-  /** Idle upstream sockets are kept this long. */
-  readonly keepAliveTimeout?: number;
   /** Told about TLS failures toward an endpoint (the gateway logs them). */
   readonly onTlsFailure?: TlsFailureFn;
 }
+
+/** Idle upstream sockets are kept this long (not a config key: endpoints close idle sockets themselves). */
+const UPSTREAM_KEEP_ALIVE_MS = 30_000;
 
 /** Per endpoint: attempts holding a connection, and those waiting for one (FIFO, cancelled ones skipped). */
 interface Slots {
@@ -33,14 +35,14 @@ export class UpstreamPools implements SlotSource {
     this.#opts = opts;
   }
 
-  /** The pool of `endpoint`'s origin, created on first use. */
+  /** The pool of `endpoint` (toward its origin), created on first use. */
   get(endpoint: Endpoint): Pool {
     let pool = this.#pools.get(endpoint.id);
     if (pool === undefined) {
       pool = new Pool(endpoint.origin, {
         connections: endpoint.connections > 0 ? endpoint.connections : null,
         pipelining: 1,
-        keepAliveTimeout: this.#opts.keepAliveTimeout ?? 30_000,
+        keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS,
         keepAliveTimeoutThreshold: 1000,
         // Backstops only: the exchange runs precise timers of its own.
         connect: endpointConnect(endpoint, { timeout: this.#opts.connectTimeout + 1000, noDelay: true }, this.#opts.onTlsFailure),

@@ -9,8 +9,9 @@
  *    Healthy weight = weight × `weightFactor` of routable endpoints, so a tier of endpoints in probation
  *    counts for the capacity it takes, not for its full configured weight.
  * 3. Within the tier, power of two choices: two distinct endpoints drawn at random by weight ×
- *    `weightFactor`, the one with the clearly lower `score` wins (within `scoreTolerance`, the first draw). A sudden fast endpoint wins only the pairs it is
- *    drawn into, so it ramps up instead of taking everything at once (no herding).
+ *    `weightFactor`; the one with the clearly lower `score` wins, and when the two scores are within
+ *    `scoreTolerance` of each other the first draw wins. A sudden fast endpoint wins only the pairs it
+ *    is drawn into, so it ramps up instead of taking everything at once (no herding).
  * 4. Panic: when no untried candidate is routable at all, health is ignored and the pick is a weighted
  *    draw over every untried candidate of every tier (Envoy's total panic spreads by total weight), a
  *    retry preferring untried regions. Failing open like this beats a certain 503, and spreading it
@@ -33,18 +34,19 @@ import type { PickMiss, PickRequest, Picker } from './picker.js';
 import { PriorityLoad } from './priority-load.js';
 import { compileRouteRules, ruleMatches, type CompiledRouteRule, type RouteRule } from './route-rules.js';
 
+/** `routing:` settings from the config schema, which owns their defaults. */
 export interface HealthAwarePickerOptions {
-  /** Envoy's overprovisioning factor (default 1.4). */
-  readonly overprovisioningFactor?: number;
-  /** 0..1, like Envoy's 50% (0.5); default 0 = threshold panic off. */
-  readonly panicThreshold?: number;
-  /** Data-residency rules (default none). */
+  /** Envoy's overprovisioning factor. */
+  readonly overprovisioningFactor: number;
+  /** 0..1, like Envoy's 50% (0.5); 0 = threshold panic off. */
+  readonly panicThreshold: number;
+  /** Data-residency rules (none when absent). */
   readonly routeRules?: readonly RouteRule[];
   /**
-   * Scores within this ratio count as equal and the weighted draw decides (default 0.2). Without it, two
-   * endpoints a millisecond apart would split 100/0, and a recovered endpoint would get all or nothing.
+   * Scores within this ratio count as equal and the weighted draw decides. Without it, two endpoints a
+   * millisecond apart would split 100/0, and a recovered endpoint would get all or nothing.
    */
-  readonly scoreTolerance?: number;
+  readonly scoreTolerance: number;
 }
 
 export type HealthAwarePickerInit = (
@@ -53,7 +55,7 @@ export type HealthAwarePickerInit = (
 ) & {
   readonly health: HealthView;
   readonly random: Random;
-  readonly options?: HealthAwarePickerOptions;
+  readonly options: HealthAwarePickerOptions;
 };
 
 /** A pick with how it was made. */
@@ -85,7 +87,7 @@ export class HealthAwarePicker implements Picker {
 
   constructor(init: HealthAwarePickerInit) {
     const source = 'registry' in init ? init.registry.endpoints : init.endpoints;
-    this.#tolerance = 1 + (init.options?.scoreTolerance ?? 0.2);
+    this.#tolerance = 1 + init.options.scoreTolerance;
     this.#endpoints = [...source].sort((a, b) => a.priority - b.priority);
     const starts = [0];
     for (let i = 1; i < this.#endpoints.length; i++) {
@@ -95,12 +97,9 @@ export class HealthAwarePicker implements Picker {
     this.#tierStart = Int32Array.from(starts);
     this.#health = init.health;
     this.#random = init.random;
-    const opts = init.options ?? {};
+    const opts = init.options;
     this.#rules = compileRouteRules(opts.routeRules ?? []);
-    this.#load = new PriorityLoad(starts.length - 1, {
-      overprovisioningFactor: opts.overprovisioningFactor ?? 1.4,
-      panicThreshold: opts.panicThreshold ?? 0,
-    });
+    this.#load = new PriorityLoad(starts.length - 1, { overprovisioningFactor: opts.overprovisioningFactor, panicThreshold: opts.panicThreshold });
     const n = this.#endpoints.length;
     this.#healthyWeight = new Float64Array(n);
     this.#candidates = new Int32Array(n);

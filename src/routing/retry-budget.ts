@@ -10,24 +10,28 @@
  * sustained 100% failure still cannot amplify load beyond `percent` % plus the floor.
  *
  * Free retries: an attempt that never reached an upstream (connect refused, connect timeout) put no load
- * on anyone; its retry is free. The caller passes `tryWithdraw(true)` (always granted, nothing taken) or
- * simply does not withdraw. The attempt limit (`retry.attempts`) still bounds those.
+ * on anyone; its retry is free, and the attempt plan does not withdraw for it. The attempt limit
+ * (`retry.attempts`) still bounds those.
  *
  * The window is a ring of `buckets` slots of `ttl / buckets` each: an entry expires between
  * `ttl - ttl/buckets` and `ttl` after it was made. O(1) per call, O(buckets) once per slot change.
  */
 import type { Clock } from '../util/clock.js';
 
+/** `retry.budget` from the config schema, which owns the defaults. */
 export interface RetryBudgetOptions {
-  /** Sliding window in ms (default 10 000). */
-  readonly ttl?: number;
-  /** Retries allowed as a percentage of requests, 0..1000 (default 20). */
-  readonly percent?: number;
-  /** Floor, in retries per second of `ttl` (default 10, i.e. a reserve of 100 retries per 10 s). */
-  readonly minRetriesPerSec?: number;
-  /** Slots in the sliding window (default 10). */
+  /** Sliding window in ms. */
+  readonly ttl: number;
+  /** Retries allowed as a percentage of requests, 0..1000. */
+  readonly percent: number;
+  /** Floor, in retries per second of `ttl` (10 is a reserve of 100 retries per 10 s). */
+  readonly minRetriesPerSec: number;
+  /** Slots in the sliding window (not a config key: `WINDOW_BUCKETS` unless a test needs another). */
   readonly buckets?: number;
 }
+
+/** Slots in the sliding window: entries expire within a tenth of `ttl` of their due time. */
+const WINDOW_BUCKETS = 10;
 
 export interface RetryBudgetInit extends RetryBudgetOptions {
   readonly clock: Clock;
@@ -47,10 +51,8 @@ export class RetryBudget {
 
   constructor(options: RetryBudgetInit) {
     const clock = options.clock;
-    const ttl = options.ttl ?? 10_000;
-    const percent = options.percent ?? 20;
-    const minRetriesPerSec = options.minRetriesPerSec ?? 10;
-    const buckets = options.buckets ?? 10;
+    const { ttl, percent, minRetriesPerSec } = options;
+    const buckets = options.buckets ?? WINDOW_BUCKETS;
     if (!(ttl > 0)) throw new RangeError('ttl must be positive');
     if (!(percent >= 0 && percent <= 1000)) throw new RangeError('percent must be within 0..1000');
     if (!(minRetriesPerSec >= 0)) throw new RangeError('minRetriesPerSec must not be negative');
@@ -70,12 +72,8 @@ export class RetryBudget {
     this.#sum += this.#depositValue;
   }
 
-  /**
-   * Ask for one retry. Returns false when the budget is spent (answer the failure instead of retrying).
-   * `free` = the failed attempt never reached an upstream: granted without taking anything.
-   */
-  tryWithdraw(free = false): boolean {
-    if (free) return true;
+  /** Ask for one retry. Returns false when the budget is spent (answer the failure instead of retrying). */
+  tryWithdraw(): boolean {
     this.#advance();
     if (this.#sum + this.#reserve < RETRY_COST) return false;
     this.#slots[this.#currentSlot % this.#slots.length] -= RETRY_COST;

@@ -1,6 +1,6 @@
 /**
- * Chooses the store from config: `state.store: memory` (default; one gateway) or `redis` (a fleet).
- * Timings not yet in the config schema come as `tuning` with defaults.
+ * Chooses the store from config: `state.store: memory` (default; one gateway) or `redis` (a fleet), with
+ * its timings from the same config (`state.refreshInterval`, `state.redis.*`); `tuning` overrides them.
  */
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -13,7 +13,7 @@ import type { StateStore } from './state-store.js';
 
 export type StateConfig = GatewayConfig['state'];
 
-/** Optional timings of a store, as `RedisStoreOptions` names them (`refreshIntervalMs` applies to both). */
+/** Timings of a store, as `RedisStoreOptions` names them (`refreshIntervalMs` applies to both). */
 export type StateTuning = Pick<
   RedisStoreOptions,
   'refreshIntervalMs' | 'connectTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'startTimeoutMs' | 'maxInFlight' | 'maxReconnectDelayMs'
@@ -27,23 +27,33 @@ export interface StateStoreDeps {
   readonly localEvents: () => readonly FleetEvent[];
   /** For `memory`: share a bus between in-process gateways (tests, the demo). */
   readonly bus?: MemoryBus;
-  readonly tuning?: StateTuning;
+  /** Overrides of the configured timings (tests). */
+  readonly tuning?: Partial<StateTuning>;
   /** Where a Redis store logs its connection transitions. */
   readonly logger?: Logger;
 }
 
 /** A new, not yet started store for `cfg` (`state` of the gateway config). */
 export function createStateStore(cfg: StateConfig, deps: StateStoreDeps): StateStore {
-  const t = deps.tuning ?? {};
+  const r = cfg.redis;
+  const t: StateTuning = {
+    refreshIntervalMs: cfg.refreshInterval,
+    connectTimeoutMs: r.connectTimeout,
+    heartbeatIntervalMs: r.heartbeatInterval,
+    heartbeatTimeoutMs: r.heartbeatTimeout,
+    startTimeoutMs: r.startTimeout,
+    maxInFlight: r.maxInFlight,
+    maxReconnectDelayMs: r.maxReconnectDelay,
+    ...deps.tuning,
+  };
   const base = {
     gatewayId: deps.gatewayId,
     clock: deps.clock,
     localEvents: deps.localEvents,
     ...(cfg.secret !== undefined && { secret: cfg.secret }),
-    ...(t.refreshIntervalMs !== undefined && { refreshIntervalMs: t.refreshIntervalMs }),
+    refreshIntervalMs: t.refreshIntervalMs,
   };
   if (cfg.store === 'memory') return new MemoryStore({ ...base, ...(deps.bus && { bus: deps.bus }) });
-  const r = cfg.redis;
   return new RedisStore({
     ...base,
     ...t,

@@ -9,7 +9,7 @@ import type { FleetEvent, FleetEventType } from './fleet-event.js';
 export const DEFAULT_EGRESS_THRESHOLD = 0.5;
 
 /** Event types that accuse an endpoint of failing, withheld while egress looks broken. */
-const ACCUSING: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['ejected', 'breaker_open']);
+const ACCUSING: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['ejected']);
 
 /**
  * Whether a gateway that currently ejects `localEjectedCount` of `totalEndpoints` endpoints may publish

@@ -1,6 +1,7 @@
 /**
  * The message gateways exchange about endpoints: a `FleetEvent`, its validation and the record it
- * belongs to. Two kinds: *reports* (ejections, breakers, rate limits, recoveries), which one gateway
+ * belongs to. Two kinds: *reports* (ejections, whatever their cause — an open breaker is an `ejected`
+ * with cause `breaker_open` — rate limits, recoveries), which one gateway
  * asserts about what it sees, and operator *intents* (drains, undrains, drills), which are the fleet's
  * and live in the store on their own (see `intent-book.ts`). Bytes from Redis or another gateway are
  * decoded by `fleet-wire.ts` (signed, with a relative lifetime), then validated by `toFleetEvent`.
@@ -10,8 +11,6 @@ import type { Clock } from '../util/clock.js';
 export const FLEET_EVENT_TYPES = [
   'ejected',
   'recovered',
-  'breaker_open',
-  'breaker_closed',
   'rate_limited',
   'drained',
   'undrained',
@@ -43,15 +42,13 @@ export interface FleetEvent {
 
 /**
  * The record an event sets or clears. A gateway holds at most one event per (endpoint, class): a later
- * `recovered` replaces its `ejected`, a later `breaker_closed` its `breaker_open`.
+ * `recovered` replaces its `ejected`, a later `undrained` its `drained`.
  */
-export type EventClass = 'ejection' | 'breaker' | 'rate' | 'drain' | 'drill';
+export type EventClass = 'ejection' | 'rate' | 'drain' | 'drill';
 
 const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   ejected: 'ejection',
   recovered: 'ejection',
-  breaker_open: 'breaker',
-  breaker_closed: 'breaker',
   rate_limited: 'rate',
   drained: 'drain',
   undrained: 'drain',
@@ -70,10 +67,6 @@ const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drai
 
 export function isIntent(event: Pick<FleetEvent, 'type'>): boolean {
   return INTENT_TYPES.has(event.type);
-}
-
-export function eventClass(type: FleetEventType): EventClass {
-  return CLASS_OF[type];
 }
 
 /** The record key of an event: one per (endpoint, gateway, class); also the snapshot hash field. */

@@ -35,11 +35,11 @@ export interface ClientOptions {
   readonly gatewayId: string;
   readonly connectTimeoutMs: number;
   /** Reconnect back-off cap. */
-  readonly maxReconnectDelayMs?: number;
+  readonly maxReconnectDelayMs: number;
 }
 
 /** Capped exponential back-off with ±20 % jitter: min(50·2^attempt, cap). */
-export function reconnectDelay(attempt: number, random: Random, capMs = 2000, baseMs = 50): number {
+export function reconnectDelay(attempt: number, random: Random, capMs: number, baseMs = 50): number {
   const exp = Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 20));
   return Math.max(1, Math.round(exp * (0.8 + 0.4 * random())));
 }

@@ -36,15 +36,17 @@ import {
 export interface RedisStoreOptions extends StateStoreOptions {
   readonly redis: RedisConnectionConfig;
   readonly random: Random;
-  readonly connectTimeoutMs?: number;
-  readonly heartbeatIntervalMs?: number;
+  /** The timings below come from `state.redis` in the config schema, which owns their defaults. */
+  readonly connectTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
   /** Own heartbeat missing this long → subscriber reconnected; no reply this long → publisher too. */
-  readonly heartbeatTimeoutMs?: number;
+  readonly heartbeatTimeoutMs: number;
   /** How long `start()` waits for the first snapshot before going on degraded. */
-  readonly startTimeoutMs?: number;
+  readonly startTimeoutMs: number;
   /** Commands awaiting a reply above which publishes are dropped. */
-  readonly maxInFlight?: number;
-  readonly maxReconnectDelayMs?: number;
+  readonly maxInFlight: number;
+  /** Reconnect back-off cap. */
+  readonly maxReconnectDelayMs: number;
   /** Where connection transitions are logged (see `ConnectionLog`); default: nowhere. */
   readonly logger?: Logger;
 }
@@ -87,8 +89,8 @@ export class RedisStore implements StateStore {
     const clientOpts = {
       random: opts.random,
       gatewayId: opts.gatewayId,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 1000,
-      ...(opts.maxReconnectDelayMs !== undefined && { maxReconnectDelayMs: opts.maxReconnectDelayMs }),
+      connectTimeoutMs: opts.connectTimeoutMs,
+      maxReconnectDelayMs: opts.maxReconnectDelayMs,
     };
     this.#pub = createRedisClient(opts.redis, 'publisher', clientOpts);
     this.#sub = createRedisClient(opts.redis, 'subscriber', clientOpts);
@@ -96,8 +98,8 @@ export class RedisStore implements StateStore {
     this.#inbox = new EventInbox(opts.gatewayId, this.#codec, (err) => this.#error(`listener: ${errorText(err)}`));
     this.#hb = new HeartbeatMonitor({
       clock: opts.clock,
-      intervalMs: opts.heartbeatIntervalMs ?? 1000,
-      timeoutMs: opts.heartbeatTimeoutMs ?? 3000,
+      intervalMs: opts.heartbeatIntervalMs,
+      timeoutMs: opts.heartbeatTimeoutMs,
       send: () => this.#sendHeartbeat(),
       onSilent: () => {
         this.#error('heartbeat: own heartbeat not received; reconnecting subscriber');
@@ -107,8 +109,8 @@ export class RedisStore implements StateStore {
     });
     this.#gate = new CommandGate({
       clock: opts.clock,
-      maxInFlight: opts.maxInFlight ?? 1024,
-      stallMs: opts.heartbeatTimeoutMs ?? 3000,
+      maxInFlight: opts.maxInFlight,
+      stallMs: opts.heartbeatTimeoutMs,
       onError: (text) => this.#error(text),
       onStall: () => {
         if (this.#pub.status === 'ready') this.#pub.disconnect(true);
@@ -157,7 +159,7 @@ export class RedisStore implements StateStore {
     let timeout: TimerHandle | undefined;
     await Promise.race([
       first,
-      new Promise<void>((resolve) => (timeout = this.#o.clock.setTimeout(resolve, this.#o.startTimeoutMs ?? 2000))),
+      new Promise<void>((resolve) => (timeout = this.#o.clock.setTimeout(resolve, this.#o.startTimeoutMs))),
     ]);
     this.#o.clock.clearTimeout(timeout);
   }

@@ -5,7 +5,7 @@
  *   every message) are authoritative: the admin API refuses one that would leave a model with no
  *   routable endpoint unless forced. A drain holds until undrained or its end; a drill ejects its
  *   endpoint until the drill's end (a fire drill rehearses losing it).
- * - Ejections (`ejected`, `breaker_open`) and rate limits count per reporting gateway. An endpoint
+ * - Ejections (`ejected`, whatever the cause) and rate limits count per reporting gateway. An endpoint
  *   reported by two or more gateways is confirmed. A single gateway's reports may impair at most
  *   `floor(maxShare × totalEndpoints)` endpoints: its confirmed ones use its quota first, then its
  *   unconfirmed ones in order of report time; the rest are withheld until another gateway confirms.
@@ -63,7 +63,7 @@ function gather(records: Iterable<RemoteRecord>): Map<string, Gathered> {
     if (e.type === 'drained' || e.type === 'undrained') {
       if (!g.drain || newer(e, g.drain.event)) g.drain = r;
     } else if (e.type === 'drill') g.drills.push(r);
-    else if (e.type === 'ejected' || e.type === 'breaker_open' || e.type === 'rate_limited') {
+    else if (e.type === 'ejected' || e.type === 'rate_limited') {
       const m = e.type === 'rate_limited' ? g.rate : g.eject;
       m.set(e.gatewayId, [...(m.get(e.gatewayId) ?? []), r]);
     }

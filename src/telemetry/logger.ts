@@ -1,6 +1,6 @@
 /**
  * Structured logs: one JSON object per line on stderr, `{ time, level, event, ...fields }`. Event names
- * come from `events.ts`. Small on purpose; the data path never logs per request at `info`.
+ * come from `LOG_EVENT` in `names.ts`. Small on purpose; the data path never logs per request at `info`.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 

@@ -6,9 +6,10 @@
  * than testing stale code.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './redis-server.js';
 import { within } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,7 +40,14 @@ export function built(rel: string): string {
   return path;
 }
 
-/** Spawn `node dist/cli.js ...args`; SIGKILLed in teardown if it is still running. */
+/** Why tests of the built CLI cannot run (no build at all), or false: for `t.test(..., { skip })`. */
+export const CLI_MISSING: string | false = existsSync(join(ROOT, 'dist/cli.js')) ? false : 'dist/cli.js is missing: run `npm run build` first';
+
+/**
+ * Spawn `node dist/cli.js ...args`; SIGKILLed in teardown if it is still running. Every pipe asked for
+ * must be read (`Output`): on Linux a process writes to a pipe synchronously, so a gateway whose stderr
+ * (the access log) is piped and never read blocks its event loop once the pipe buffer (64 KiB) is full.
+ */
 export function spawnCli(t: Teardown, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [built('cli.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   t.teardown(() => {
@@ -105,4 +113,42 @@ export class Output {
       if (waiter) this.#waiters.delete(waiter);
     });
   }
+}
+
+/** A running `regiongate` command with its stderr collected (stdout ignored). */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (or signal) once the process exited and its stderr was read to the end. */
+  readonly exited: Promise<Exit>;
+  /** Resolves with the first match of `pattern` in stderr; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
+}
+
+/**
+ * Run `node dist/cli.js ...args` with `env` added, for tests that watch its log lines: stderr is always
+ * read (see `spawnCli`), stdout is not opened. Teardown kills it if still running and waits for its end.
+ */
+export function startCli(t: Teardown, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawnCli(t, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr = new Output(child, 'stderr');
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    return exited;
+  });
+  return {
+    child,
+    stderr: () => stderr.text,
+    exited,
+    waitFor: async (pattern) => (await stderr.match(String(pattern), pattern))[0] as RegExpMatchArray,
+  };
+}
+
+/** Write a YAML config (lines) to a temp file; returns its path. */
+export function writeConfig(t: Teardown, lines: readonly string[]): string {
+  const file = join(tempDir(t, 'regiongate-cli-'), 'config.yaml');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }

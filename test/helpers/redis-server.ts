@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configSchema } from '../../src/config/schema.js';
 import type { FleetEvent } from '../../src/state/fleet-event.js';
 import type { RedisConnectionConfig } from '../../src/state/redis-clients.js';
 import type { RedisStoreOptions } from '../../src/state/redis-store.js';
@@ -196,6 +197,9 @@ export async function startRedisServer(t: Teardown, opts: RedisServerOptions = {
   return server;
 }
 
+/** `state.redis` as the config schema resolves it: the timings a test does not shorten. */
+const CONFIGURED = configSchema.shape.state.parse({ store: 'redis', redis: { url: 'redis://127.0.0.1:1' } }).redis;
+
 /** RedisStore options with timings short enough for tests (refresh and heartbeat every 200 ms). */
 export function testStoreOptions(
   url: string,
@@ -214,6 +218,8 @@ export function testStoreOptions(
     heartbeatTimeoutMs: 1000,
     connectTimeoutMs: 500,
     maxReconnectDelayMs: 500,
+    startTimeoutMs: CONFIGURED.startTimeout,
+    maxInFlight: CONFIGURED.maxInFlight,
     redis: { url, keyPrefix, commandTimeout: 250, ...redis },
   };
 }

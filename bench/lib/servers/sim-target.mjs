@@ -2,7 +2,7 @@
  * The SSE target: regiongate's own region simulator (from dist), streaming chat completions of
  * `frames` frames every `intervalMs` ms and serving `/sse-echo?frames=N&interval=MS`.
  */
-import { RegionSimulator } from '../../../dist/index.js';
+import { RegionSimulator } from '../../../dist/sim/index.js';
 
 /** @param {{ frames?: number, intervalMs?: number }} opts */
 export async function start({ frames = 64, intervalMs = 20 }) {

@@ -1,5 +1,5 @@
 /**
- * How the gateway opens a connection to an endpoint, for requests (`upstream-pools.ts`) and probes
+ * How the gateway opens a connection to an endpoint, for requests (`proxy/upstream-pools.ts`) and probes
  * (`health/http-probe.ts`) alike: an https endpoint gets a connector with its own TLS settings (private CA
  * added to the roots, client certificate, servername), and every TLS failure on it, at the handshake or in
  * an alert right after it (TLS 1.3 servers refuse a missing client certificate only then), is reported to
@@ -8,7 +8,7 @@
  * `EndpointTls` is the point where a reload would swap in re-read certificates.
  */
 import { Agent, Pool, buildConnector, type Dispatcher } from 'undici';
-import { isTlsFailure } from '../health/classify-failure.js';
+import { isTlsFailure } from './tls-failure.js';
 import { tlsConnectOptions } from '../registry/endpoint-tls.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Logger } from '../telemetry/logger.js';
