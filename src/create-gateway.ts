@@ -38,6 +38,8 @@ import { OtelMetrics } from './telemetry/otel-metrics.js';
 import { RequestTracer } from './telemetry/request-tracer.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
+import { FaultInjector } from './fault/fault-injector.js';
+import { encodeFault } from './fault/fault-spec.js';
 
 /** Reported as the tracer's version. */
 const VERSION = '0.1.0';
@@ -159,6 +161,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   fleet.attach(store);
+  const faults = new FaultInjector(registry.regions.map((r) => r.name), clock, random);
+  const offFaults = fleet.view.onFaults(faults.update);
   let gateway: Gateway | undefined;
   const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
@@ -194,6 +198,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   });
   loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
   loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
+  metrics.registry.counterFrom(METRIC.faultsInjected, 'Faults a drill injected into attempts (never real failures), by region and kind.', () => faults.counts());
   health.onTransition((t) => metrics.transition(t));
   const tally = new TrafficTally(registry.endpoints, clock);
   const board = new FleetBoard({
@@ -221,6 +226,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
     onTlsFailure: tlsLog.note,
+    faults,
   });
   const gw = gateway;
   const target: AdminTarget = {
@@ -231,6 +237,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       store: store.status(),
       fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
       retryBudget: retryBudget.balance(),
+      faults: faults.active(),
       endpoints: health.snapshot().map((h) => {
         const e = registry.endpoint(h.id);
         const load = e === undefined ? undefined : loadBook.snapshot(e);
@@ -262,6 +269,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     closing ??= gw
       .drain(deadlineMs, delayMs)
       .then(() => {
+        offFaults();
         fleet.close();
         board.close();
         discovery.close();
@@ -324,7 +332,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   };
 }
 
-/** Drains and drills are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */
+/** Drains, drills and faults are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */
 function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminAction, endpoint: Endpoint, o: ActionOptions): void {
   switch (action) {
     case 'drain':
@@ -337,6 +345,10 @@ function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminActio
       return fleet.endDrill(endpoint.id, o.reason);
     case 'drill':
       return fleet.drill(endpoint.id, o.reason, (o.seconds ?? 30) * 1000);
+    case 'fault':
+      return o.fault === undefined ? undefined : fleet.fault(endpoint.id, encodeFault(o.fault, o.reason), (o.seconds ?? 30) * 1000);
+    case 'unfault':
+      return fleet.endFault(endpoint.id, encodeFault({ kind: 'error', percent: 0, delayMs: 0 }, o.reason));
     case 'eject':
       return health.eject(endpoint, 'operator');
     case 'uneject':

@@ -2,6 +2,7 @@
  * What an `Exchange` is built with: its timeouts and retry settings, and the collaborators it reports to.
  */
 import type { ModelCatalog } from '../catalog/model-catalog.js';
+import type { FaultDraw } from '../fault/fault-injector.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { Picker } from '../routing/picker.js';
 import type { RetryPolicy } from '../routing/retry-policy.js';
@@ -56,6 +57,8 @@ export interface ExchangeDeps {
   readonly tracer: RequestTracer | undefined;
   /** Answers for requests no endpoint can take (unknown region or model); undefined = always 503. */
   readonly catalog?: Pick<ModelCatalog, 'checkRegions' | 'whyNoEndpoint' | 'renamed'>;
+  /** A drill's injected faults (`src/fault/`); undefined = never. */
+  readonly faults?: FaultDraw;
   /** Called exactly once when the exchange is over (answered, failed or abandoned). */
   readonly onDone: (exchange: Exchange) => void;
 }

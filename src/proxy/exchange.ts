@@ -52,6 +52,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   bytesOut = 0;
   /** Why each earlier attempt was not used (a failure's evidence or code, `http_NNN`, `hedge`); undefined = none. */
   retryReasons: string[] | undefined = undefined;
+  /** Faults a drill injected into this request's attempts (`error`, `hang`, `slow`); undefined = none. */
+  faults: string[] | undefined = undefined;
   /**
    * The `RG_ERR_*` code of a gateway-made answer, or of a cut answer (kept here: `sendError` passes its
    * headers to `writeHead`, which `getHeader` never sees).
@@ -259,6 +261,14 @@ export class Exchange implements AttemptOwner, PickRequest {
     // A refreshed credential is read as it is now (never fetched here); none held: refused before sending.
     const cred = endpoint.credential;
     if (cred !== undefined && cred.value === undefined) return attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED'));
+    // A drill's fault, drawn before anything is sent: a launch never follows a byte to the client.
+    const fault = this.#deps.faults?.draw(endpoint);
+    if (fault !== undefined) {
+      (this.faults ??= []).push(fault.spec.kind);
+      const message = `fault injected by drill ${JSON.stringify(fault.reason)} (${fault.spec.kind} ${fault.spec.percent} %)`;
+      if (fault.spec.kind === 'error') return attempt.refuse(new GatewayError('RG_ERR_FAULT_INJECTED', { message }));
+      if (fault.spec.kind === 'hang') return attempt.hang(new GatewayError('RG_ERR_FAULT_HANG', { message }));
+    }
     const body = renamed.body;
     const headers = upstreamHeaders(
       req.rawHeaders,
@@ -269,20 +279,24 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
     const path = endpoint.basePath + renamed.url;
     const method = req.method ?? 'GET';
-    if (cred?.signer !== undefined) {
-      // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
-      cred.signer.sign({ method, origin: endpoint.origin, path, body }).then(
-        (signed) => {
-          if (!attempt.live || this.#done) return;
-          attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
-          this.#deps.pools.send(attempt);
-        },
-        () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
-      );
-    } else {
-      attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
-      this.#deps.pools.send(attempt);
-    }
+    const send = (): void => {
+      if (cred?.signer !== undefined) {
+        // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
+        cred.signer.sign({ method, origin: endpoint.origin, path, body }).then(
+          (signed) => {
+            if (!attempt.live || this.#done) return;
+            attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
+            this.#deps.pools.send(attempt);
+          },
+          () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
+        );
+      } else {
+        attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
+        this.#deps.pools.send(attempt);
+      }
+    };
+    if (fault?.spec.kind === 'slow') attempt.delay(fault.spec.delayMs, send);
+    else send();
     const opts = this.#deps.options;
     // A hedge runs the request twice at once: only where a replay is allowed.
     if (opts.hedgeAfter > 0 && this.#replayable && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)

@@ -24,6 +24,7 @@ import { requestRegions } from './request-info.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradeProxy } from './upgrade.js';
 import type { TlsFailureFn } from './tls-connect.js';
+import type { FaultDraw } from '../fault/fault-injector.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   readonly onRequestEnd?: (status: number, code: string | undefined, exchange: Exchange) => void;
   /** Told about TLS failures toward an endpoint (requests and tunnels). */
   readonly onTlsFailure?: TlsFailureFn;
+  /** A drill's injected faults, drawn per attempt before it is sent. */
+  readonly faults?: FaultDraw;
 }
 
 export class Gateway {
@@ -87,6 +90,7 @@ export class Gateway {
       pools: this.#pools,
       picker: opts.picker,
       observer: opts.observer,
+      faults: opts.faults,
       retryGate: opts.retryGate,
       bodyBudget: new BodyBudget(cfg.limits.bufferedBytes),
       logger: this.#log,

@@ -16,6 +16,7 @@ export const FLEET_EVENT_TYPES = [
   'drained',
   'undrained',
   'drill',
+  'fault',
 ] as const;
 
 export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
@@ -45,7 +46,7 @@ export interface FleetEvent {
  * The record an event sets or clears. A gateway holds at most one event per (endpoint, class): a later
  * `recovered` replaces its `ejected`, a later `breaker_closed` its `breaker_open`.
  */
-export type EventClass = 'ejection' | 'breaker' | 'rate' | 'drain' | 'drill';
+export type EventClass = 'ejection' | 'breaker' | 'rate' | 'drain' | 'drill' | 'fault';
 
 const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   ejected: 'ejection',
@@ -56,6 +57,7 @@ const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   drained: 'drain',
   undrained: 'drain',
   drill: 'drill',
+  fault: 'fault',
 };
 
 const TYPES: ReadonlySet<string> = new Set(FLEET_EVENT_TYPES);
@@ -65,8 +67,11 @@ export const MAX_EVENT_BYTES = 2048;
 export const MAX_ID = 128;
 export const MAX_CAUSE = 256;
 
-/** Operator intents: the fleet's, stored once per (endpoint, class), applied by every gateway. */
-const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill']);
+/**
+ * Operator intents: the fleet's, stored once per (endpoint, class), applied by every gateway. A `fault`
+ * (a drill's injected fault, `src/fault/`) carries its spec in `cause`.
+ */
+const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill', 'fault']);
 
 export function isIntent(event: Pick<FleetEvent, 'type'>): boolean {
   return INTENT_TYPES.has(event.type);

@@ -13,6 +13,8 @@ export const METRIC = {
   /** Retries and hedges, by the reason the earlier attempt was not used. */
   retries: 'regiongate_retries_total',
   attempts: 'regiongate_attempts_total',
+  /** Faults a drill injected into attempts, by region and kind (`error`, `hang`, `slow`). */
+  faultsInjected: 'regiongate_faults_injected_total',
   gatewayErrors: 'regiongate_gateway_errors_total',
   transitions: 'regiongate_health_transitions_total',
   outlierEjectionsWithheld: 'regiongate_outlier_ejections_withheld_total',
