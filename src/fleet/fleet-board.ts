@@ -28,6 +28,10 @@ export const drillRecordSchema = z.object({
   region: z.string().min(1).max(200),
   startedAt: z.number().int().min(0),
   status: z.enum(['running', 'pass', 'fail', 'aborted']),
+  /** `drain` (the region out) or `fault` (a fault injected); absent in records from before fault mode. */
+  mode: z.enum(['drain', 'fault']).optional(),
+  /** Started from the command line (`cli`) or by the config's schedule (`schedule`). */
+  origin: z.enum(['cli', 'schedule']).optional(),
   report: z.record(z.string(), z.unknown()).optional(),
 });
 export type DrillRecord = z.infer<typeof drillRecordSchema>;
