@@ -16,7 +16,7 @@ import type { RemoteRecord } from '../src/state/trust-rules.js';
 import { METRIC } from '../src/telemetry/names.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { seededRandom } from '../src/util/random.js';
-import { forwardedCount, startGateway, startSim } from './helpers/gateway.js';
+import { forwardedCount, startGateway, startSim, type Teardown } from './helpers/gateway.js';
 import { waitUntil } from './helpers/redis-server.js';
 
 async function chat(gw: RunningGateway, regions?: string) {
@@ -43,7 +43,7 @@ interface AccessLine {
 }
 
 /** Two gateways on one memory bus over regions a and b, access lines of both collected. */
-async function fleet(t: Parameters<Parameters<typeof t.test>[1]>[0], extra: Record<string, unknown> = {}) {
+async function fleet(t: Teardown, extra: Record<string, unknown> = {}) {
   const a = await startSim(t, { name: 'a' });
   const b = await startSim(t, { name: 'b' });
   const bus = new MemoryBus();
