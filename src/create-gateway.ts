@@ -40,6 +40,8 @@ import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
 import { FaultInjector } from './fault/fault-injector.js';
 import { encodeFault } from './fault/fault-spec.js';
+import { AdminClient } from './drill/admin-client.js';
+import { DrillSchedule } from './drill/drill-schedule.js';
 
 /** Reported as the tracer's version. */
 const VERSION = '0.1.0';
@@ -264,10 +266,12 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   };
   const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger }) : undefined;
+  let schedule: DrillSchedule | undefined;
   let closing: Promise<void> | undefined;
   const close = (deadlineMs?: number, delayMs?: number): Promise<void> => {
-    closing ??= gw
-      .drain(deadlineMs, delayMs)
+    // A scheduled drill running here is aborted first (it restores its region), then the gateway drains.
+    closing ??= Promise.resolve(schedule?.close())
+      .then(() => gw.drain(deadlineMs, delayMs))
       .then(() => {
         offFaults();
         fleet.close();
@@ -318,6 +322,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         await close(0, 0);
         throw err;
       }
+      if (admin !== undefined && config.drills.schedule.length > 0) {
+        schedule = new DrillSchedule(config.drills, {
+          clock,
+          random,
+          store,
+          logger,
+          admin: new AdminClient(loopbackUrl(admin.url), config.admin.token),
+          unwise: (name) => drillUnwise(registry, health, name),
+        });
+        schedule.start();
+      }
       health.start();
       discovery.start();
       board.start();
@@ -330,6 +345,22 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
     close,
   };
+}
+
+/** Why a scheduled drill of `name` would be unwise now: the region, or its failover target, is not healthy. */
+function drillUnwise(registry: Registry, health: HealthTracker, name: string): string | undefined {
+  const region = registry.region(name);
+  if (region === undefined) return `unknown region ${name}`;
+  const sick = region.endpoints.filter((e) => health.state(e) !== 'healthy');
+  if (sick.length > 0) return `region ${name} is not healthy (${sick.map((e) => `${e.id} ${health.state(e)}`).join(', ')})`;
+  const stranded = strandedModels(registry.endpoints, new Set(region.endpoints.map((e) => e.id)), health);
+  if (stranded.length > 0) return `no healthy failover target for ${stranded.map((m) => `"${m}"`).join(', ')}`;
+  return undefined;
+}
+
+/** The admin URL to call from this process: a wildcard bind (0.0.0.0, ::) is reached on loopback. */
+function loopbackUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
 }
 
 /** Drains, drills and faults are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */

@@ -56,6 +56,11 @@ export const LOG_EVENT = {
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
   adminAction: 'admin.action',
+  /** Scheduled drills (`drills.schedule`): a run started, its progress and verdict, or why one was skipped. */
+  drillScheduled: 'drill.scheduled',
+  drillProgress: 'drill.progress',
+  drillEnded: 'drill.ended',
+  drillSkipped: 'drill.skipped',
   /** An attempt failed in a way the classifier does not recognise (not blamed on the endpoint). */
   unclassifiedFailure: 'proxy.unclassified_failure',
   /** A TLS handshake with an endpoint failed (certificate, name, client certificate): once per endpoint and reason. */
