@@ -163,10 +163,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   });
   fleet.attach(store);
-  const faults = new FaultInjector(registry.regions.map((r) => r.name), clock, random);
+  const otel = OtelMetrics.fromGlobal(VERSION);
+  const faults = new FaultInjector(registry.regions.map((r) => r.name), clock, random, otel && ((region, fault) => otel.faultInjected(region, fault)));
   const offFaults = fleet.view.onFaults(faults.update);
   let gateway: Gateway | undefined;
-  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
+  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, otel);
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
     [{ store: store.kind }, store.status().connected && !store.status().degraded ? 1 : 0],
   ]);

@@ -32,10 +32,13 @@ export class FaultInjector implements FaultDraw {
   #active: ReadonlyMap<string, ActiveFault> = new Map();
   /** Injected faults per region and kind; regions are fixed at start, so no key is added at request rate. */
   readonly #counts = new Map<string, Record<FaultKind, number>>();
+  readonly #onInjected: ((region: string, fault: FaultKind) => void) | undefined;
 
-  constructor(regions: Iterable<string>, clock: Clock, random: Random) {
+  /** `onInjected`: told of each injection (OpenTelemetry's counter, when a meter provider is registered). */
+  constructor(regions: Iterable<string>, clock: Clock, random: Random, onInjected?: (region: string, fault: FaultKind) => void) {
     this.#clock = clock;
     this.#random = random;
+    this.#onInjected = onInjected;
     for (const r of regions) this.#counts.set(r, { error: 0, hang: 0, slow: 0 });
   }
 
@@ -57,6 +60,7 @@ export class FaultInjector implements FaultDraw {
     if (f.spec.percent < 100 && this.#random() * 100 >= f.spec.percent) return undefined;
     const c = this.#counts.get(endpoint.region);
     if (c !== undefined) c[f.spec.kind]++;
+    this.#onInjected?.(endpoint.region, f.spec.kind);
     return f;
   }
 
