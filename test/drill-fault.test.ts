@@ -119,6 +119,19 @@ t.test('a hang fault ends at the first-byte timeout; a slow fault sends late; ex
   t.pass('the fault ended at its expiry');
 });
 
+t.test('a hung attempt is hedged like a real one', async (t) => {
+  const { g1, lines } = await fleet(t, { timeouts: { firstByte: '20s' }, retry: { hedge: { after: '50ms' } } });
+  t.equal((await admin(g1, '/admin/regions/a/fault?fault=hang&percent=100&seconds=60')).status, 200);
+  for (let i = 0; i < 10; i++) {
+    const r = await chat(g1);
+    t.equal(r.status, 200);
+    t.equal(r.region, 'b', 'answered by the hedge (or directly) in region b');
+  }
+  const hung = lines.filter((l) => l.faults.includes('hang'));
+  t.ok(hung.length > 0, 'some first attempts went to region a and hung');
+  t.ok(hung.every((l) => l.retryReasons.includes('hedge')), 'each was hedged, not left to its 20 s timeout');
+});
+
 t.test('bad fault input is a 400 naming the field', async (t) => {
   const { g1 } = await fleet(t);
   for (const [q, msg] of [

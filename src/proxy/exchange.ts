@@ -267,7 +267,10 @@ export class Exchange implements AttemptOwner, PickRequest {
       (this.faults ??= []).push(fault.spec.kind);
       const message = `fault injected by drill ${JSON.stringify(fault.reason)} (${fault.spec.kind} ${fault.spec.percent} %)`;
       if (fault.spec.kind === 'error') return attempt.refuse(new GatewayError('RG_ERR_FAULT_INJECTED', { message }));
-      if (fault.spec.kind === 'hang') return attempt.hang(new GatewayError('RG_ERR_FAULT_HANG', { message }));
+      if (fault.spec.kind === 'hang') {
+        attempt.hang(new GatewayError('RG_ERR_FAULT_HANG', { message }));
+        return this.#armHedge(); // a hung attempt is hedged like a real one
+      }
     }
     const body = renamed.body;
     const headers = upstreamHeaders(
@@ -279,10 +282,12 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
     const path = endpoint.basePath + renamed.url;
     const method = req.method ?? 'GET';
-    const send = (): void => {
-      if (cred?.signer !== undefined) {
-        // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
-        cred.signer.sign({ method, origin: endpoint.origin, path, body }).then(
+    const slowMs = fault?.spec.kind === 'slow' ? fault.spec.delayMs : 0;
+    if (cred?.signer !== undefined) {
+      const signer = cred.signer;
+      // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
+      const sign = (): void =>
+        void signer.sign({ method, origin: endpoint.origin, path, body }).then(
           (signed) => {
             if (!attempt.live || this.#done) return;
             attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
@@ -290,15 +295,20 @@ export class Exchange implements AttemptOwner, PickRequest {
           },
           () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
         );
-      } else {
-        attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
-        this.#deps.pools.send(attempt);
-      }
-    };
-    if (fault?.spec.kind === 'slow') attempt.delay(fault.spec.delayMs, send);
-    else send();
+      if (slowMs > 0) attempt.delay(slowMs, sign);
+      else sign();
+    } else {
+      attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
+      // A drill's slow fault: sent late (the closure only then; the common path allocates nothing more).
+      if (slowMs > 0) attempt.delay(slowMs, () => this.#deps.pools.send(attempt));
+      else this.#deps.pools.send(attempt);
+    }
+    this.#armHedge();
+  }
+
+  /** A hedge runs the request twice at once: only where a replay is allowed. */
+  #armHedge(): void {
     const opts = this.#deps.options;
-    // A hedge runs the request twice at once: only where a replay is allowed.
     if (opts.hedgeAfter > 0 && this.#replayable && this.#hedges < opts.maxHedges && this.#hedgeTimer === undefined)
       this.#hedgeTimer = setTimeout(Exchange.#onHedge, opts.hedgeAfter, this);
   }
