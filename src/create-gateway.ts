@@ -58,6 +58,8 @@ export interface CreateGatewayOptions {
   readonly gatewayId?: string;
   /** Where log and access-log lines go (default: stderr). */
   readonly logWrite?: (line: string) => void;
+  /** Run `drills.schedule` here (default true; off for `--workers` on the memory store, see cli.ts). */
+  readonly drillSchedule?: boolean;
   /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
   readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
 }
@@ -323,7 +325,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         await close(0, 0);
         throw err;
       }
-      if (admin !== undefined && config.drills.schedule.length > 0) {
+      if (admin !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
         schedule = new DrillSchedule(config.drills, {
           clock,
           random,
