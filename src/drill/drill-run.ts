@@ -119,7 +119,7 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   if (started instanceof Error || started.status !== 200) throw new DrillStartError(`the drill was not started: ${describeFailure(started)}`);
   say(f === undefined ? `${id}: region ${o.region} out fleet-wide for ${seconds} s` : `${id}: ${describeFault(f)} of attempts toward region ${o.region} faulted fleet-wide for ${seconds} s`);
   const origin = o.origin ?? 'cli';
-  const kept0 = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: 'running', mode, origin });
+  const kept0 = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: 'running', durationMs: o.durationMs, mode, origin });
   if (kept0 instanceof Error || kept0.status !== 200) say(`the running drill was not recorded in the store: ${describeFailure(kept0)}`);
   watch.begin(base, startedAt);
 
