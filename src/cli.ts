@@ -72,6 +72,8 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
       const early = createProcessLog(config.gatewayId ?? hostname());
       if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
       const workers = Number(str('workers') ?? 1);
+      if (cluster.isPrimary && workers > 1 && config.state.store === 'memory' && config.drills.schedule.length > 0)
+        early('warn', LOG_EVENT.processWarning, 'WARNING: drills.schedule: not run with --workers and state.store memory (workers cannot share a claim); use state.store redis');
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       if (workers > 1 && cluster.isPrimary) {
         return await runPrimary({
@@ -95,7 +97,10 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
         // The primary serves the admin port; this worker's admin API is private, reached through it.
         run = { ...config, admin: { ...config.admin, host: '127.0.0.1', port: 0 } };
       }
-      const gw = createGateway(run, { bus, gatewayId });
+      // Scheduled drills are claimed in the store; workers on the memory store cannot share a claim, so
+      // each would run every drill: with --workers they need state.store redis (the primary warns).
+      const drillSchedule = !cluster.isWorker || config.state.store === 'redis';
+      const gw = createGateway(run, { bus, gatewayId, drillSchedule });
       const bound = await gw.listen();
       if (cluster.isWorker && gw.admin) {
         const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };

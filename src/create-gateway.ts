@@ -42,6 +42,10 @@ import { OtelMetrics } from './telemetry/otel-metrics.js';
 import { RequestTracer } from './telemetry/request-tracer.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { systemRandom, type Random } from './util/random.js';
+import { FaultInjector } from './fault/fault-injector.js';
+import { encodeFault } from './fault/fault-spec.js';
+import { AdminClient } from './drill/admin-client.js';
+import { DrillSchedule } from './drill/drill-schedule.js';
 
 /** Reported as the tracer's version. */
 const VERSION = '0.1.0';
@@ -61,6 +65,8 @@ export interface CreateGatewayOptions {
   readonly gatewayId?: string;
   /** Where log and access-log lines go (default: stderr). */
   readonly logWrite?: (line: string) => void;
+  /** Run `drills.schedule` here (default true; off for `--workers` on the memory store, see cli.ts). */
+  readonly drillSchedule?: boolean;
   /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
   readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
 }
@@ -189,8 +195,11 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     shouldScrape: (e) => fleetScrape.shouldScrape(e),
     onRead: (e, byModel) => fleetScrape.noteRead(e, byModel),
   });
+  const otel = OtelMetrics.fromGlobal(VERSION);
+  const faults = new FaultInjector(registry.regions.map((r) => r.name), clock, random, otel && ((region, fault) => otel.faultInjected(region, fault)));
+  const offFaults = fleet.view.onFaults(faults.update);
   let gateway: Gateway | undefined;
-  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, OtelMetrics.fromGlobal(VERSION));
+  const metrics = new GatewayMetrics(registry.endpoints, health, () => gateway?.inflight ?? 0, otel);
   metrics.registry.gauge(METRIC.storeConnected, 'Whether the state store can publish and receive (1) or is degraded (0).', () => [
     [{ store: store.kind }, store.status().connected && !store.status().degraded ? 1 : 0],
   ]);
@@ -235,6 +244,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     scraped: loadScraper.scrapes,
     skipped: loadScraper.skipped,
   }));
+  metrics.registry.counterFrom(METRIC.faultsInjected, 'Faults a drill injected into attempts (never real failures), by region and kind.', () => faults.counts());
   health.onTransition((t) => metrics.transition(t));
   const tally = new TrafficTally(registry.endpoints, clock);
   const board = new FleetBoard({
@@ -263,6 +273,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
     onTlsFailure: tlsLog.note,
+    faults,
   });
   const gw = gateway;
   const adminState = () => ({
@@ -272,6 +283,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     store: store.status(),
     fleet: { ...fleet.view.summary(), trust: st.store === 'memory' ? 'local' : store.status().signed ? 'signed' : 'trusts every writer' },
     retryBudget: retryBudget.balance(),
+    faults: faults.active(),
     ...(scrapeIntervals.length > 0 && { loadSharing: fleetScrape.status() }),
     endpoints: health.snapshot().map((h) => {
       const e = registry.endpoint(h.id);
@@ -318,14 +330,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     },
   };
   const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger, clock }) : undefined;
+  let schedule: DrillSchedule | undefined;
   let closing: Promise<void> | undefined;
   const close = (deadlineMs?: number, delayMs?: number): Promise<void> => {
     // Dashboards are told at once (their streams end) rather than watching a gateway that is going away.
     admin?.closeStreams();
     shares.close();
-    closing ??= gw
-      .drain(deadlineMs, delayMs)
+    // A scheduled drill running here is aborted first (it restores its region), then the gateway drains.
+    closing ??= Promise.resolve(schedule?.close())
+      .then(() => gw.drain(deadlineMs, delayMs))
       .then(() => {
+        offFaults();
         fleet.close();
         board.close();
         fleetScrape.close();
@@ -380,6 +395,17 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         await close(0, 0);
         throw err;
       }
+      if (admin !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
+        schedule = new DrillSchedule(config.drills, {
+          clock,
+          random,
+          store,
+          logger,
+          admin: new AdminClient(loopbackUrl(admin.url), config.admin.token),
+          unwise: (name) => drillUnwise(registry, health, name),
+        });
+        schedule.start();
+      }
       health.start();
       discovery.start();
       board.start();
@@ -398,7 +424,23 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   };
 }
 
-/** Drains and drills are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */
+/** Why a scheduled drill of `name` would be unwise now: the region, or its failover target, is not healthy. */
+function drillUnwise(registry: Registry, health: HealthTracker, name: string): string | undefined {
+  const region = registry.region(name);
+  if (region === undefined) return `unknown region ${name}`;
+  const sick = region.endpoints.filter((e) => health.state(e) !== 'healthy');
+  if (sick.length > 0) return `region ${name} is not healthy (${sick.map((e) => `${e.id} ${health.state(e)}`).join(', ')})`;
+  const stranded = strandedModels(registry.endpoints, new Set(region.endpoints.map((e) => e.id)), health);
+  if (stranded.length > 0) return `no healthy failover target for ${stranded.map((m) => `"${m}"`).join(', ')}`;
+  return undefined;
+}
+
+/** The admin URL to call from this process: a wildcard bind (0.0.0.0, ::) is reached on loopback. */
+function loopbackUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
+
+/** Drains, drills and faults are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */
 function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminAction, endpoint: Endpoint, o: ActionOptions): void {
   switch (action) {
     case 'drain':
@@ -411,6 +453,10 @@ function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminActio
       return fleet.endDrill(endpoint.id, o.reason);
     case 'drill':
       return fleet.drill(endpoint.id, o.reason, (o.seconds ?? 30) * 1000);
+    case 'fault':
+      return o.fault === undefined ? undefined : fleet.fault(endpoint.id, encodeFault(o.fault, o.reason), (o.seconds ?? 30) * 1000);
+    case 'unfault':
+      return fleet.endFault(endpoint.id, encodeFault({ kind: 'error', percent: 0, delayMs: 0 }, o.reason));
     case 'eject':
       return health.eject(endpoint, 'operator');
     case 'uneject':

@@ -32,10 +32,12 @@ export const ERROR_CODES = {
   RG_ERR_QUEUE_TIMEOUT: { status: 503, message: "Every connection to the chosen endpoint stayed busy for longer than timeouts.queue." },
   RG_ERR_BUFFER_FULL: { status: 503, message: 'The gateway is holding as many request bodies as limits.bufferedBytes allows; retry shortly.' },
   RG_ERR_TUNNEL_LIMIT: { status: 503, message: 'Every endpoint that could take this WebSocket already has its `connections` tunnels open.' },
+  RG_ERR_FAULT_INJECTED: { status: 503, message: 'A fault drill injected an error into this attempt (not a real failure of the endpoint).' },
   RG_ERR_RETRY_BUDGET: { status: 503, message: 'The retry budget is exhausted; the failed attempt was not retried.' },
   RG_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, message: 'Connecting to the regional endpoint timed out.' },
   RG_ERR_FIRST_BYTE_TIMEOUT: { status: 504, message: 'The regional endpoint did not answer in time.' },
   RG_ERR_UPSTREAM_IDLE_TIMEOUT: { status: 504, message: 'The regional endpoint stalled between body chunks.' },
+  RG_ERR_FAULT_HANG: { status: 504, message: 'A fault drill held this attempt until its first-byte timeout (not a real failure of the endpoint).' },
   RG_ERR_REQUEST_TIMEOUT: { status: 504, message: 'The request deadline passed.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -33,8 +33,8 @@ t.test('every schema key has a meaning in src/docs/config-key-docs.ts, and every
 /** Key paths of a resolved config: `regions[].endpoints[].url`; lists of values and maps are leaves. */
 function keyPaths(value: unknown, prefix = ''): string[] {
   if (Array.isArray(value)) {
-    // Regions and endpoints: the keys of every item (endpoints differ in their optional parts).
-    return (prefix.endsWith('regions') || prefix.endsWith('endpoints')) && value.length > 0 ? value.flatMap((v: unknown) => keyPaths(v, `${prefix}[]`)) : [prefix];
+    // Regions, endpoints and scheduled drills: the keys of every item (endpoints differ in their optional parts).
+    return (prefix.endsWith('regions') || prefix.endsWith('endpoints') || prefix.endsWith('schedule')) && value.length > 0 ? value.flatMap((v: unknown) => keyPaths(v, `${prefix}[]`)) : [prefix];
   }
   if (value !== null && typeof value === 'object' && !prefix.endsWith('headers') && Object.keys(value).length > 0)
     return Object.entries(value).flatMap(([k, v]) => keyPaths(v, prefix ? `${prefix}.${k}` : k));
@@ -47,6 +47,7 @@ t.test('docs/configuration.md documents every key a config can hold, and only th
     {
       gatewayId: 'gw-1',
       listen: { tls: { cert: 'l.pem', key: 'l.key', ca: 'clients.pem' } },
+      drills: { schedule: [{ region: 'a', cadence: '1h', duration: '1m', mode: 'fault', fault: 'slow', percent: 10, delay: '1s' }] },
       admin: { token: 'readme-keys-token-0123456789', allowedHosts: ['gw.internal'] },
       state: { secret: 'a-fleet-secret-16+', redis: { sentinels: [{ host: 's', port: 26379 }], sentinelName: 'm', sentinelPassword: 'p', cluster: [{ host: 'c', port: 7000 }] } },
       retry: { hedge: { after: '1s' } },

@@ -125,6 +125,17 @@ t.test('drill: bad usage exits 64; an unreachable admin API exits 1 saying so', 
   await t.rejects(usage.done);
   t.equal(usage.child.exitCode, 64);
   t.match(usage.err.text, /--admin URL is required; --duration DUR is required/);
+  for (const [args, msg] of [
+    [['--mode', 'fault', '--fault', 'boom', '--percent', '5'], /--fault must be one of error, hang, slow/],
+    [['--mode', 'fault', '--fault', 'error', '--percent', '150'], /--percent must be a number from 0 to 100/],
+    [['--mode', 'chaos'], /--mode must be drain or fault/],
+    [['--fault', 'error'], /--fault, --percent and --delay need --mode fault/],
+  ] as const) {
+    const bad = startDrill(t, ['--admin', 'http://127.0.0.1:9', '--region', 'a', '--duration', '5s', ...args]);
+    await t.rejects(bad.done);
+    t.equal(bad.child.exitCode, 64, args.join(' '));
+    t.match(bad.err.text, msg);
+  }
   const closed = await startSim(t, { name: 'gone' });
   const url = closed.url;
   await closed.close();
@@ -152,6 +163,8 @@ t.test('drills against a two-gateway fleet under load', { skip: REDIS_SKIP, time
         admin: { host: '127.0.0.1', port: 0 },
         log: { level: 'warn' },
         health: { probes: false },
+        // Bounds a hang fault's attempts (and nothing else here: the simulators answer in milliseconds).
+        timeouts: { firstByte: '1s' },
         state: { store: 'redis', secret: SECRET, refreshInterval: '200ms', summaryInterval: '200ms', redis: { url: redis.url, keyPrefix: 'rg-drill:' } },
         regions: [
           { name: 'a', endpoints: [{ url: a.url, models: ['m'] }] },
@@ -230,6 +243,48 @@ t.test('drills against a two-gateway fleet under load', { skip: REDIS_SKIP, time
     const drills = (await getJson(`${g1.admin}/admin/drills`)) as { drills: { status: string }[] };
     t.equal(drills.drills[0]?.status, 'aborted');
     await (await request(`${controlUrl}/regions/b/fault`, { method: 'DELETE' })).body.dump();
+  });
+
+  await t.test('a fault drill (error, 50 %) passes with zero client errors thanks to retries', async (t) => {
+    for (const g of [g1, g2]) await waitUntil('the previous drill to end', async () => (await aState(g)) === 'healthy', 30_000);
+    const load = backgroundLoad([g1, g2]);
+    const before = a.stats.requests;
+    await waitUntil('region a under load', () => a.stats.requests > before + 20, 10_000);
+    const drill = startDrill(t, ['--admin', g1.admin, '--region', 'a', '--duration', '3s', '--mode', 'fault', '--fault', 'error', '--percent', '50']);
+    await drill.err.match('the fault start', /faulted fleet-wide/);
+    await waitUntil('the other gateway to hold the fault', async () => ((await getJson(`${g2.admin}/admin/state`)) as { faults: unknown[] }).faults.length === 1, 5000);
+    const { code, report, stderr } = await drill.done;
+    const { failed } = await load.stop();
+    t.equal(code, 0, `exit 0 on pass; stderr:\n${stderr}`);
+    t.equal(report.verdict, 'pass', report.reason ?? '');
+    t.match(report, { mode: 'fault', fault: { kind: 'error', percent: 50 }, shiftMs: null });
+    t.equal(report.clientErrors, 0);
+    t.equal(failed, 0, 'no client saw an error');
+    t.ok((report.traffic.a ?? 0) > 0, 'region a stayed in rotation (half its attempts still sent)');
+    let injected = 0;
+    for (const g of [g1, g2]) {
+      const m = /^regiongate_faults_injected_total\{region="a",fault="error"\} (\d+)/m.exec(await (await request(`${g.admin}/metrics`)).body.text());
+      injected += Number(m?.[1] ?? 0);
+    }
+    t.ok(injected > 0, `faults were injected, and counted under their own label (${injected})`);
+    const drills = (await getJson(`${g2.admin}/admin/drills`)) as { drills: { status: string; mode?: string }[] };
+    t.match(drills.drills[0], { status: 'pass', mode: 'fault' });
+  });
+
+  await t.test('a hang fault is bounded by the first-byte timeout', async (t) => {
+    const load = backgroundLoad([g1, g2]);
+    const before = a.stats.requests;
+    await waitUntil('region a under load', () => a.stats.requests > before + 20, 10_000);
+    const { report, stderr } = await runDrill(t, ['--admin', g2.admin, '--region', 'a', '--duration', '3s', '--mode', 'fault', '--fault', 'hang', '--percent', '50']);
+    // Every request of the load ends (stop() waits for them): a hung attempt gave up at timeouts.firstByte
+    // and was retried in region b.
+    const { sent, failed } = await load.stop();
+    t.ok(sent > 0);
+    t.equal(failed, 0, `hung attempts were retried elsewhere; stderr:\n${stderr}`);
+    t.equal(report.clientErrors, 0);
+    t.match(report, { mode: 'fault', fault: { kind: 'hang' } });
+    const metrics = await (await request(`${g1.admin}/metrics`)).body.text();
+    t.match(metrics, /^regiongate_retries_total\{reason="RG_ERR_FAULT_HANG"\} [1-9]/m, 'retried, with the drill named as the reason');
   });
 
   await t.test('with Redis gone, the fleet view shows the gateway itself and says it is stale', async (t) => {

@@ -5,7 +5,7 @@
  * store gone a gateway shows itself and says the view is stale.
  */
 import t from 'tap';
-import { FleetBoard } from '../src/fleet/fleet-board.js';
+import { ABANDONED_AFTER_MS, FleetBoard, MAX_DRILLS_LISTED } from '../src/fleet/fleet-board.js';
 import { MAX_SUMMARY_BYTES } from '../src/fleet/fleet-summary.js';
 import { TrafficTally } from '../src/fleet/traffic-tally.js';
 import type { EndpointHealthSnapshot } from '../src/health/health-snapshot.js';
@@ -86,4 +86,22 @@ t.test('with the store gone, a gateway shows itself and says the view is stale',
   const view = g1.view();
   t.equal(view.stale, true);
   t.same(view.gateways.map((g) => [g.gatewayId, g.self]), [['g1', true]]);
+});
+
+t.test('drill records: newest first, bounded, and a running one long past its end shown as abandoned', async (t) => {
+  const clock = new FakeClock();
+  const bus = new MemoryBus();
+  const g1 = await member(t, bus, clock, 'g1', SECRET);
+  const g2 = await member(t, bus, clock, 'g2', SECRET);
+  const start = clock.now();
+  t.ok(await g1.board.recordDrill({ id: 'drill-a-1', region: 'a', startedAt: start, status: 'running', durationMs: 60_000 }));
+  t.ok(await g1.board.recordDrill({ id: 'drill-a-0', region: 'a', startedAt: start - 1000, status: 'aborted', report: { verdict: 'aborted' } }));
+  t.match(await g2.board.drills(), [{ id: 'drill-a-1', status: 'running' }, { id: 'drill-a-0', status: 'aborted', report: { verdict: 'aborted' } }], 'any gateway lists them, newest first');
+  t.equal((await g2.board.drills())?.[0]?.abandoned, undefined, 'still within its time');
+  clock.tick(60_000 + ABANDONED_AFTER_MS + 1);
+  t.equal((await g2.board.drills())?.[0]?.abandoned, true, 'its maker never reported: abandoned');
+  for (let i = 0; i < MAX_DRILLS_LISTED + 5; i++) await g1.board.recordDrill({ id: `drill-b-${i}`, region: 'b', startedAt: clock.now() + i, status: 'pass' });
+  const listed = (await g2.board.drills()) ?? [];
+  t.equal(listed.length, MAX_DRILLS_LISTED, 'bounded');
+  t.equal(listed[0]?.id, `drill-b-${MAX_DRILLS_LISTED + 4}`);
 });

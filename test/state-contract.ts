@@ -263,4 +263,30 @@ export function runStoreContract(t: Test, h: StoreHarness): void {
     t.ok((b.view.remoteState('ep-11')?.drillUntil ?? 0) <= drill.expiresAt + 100, 'a reload does not lengthen it');
     await until(h, 'the drill to end', () => b.view.remoteState('ep-11') === undefined, 3000);
   });
+
+  t.test('a claim is won by exactly one gateway until it expires', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    const key = `drill-${fleet}`;
+    const first = await Promise.all([a.store.claim(key, 400), b.store.claim(key, 400)]);
+    t.same(first.filter((x) => x === true).length, 1, 'one winner among concurrent claims');
+    t.equal(await a.store.claim(key, 400), false, 'held: nobody wins it again');
+    t.equal(await b.store.claim(`${key}-other`, 400), true, 'another key is free');
+    await h.wait(600);
+    t.equal(await b.store.claim(key, 400), true, 'free again once expired');
+  });
+
+  t.test('a fault intent reaches every gateway and ends at its expiry', async (t) => {
+    const fleet = h.newFleet();
+    const a = await member(t, h, fleet, 'gw-a');
+    const b = await member(t, h, fleet, 'gw-b');
+    let held: readonly { event: FleetEvent }[] = [];
+    b.view.onFaults((f) => (held = f));
+    a.store.publish(a.source.create('fault', 'ep-12', 'fault error 50 0 drill-x', 600));
+    await until(h, 'B to hold the fault', () => held.length === 1);
+    t.equal(held[0]?.event.cause, 'fault error 50 0 drill-x');
+    t.equal(b.view.remoteState('ep-12'), undefined, 'a fault leaves the endpoint\'s health alone');
+    await until(h, 'the fault to end', () => held.length === 0, 3000);
+  });
 }

@@ -6,6 +6,7 @@ import { metrics } from '@opentelemetry/api';
 import { DataPointType, InMemoryMetricExporter, AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import t from 'tap';
 import { request } from 'undici';
+import { encodeFault } from '../src/fault/fault-spec.js';
 import { OtelMetrics } from '../src/telemetry/otel-metrics.js';
 import { refusedUrl, startGateway, startSim } from './helpers/gateway.js';
 
@@ -55,4 +56,13 @@ t.test('with a meter provider: duration, first byte, requests by model and retri
   t.equal(byModel?.value, 1);
   const retries = named('regiongate_retries_total')?.dataPoints.find((p) => p.attributes.reason === 'connect_refused');
   t.equal(retries?.value, 1, 'the refused attempt, by reason');
+
+  // A drill's injected fault is counted under the Prometheus name too.
+  gw.fleet.fault('good-0', encodeFault({ kind: 'slow', percent: 100, delayMs: 1 }, 'otel-drill'), 60_000);
+  const slow = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{"model":"m","messages":[]}', headers: { 'content-type': 'application/json' } });
+  t.equal(slow.statusCode, 200);
+  await slow.body.dump();
+  const again = (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+  const faults = again.find((m) => m.descriptor.name === 'regiongate_faults_injected_total')?.dataPoints.find((p) => p.attributes.region === 'good');
+  t.same([faults?.attributes.fault, faults?.value], ['slow', 1], 'the injected fault, by region and kind');
 });

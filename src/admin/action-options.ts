@@ -4,6 +4,7 @@
  * JSON body (`{"force": true, "reason": "maintenance"}`). Bad input is a 400 naming the cause.
  */
 import type { IncomingMessage } from 'node:http';
+import { parseFaultSpec, type FaultSpec } from '../fault/fault-spec.js';
 
 /** Longest body an action reads. */
 const MAX_BODY_BYTES = 4096;
@@ -16,6 +17,8 @@ export interface ActionOptions {
   readonly force: boolean;
   /** Shown with the intent in `/admin/state` (default `operator`). */
   readonly reason: string;
+  /** The `fault` action's fault: `?fault=error|hang|slow&percent=P[&delay=500ms]`. */
+  readonly fault?: FaultSpec;
 }
 
 export type ParsedOptions = { readonly options: ActionOptions } | { readonly status: 400 | 413; readonly message: string };
@@ -38,8 +41,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 const flag = (v: unknown): boolean | undefined => (v === true || v === 'true' || v === '1' ? true : v === false || v === 'false' || v === '0' ? false : undefined);
 
-/** The options of an action request (query first, then body fields). */
-export async function readActionOptions(req: IncomingMessage, query: string): Promise<ParsedOptions> {
+/** The options of an action request (query first, then body fields); the `fault` action needs its fault. */
+export async function readActionOptions(req: IncomingMessage, query: string, action?: string): Promise<ParsedOptions> {
   const q = new URLSearchParams(query);
   const body = await readBody(req);
   if (body === undefined) return { status: 413, message: `the body must be at most ${MAX_BODY_BYTES} bytes` };
@@ -61,5 +64,8 @@ export async function readActionOptions(req: IncomingMessage, query: string): Pr
   const reason = q.get('reason') ?? fields.reason ?? 'operator';
   if (typeof reason !== 'string' || reason.length === 0 || reason.length > MAX_REASON)
     return { status: 400, message: `reason must be a string of 1..${MAX_REASON} characters` };
-  return { options: { seconds, force, reason } };
+  if (action !== 'fault') return { options: { seconds, force, reason } };
+  const fault = parseFaultSpec(q.get('fault') ?? fields.fault, q.get('percent') ?? fields.percent, q.get('delay') ?? fields.delay);
+  if (typeof fault === 'string') return { status: 400, message: fault };
+  return { options: { seconds, force, reason, fault } };
 }

@@ -48,11 +48,13 @@ export interface ActionRefusal {
 
 /**
  * `drill` takes the endpoints out fleet-wide for `?seconds=` (default 30), whatever their health;
- * `undrill` ends a drill early and nothing else (an operator drain stays).
+ * `undrill` ends a drill early and nothing else (an operator drain stays). `fault` injects a fault
+ * (`?fault=error|hang|slow&percent=P[&delay=D]`) into every gateway's attempts toward them for
+ * `?seconds=`; `unfault` ends it early.
  */
-export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill' | 'undrill';
-const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill', 'undrill']);
-const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill|undrill)$/;
+export type AdminAction = 'drain' | 'undrain' | 'eject' | 'uneject' | 'drill' | 'undrill' | 'fault' | 'unfault';
+const ACTIONS = new Set<string>(['drain', 'undrain', 'eject', 'uneject', 'drill', 'undrill', 'fault', 'unfault']);
+const ACTION_PATH = /^\/admin\/(endpoints|regions)\/([^/]+)\/(drain|undrain|eject|uneject|drill|undrill|fault|unfault)$/;
 
 export interface AdminServerOptions extends AdminAccessOptions {
   /** `admin.token`; undefined leaves the API open (the config allows that on loopback only). */
@@ -161,7 +163,7 @@ export class AdminServer {
       const scope = m[1] === 'regions' ? 'region' : 'endpoint';
       const name = decodeSegment(m[2]);
       if (name === undefined) return badRequest(res, `malformed percent-escape in the ${scope} name`);
-      void readActionOptions(req, query ?? '')
+      void readActionOptions(req, query ?? '', m[3])
         .then((parsed) => {
           if ('status' in parsed) return sendRefusal(res, { status: parsed.status, code: 'RG_ADMIN_BAD_REQUEST', message: parsed.message });
           const affected = this.#target.act(m[3] as AdminAction, scope, name, parsed.options);

@@ -240,6 +240,29 @@ const regionSchema = z.strictObject({
   }),
 });
 
+/** `"HH:MM"` (UTC) as minutes after midnight; `"24:00"` is the end of the day. */
+const clockTime = z
+  .string({ error: 'must be a UTC time "HH:MM"' })
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'must be a UTC time "HH:MM" (00:00 to 24:00)' })
+  .transform((v) => Number(v.slice(0, 2)) * 60 + Number(v.slice(3)));
+
+/** One drill the fleet runs by itself (`drills.schedule[]`); see docs/drills.md. */
+const scheduledDrillSchema = z.strictObject({
+  region: name,
+  /** How often: at most one run per cadence period (periods count from the Unix epoch, UTC). */
+  cadence: anyDuration().refine((v) => v >= 60_000, { error: 'must be at least 1m' }),
+  /** When in the UTC day a run may start; `start` after `end` wraps past midnight. Default: all day. */
+  window: z.strictObject({ start: clockTime.default(0), end: clockTime.default(24 * 60) }).prefault({}),
+  duration: anyDuration().refine((v) => v >= 1000 && v <= 86_400_000, { error: 'must be from 1s to 24h' }),
+  /** Abort and restore above this client error rate (percent) over a short window. */
+  maxErrorRate: num(0, 100).default(1),
+  mode: z.enum(['drain', 'fault']).default('drain'),
+  /** Fault mode: which fault, on what share of attempts, and (`slow`) how late. */
+  fault: z.enum(['error', 'hang', 'slow']).optional(),
+  percent: num(0, 100).optional(),
+  delay: optionalDuration(),
+});
+
 export const configSchema = z
   .strictObject({
     /** This gateway's id in the fleet; defaults to host name and pid. */
@@ -520,6 +543,16 @@ export const configSchema = z
         access: bool().default(true),
       })
       .prefault({}),
+    /** Drills the fleet runs by itself: exactly one gateway runs each (claimed in the store). */
+    drills: z
+      .strictObject({
+        schedule: z.array(scheduledDrillSchema).max(100).default([]),
+        /** Budget: most scheduled drills the fleet starts per UTC day, all entries together. */
+        maxPerDay: int(0, 1000).default(4),
+        /** How often each gateway looks at the schedule (jittered). */
+        checkInterval: positiveDuration(30_000),
+      })
+      .prefault({}),
     regions: z.array(regionSchema, { error: 'must be a list of regions' }).min(1, {
       error: 'must list at least one region',
     }),
@@ -549,6 +582,20 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['routing', 'rules', i, 'regions', j], message: `unknown region "${r}"` });
       }),
     );
+    cfg.drills.schedule.forEach((d, i) => {
+      const at = (key: string): (string | number)[] => ['drills', 'schedule', i, key];
+      if (!regionNames.has(d.region)) ctx.addIssue({ code: 'custom', path: at('region'), message: `unknown region "${d.region}"` });
+      if (d.mode === 'fault') {
+        if (d.fault === undefined) ctx.addIssue({ code: 'custom', path: at('fault'), message: 'is required with mode: fault (error, hang or slow)' });
+        if (d.percent === undefined) ctx.addIssue({ code: 'custom', path: at('percent'), message: 'is required with mode: fault (0 to 100)' });
+        if (d.delay !== undefined && d.fault !== 'slow') ctx.addIssue({ code: 'custom', path: at('delay'), message: 'applies to fault: slow only' });
+      } else
+        for (const k of ['fault', 'percent', 'delay'] as const)
+          if (d[k] !== undefined) ctx.addIssue({ code: 'custom', path: at(k), message: 'applies to mode: fault only' });
+      if (d.duration >= d.cadence) ctx.addIssue({ code: 'custom', path: at('duration'), message: 'must be shorter than the cadence' });
+    });
+    if (cfg.drills.schedule.length > 0 && !cfg.admin.enabled)
+      ctx.addIssue({ code: 'custom', path: ['drills', 'schedule'], message: 'needs admin.enabled: a scheduled drill runs through the gateway\'s own admin API' });
     const tokenless = tokenlessAdminProblem(cfg.admin);
     if (tokenless !== undefined) ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: tokenless });
     if (cfg.state.store === 'redis' && cfg.state.redis.sentinels && !cfg.state.redis.sentinelName)

@@ -230,6 +230,32 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
     'Structured JSON log lines on stderr.',
   'log.access':
     'One JSON access-log line (`http.access`) per proxied request on stderr, at any `log.level` but `silent` (which writes nothing). See "Logs" under Admin API and metrics.',
+  'drills.schedule':
+    'Drills the fleet runs by itself, each `{ region, cadence, window: { start, end } (UTC "HH:MM"), duration, maxErrorRate, mode: drain|fault, fault, percent, delay }`; exactly one gateway runs each cadence period. Needs `admin.enabled`. See [drills](drills.md#scheduled-drills).',
+  'drills.schedule[].region':
+    'The region the drill takes out (drain) or injects faults into (fault).',
+  'drills.schedule[].cadence':
+    'How often: at most one run per cadence period (periods count from the Unix epoch, UTC); at least 1m.',
+  'drills.schedule[].window.start':
+    'Earliest UTC time of day ("HH:MM") a run may start; `start` after `end` wraps past midnight.',
+  'drills.schedule[].window.end':
+    'Latest UTC time of day ("HH:MM") a run may start.',
+  'drills.schedule[].duration':
+    'How long the region stays out (1s to 24h); shorter than `cadence`.',
+  'drills.schedule[].maxErrorRate':
+    'Abort and restore above this client error rate (percent) over a short window.',
+  'drills.schedule[].mode':
+    '`drain` takes the region out fleet-wide; `fault` injects `fault` into the fleet\'s attempts toward it.',
+  'drills.schedule[].fault':
+    'Fault mode: `error` (a 503 attempt failure), `hang` (held until the first-byte limit) or `slow` (sent `delay` late).',
+  'drills.schedule[].percent':
+    'Fault mode: the share of attempts toward the region that get the fault (0..100).',
+  'drills.schedule[].delay':
+    'Fault `slow`: how late each faulted attempt is sent.',
+  'drills.maxPerDay':
+    'Budget: most scheduled drills the whole fleet starts per UTC day.',
+  'drills.checkInterval':
+    'How often each gateway looks at the schedule (jittered).',
   'regions':
     'The regions.',
   'regions[].name':

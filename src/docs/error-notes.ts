@@ -71,4 +71,8 @@ export const ERROR_NOTES: Readonly<Record<ErrorCode, string>> = {
     'The upstream was silent longer than `timeouts.idle` mid-answer. The status was already sent, so the stream is cut; SSE clients get this code in an `event: error` frame. Retry the request.',
   RG_ERR_REQUEST_TIMEOUT:
     'No answer\'s headers within `timeouts.request`, all attempts included. Past the deadline after the headers, the answer is cut instead. Retry later, or raise the limit.',
+  RG_ERR_FAULT_INJECTED:
+    'A `--mode fault --fault error` drill is running against the endpoint\'s region (see [drills](drills.md#fault-mode)); the endpoint itself is fine and was not blamed. Seen by a client only when no retry could take the request elsewhere.',
+  RG_ERR_FAULT_HANG:
+    'A `--fault hang` drill is running against the endpoint\'s region ([drills](drills.md#fault-mode)); nothing was sent to the endpoint and it was not blamed. Seen by a client only when no retry could take the request elsewhere.',
 };

@@ -1,17 +1,21 @@
 /**
- * `regiongate drill --admin URL [--token T] --region NAME --duration DUR [--max-error-rate PCT] [--json]`:
- * parses the command line, runs one drill (`drill-run.ts`) with Ctrl-C as an abort, and prints the
+ * `regiongate drill --admin URL [--token T] --region NAME --duration DUR [--max-error-rate PCT] [--json]
+ * [--mode drain|fault --fault error|hang|slow --percent P [--delay DUR]]`: parses the command line, runs one drill (`drill-run.ts`) with Ctrl-C as an abort, and prints the
  * report (text, or one JSON object with `--json`). Exit 0 on pass, 1 otherwise, 64 on bad usage.
  */
 import { parseArgs } from 'node:util';
 import { systemClock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
 import { parseArgsErrorMessage } from '../util/parse-args-error.js';
+import { parseFaultSpec, describeFault, type FaultSpec } from '../fault/fault-spec.js';
 import { AdminClient } from './admin-client.js';
 import { DrillStartError, runDrill, type DrillReport } from './drill-run.js';
 
 export const DRILL_USAGE = `  drill --admin URL [--token T] --region NAME --duration DUR [--max-error-rate PCT] [--force] [--json]
-                             take REGION out fleet-wide for DUR through a gateway's admin API, watch the
+        [--mode drain|fault] [--fault error|hang|slow --percent P [--delay DUR]]
+                             take REGION out fleet-wide for DUR (drain mode, the default), or have every
+                             gateway inject a fault into P % of its attempts toward REGION (fault mode;
+                             slow adds --delay, default 500ms), through a gateway's admin API; watch the
                              fleet, abort and restore when client errors exceed PCT % (default 1) or on
                              Ctrl-C, print a report; exit 0 on pass, 1 otherwise`;
 
@@ -31,6 +35,10 @@ export async function runDrillCommand(args: readonly string[], out: (s: string) 
         'max-error-rate': { type: 'string' },
         json: { type: 'boolean' },
         force: { type: 'boolean' },
+        mode: { type: 'string' },
+        fault: { type: 'string' },
+        percent: { type: 'string' },
+        delay: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -52,6 +60,14 @@ export async function runDrillCommand(args: readonly string[], out: (s: string) 
   else if (durationMs === undefined || durationMs < 1000 || durationMs > MAX_DURATION_MS) problems.push('--duration must be from 1s to 24h');
   const rate = values['max-error-rate'] === undefined ? 1 : Number(values['max-error-rate'].replace(/%$/, ''));
   if (!(rate >= 0 && rate <= 100)) problems.push('--max-error-rate must be a percentage from 0 to 100');
+  const mode = values.mode ?? 'drain';
+  let fault: FaultSpec | undefined;
+  if (mode === 'fault') {
+    const f = parseFaultSpec(values.fault, values.percent, values.delay);
+    if (typeof f === 'string') problems.push(`--${f}`);
+    else fault = f;
+  } else if (mode !== 'drain') problems.push('--mode must be drain or fault');
+  else if (values.fault !== undefined || values.percent !== undefined || values.delay !== undefined) problems.push('--fault, --percent and --delay need --mode fault');
   const token = values.token ?? process.env.REGIONGATE_ADMIN_TOKEN;
   if (problems.length > 0 || admin === undefined || durationMs === undefined || !values.region) {
     err(`drill: ${problems.join('; ')}\n${DRILL_USAGE}\n`);
@@ -63,7 +79,7 @@ export async function runDrillCommand(args: readonly string[], out: (s: string) 
   process.on('SIGTERM', onSignal);
   try {
     const report = await runDrill(
-      { region: values.region, durationMs, maxErrorRatePct: rate, force: values.force === true },
+      { region: values.region, durationMs, maxErrorRatePct: rate, force: values.force === true, ...(fault !== undefined && { fault }) },
       { admin: new AdminClient(admin.href, token), clock: systemClock, signal: abort.signal, progress: (l) => err(`drill: ${l}\n`) },
     );
     out(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
@@ -85,8 +101,9 @@ export function formatReport(r: DrillReport): string {
   const lines = [
     `drill ${r.id}`,
     `hypothesis: ${r.hypothesis}`,
+    `mode:       ${r.mode === 'fault' && r.fault !== undefined ? `fault (${describeFault(r.fault)})` : 'drain'}${r.origin === 'schedule' ? ', scheduled' : ''}`,
     `verdict:    ${r.verdict}${r.reason ? ` (${r.reason})` : ''}${r.restored ? ', region restored' : ''}`,
-    `shift:      ${r.shiftMs === null ? 'not complete' : `${r.shiftMs} ms until no gateway sent ${r.region} a new request`}`,
+    `shift:      ${r.mode === 'fault' ? 'n/a (fault mode: the region stays in rotation)' : r.shiftMs === null ? 'not complete' : `${r.shiftMs} ms until no gateway sent ${r.region} a new request`}`,
     `requests:   ${r.requests}, client errors ${r.clientErrors} (budget ${r.maxErrorRatePct} %)`,
     `traffic during the drill: ${Object.entries(r.traffic).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     'gateway                 shift      requests errors  p50/p99 before      during              after',

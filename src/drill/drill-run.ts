@@ -1,10 +1,13 @@
 /**
  * One fire drill through one gateway's admin API: read the fleet view (before), take the region out
- * fleet-wide with the admin `drill` action (its expiry ends it even if this process dies), watch the
- * fleet while it runs, abort and restore (`undrill`) when client-visible errors exceed the budget over
- * a short window or on Ctrl-C (`signal`), watch a little after, then keep the drill and its report in
- * the store (`POST /admin/drills`) and return the report.
+ * fleet-wide with the admin `drill` action (drain mode), or have every gateway inject a fault into its
+ * attempts toward the region with the `fault` action (fault mode); either expires by itself even if this
+ * process dies. Watch the fleet while it runs, abort and restore (`undrill` / `unfault`) when
+ * client-visible errors exceed the budget over a short window or on Ctrl-C (`signal`), watch a little
+ * after, then keep the drill and its report in the store (`POST /admin/drills`) and return the report.
+ * A drill that starts is always kept, whatever its verdict; one that cannot start has no record.
  */
+import { describeFault, type FaultSpec } from '../fault/fault-spec.js';
 import type { Clock } from '../util/clock.js';
 import { describeFailure, type AdminClient } from './admin-client.js';
 import { DrillWatch, fleetViewSchema, type FleetViewAnswer, type GatewayReport } from './drill-watch.js';
@@ -18,19 +21,30 @@ export interface DrillOptions {
   readonly force?: boolean;
   /** The window the error rate is judged over (default: 5 summary intervals, at least 3 s). */
   readonly windowMs?: number;
+  /** Fault mode: inject this fault instead of taking the region out (drain mode). */
+  readonly fault?: FaultSpec;
+  /** Who started it (`cli`, or `schedule` for a drill from the config). */
+  readonly origin?: 'cli' | 'schedule';
 }
+
+export type DrillMode = 'drain' | 'fault';
 
 export type Verdict = 'pass' | 'fail' | 'aborted';
 
 export interface DrillReport {
   readonly id: string;
   readonly region: string;
+  readonly mode: DrillMode;
+  /** Fault mode: the injected fault. */
+  readonly fault?: FaultSpec;
+  readonly origin: 'cli' | 'schedule';
   readonly hypothesis: string;
   readonly verdict: Verdict;
   /** Why the verdict is not pass (absent on pass). */
   readonly reason?: string;
   readonly startedAt: number;
   readonly durationMs: number;
+  /** Drain mode: ms until no gateway sent the region a new request (null: not complete; always null in fault mode). */
   readonly shiftMs: number | null;
   readonly clientErrors: number;
   readonly requests: number;
@@ -46,7 +60,7 @@ export interface DrillReport {
 export class DrillStartError extends Error {}
 
 export interface DrillDeps {
-  readonly admin: AdminClient;
+  readonly admin: Pick<AdminClient, 'get' | 'post'>;
   readonly clock: Clock;
   /** Ctrl-C: abort and restore. */
   readonly signal?: AbortSignal;
@@ -87,14 +101,26 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   watch.observe(base, 'before');
 
   const startedAt = d.clock.now();
+  const mode: DrillMode = o.fault === undefined ? 'drain' : 'fault';
   const id = `drill-${o.region.replace(/[^A-Za-z0-9._-]/g, '_')}-${startedAt}`;
-  const hypothesis = `With region ${o.region} out on every gateway for ${o.durationMs / 1000} s, its traffic moves to other regions and clients see at most ${o.maxErrorRatePct} % errors.`;
+  const hypothesis =
+    o.fault === undefined
+      ? `With region ${o.region} out on every gateway for ${o.durationMs / 1000} s, its traffic moves to other regions and clients see at most ${o.maxErrorRatePct} % errors.`
+      : `With ${describeFault(o.fault)} of attempts toward region ${o.region} faulted on every gateway for ${o.durationMs / 1000} s, retries and failover keep client errors at most ${o.maxErrorRatePct} %.`;
   if (d.signal?.aborted) throw new DrillStartError('interrupted before the drill started');
   const seconds = Math.max(1, Math.ceil(o.durationMs / 1000));
-  const started = await d.admin.post(`/admin/regions/${region}/drill?seconds=${seconds}&reason=${encodeURIComponent(id)}${o.force ? '&force=true' : ''}`);
+  const common = `seconds=${seconds}&reason=${encodeURIComponent(id)}`;
+  const f = o.fault;
+  const started = await d.admin.post(
+    f === undefined
+      ? `/admin/regions/${region}/drill?${common}${o.force ? '&force=true' : ''}`
+      : `/admin/regions/${region}/fault?${common}&fault=${f.kind}&percent=${f.percent}${f.kind === 'slow' ? `&delay=${f.delayMs}ms` : ''}`,
+  );
   if (started instanceof Error || started.status !== 200) throw new DrillStartError(`the drill was not started: ${describeFailure(started)}`);
-  say(`${id}: region ${o.region} out fleet-wide for ${seconds} s`);
-  await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: 'running' });
+  say(f === undefined ? `${id}: region ${o.region} out fleet-wide for ${seconds} s` : `${id}: ${describeFault(f)} of attempts toward region ${o.region} faulted fleet-wide for ${seconds} s`);
+  const origin = o.origin ?? 'cli';
+  const kept0 = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: 'running', durationMs: o.durationMs, mode, origin });
+  if (kept0 instanceof Error || kept0.status !== 200) say(`the running drill was not recorded in the store: ${describeFailure(kept0)}`);
   watch.begin(base, startedAt);
 
   const history: { at: number; requests: number; clientErrors: number }[] = [{ at: startedAt, requests: 0, clientErrors: 0 }];
@@ -123,7 +149,7 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   let restored = false;
   if (abortReason !== undefined) {
     say(`aborting: ${abortReason}`);
-    const undo = await d.admin.post(`/admin/regions/${region}/undrill?reason=${encodeURIComponent(`${id} aborted`)}`);
+    const undo = await d.admin.post(`/admin/regions/${region}/${f === undefined ? 'undrill' : 'unfault'}?reason=${encodeURIComponent(`${id} aborted`)}`);
     restored = !(undo instanceof Error) && undo.status === 200;
     if (!restored) say(`restore failed: ${describeFailure(undo)} (the drill still ends at its expiry)`);
   }
@@ -140,17 +166,20 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   let verdict: Verdict = 'pass';
   let reason: string | undefined;
   if (abortReason !== undefined) [verdict, reason] = ['aborted', abortReason];
-  else if (shiftMs === null) [verdict, reason] = ['fail', `the region still got new requests at the end of the drill`];
+  else if (shiftMs === null && mode === 'drain') [verdict, reason] = ['fail', `the region still got new requests at the end of the drill`];
   else if (rate > o.maxErrorRatePct) [verdict, reason] = ['fail', `client error rate ${rate.toFixed(2)} % exceeds ${o.maxErrorRatePct} %`];
   const report: DrillReport = {
     id,
     region: o.region,
+    mode,
+    ...(f !== undefined && { fault: f }),
+    origin,
     hypothesis,
     verdict,
     ...(reason !== undefined && { reason }),
     startedAt,
     durationMs: o.durationMs,
-    shiftMs,
+    shiftMs: mode === 'drain' ? shiftMs : null,
     clientErrors,
     requests,
     maxErrorRatePct: o.maxErrorRatePct,
@@ -158,7 +187,7 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
     gateways: watch.gateways(),
     traffic: watch.traffic(),
   };
-  const kept = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: verdict, report });
+  const kept = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: verdict, mode, origin, report });
   if (kept instanceof Error || kept.status !== 200) say(`the report was not kept in the store: ${describeFailure(kept)}`);
   return report;
 }

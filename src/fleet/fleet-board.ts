@@ -22,15 +22,28 @@ export const DRILL_RECORD_TTL_MS = 7 * 24 * 3_600_000;
 export const MAX_DRILL_RECORD_BYTES = 64 * 1024;
 /** `GET /admin/drills` answers the newest this many. */
 export const MAX_DRILLS_LISTED = 100;
+/**
+ * A `running` record this long past its planned end was left by a drill process that died (its intent
+ * expired on time all the same): listed with `abandoned: true`. Generous: the maker's clock may differ.
+ */
+export const ABANDONED_AFTER_MS = 5 * 60_000;
 
 export const drillRecordSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/),
   region: z.string().min(1).max(200),
   startedAt: z.number().int().min(0),
   status: z.enum(['running', 'pass', 'fail', 'aborted']),
+  /** The planned length (ms): a `running` record long past it is shown as abandoned. */
+  durationMs: z.number().int().min(0).max(86_400_000).optional(),
+  /** `drain` (the region out) or `fault` (a fault injected); absent in records from before fault mode. */
+  mode: z.enum(['drain', 'fault']).optional(),
+  /** Started from the command line (`cli`) or by the config's schedule (`schedule`). */
+  origin: z.enum(['cli', 'schedule']).optional(),
   report: z.record(z.string(), z.unknown()).optional(),
 });
 export type DrillRecord = z.infer<typeof drillRecordSchema>;
+/** A record as listed: `abandoned` on a `running` record whose drill never reported. */
+export type ListedDrill = DrillRecord & { readonly abandoned?: true };
 
 export interface FleetBoardOptions {
   readonly gatewayId: string;
@@ -160,13 +173,16 @@ export class FleetBoard {
   }
 
   /** The drills kept in the store, newest first (at most `MAX_DRILLS_LISTED`); undefined when the store cannot be reached. */
-  async drills(): Promise<DrillRecord[] | undefined> {
+  async drills(): Promise<ListedDrill[] | undefined> {
     const entries = await this.#o.store.exchangeRecords('drills', undefined);
     if (entries === undefined) return undefined;
-    const out: DrillRecord[] = [];
+    const now = this.#o.clock.now();
+    const out: ListedDrill[] = [];
     for (const e of entries) {
       const d = decodeRecord(this.#o.signer, 'drill', e.raw, MAX_DRILL_RECORD_BYTES * 2, drillRecordSchema);
-      if (d !== undefined && d.id === e.field) out.push(d);
+      if (d === undefined || d.id !== e.field) continue;
+      const over = d.status === 'running' && d.durationMs !== undefined && now > d.startedAt + d.durationMs + ABANDONED_AFTER_MS;
+      out.push(over ? { ...d, abandoned: true } : d);
     }
     return out.sort((a, b) => b.startedAt - a.startedAt).slice(0, MAX_DRILLS_LISTED);
   }

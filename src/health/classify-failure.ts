@@ -61,6 +61,10 @@ const OWN: Partial<Record<ErrorCode, { evidence: LocalOriginFailure | undefined;
   RG_ERR_QUEUE_TIMEOUT: { evidence: undefined, retry: 'free' },
   // The credential manager already holds the endpoint out; the request never left the gateway.
   RG_ERR_CREDENTIALS_EXPIRED: { evidence: undefined, retry: 'free' },
+  // A drill's injected fault: retried like the failure it stands for (an upstream 503, a first-byte
+  // timeout: only a replayable request, within the retry budget), but never evidence about the endpoint.
+  RG_ERR_FAULT_INJECTED: { evidence: undefined, retry: 'replay' },
+  RG_ERR_FAULT_HANG: { evidence: undefined, retry: 'replay' },
 };
 
 /** Judge an error raised by an upstream attempt (undici, node:net/tls, or one of the gateway's own). */

@@ -127,6 +127,20 @@ export class FleetSync {
     this.drill(endpointId, reason, DRILL_END_MS);
   }
 
+  /**
+   * A drill's fault, fleet-wide: every gateway injects `cause` (an encoded `FaultSpec`, `src/fault/`)
+   * into its own attempts toward the endpoint for `ms`; the endpoint's health is left alone.
+   */
+  fault(endpointId: string, cause: string, ms: number): void {
+    const now = this.#o.clock.now();
+    this.#intent(this.#event('fault', endpointId, cause, now + ms, now));
+  }
+
+  /** End a fault in force fleet-wide early: replaced by a record that injects nothing and soon ends. */
+  endFault(endpointId: string, cause: string): void {
+    this.fault(endpointId, cause, DRILL_END_MS);
+  }
+
   /** An intent made here: into the store (where it outlives us) and applied here at once. */
   #intent(event: FleetEvent): void {
     this.#store?.publish(event);

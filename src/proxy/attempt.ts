@@ -11,7 +11,8 @@ import type { AttemptOutcome } from '../health/attempt-outcome.js';
 import { sendsOwnCredentials, type Endpoint } from '../registry/endpoint.js';
 import { brokenAnswer, classifyAnswer, classifyFailure, type FailureVerdict } from '../health/classify-failure.js';
 
-type Phase = 'queued' | 'connect' | 'first_byte' | 'body' | 'done';
+/** `fault_delay` and `fault_hang`: a drill's injected fault holds the attempt before anything is sent. */
+type Phase = 'fault_delay' | 'fault_hang' | 'queued' | 'connect' | 'first_byte' | 'body' | 'done';
 
 /** What an attempt needs from its exchange. */
 export interface AttemptOwner {
@@ -63,6 +64,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Set once the exchange no longer wants this attempt: every later callback aborts or is ignored. */
   #stale = false;
   #committed = false;
+  /** `fault_delay`: what to do when the injected delay is over; `fault_hang`: the error to fail with. */
+  #faultThen: (() => void) | undefined;
+  #faultError: GatewayError | undefined;
 
   constructor(owner: AttemptOwner, endpoint: Endpoint) {
     this.#owner = owner;
@@ -154,6 +158,26 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (!this.#stale) queueMicrotask(() => this.#stale || this.#fail(classifyFailure(error)));
   }
 
+  /**
+   * A drill's `hang` fault: nothing is sent; the attempt stalls until its first-byte timeout, then fails
+   * with `error` (not the endpoint's fault), so the exchange retries or answers as for a real hang.
+   */
+  hang(error: GatewayError): void {
+    if (this.#stale) return;
+    this.#faultError = error;
+    this.#phase = 'fault_hang';
+    this.#phaseStart = performance.now();
+    this.#arm(this.#owner.firstByteTimeout);
+  }
+
+  /** A drill's `slow` fault: `send` runs after `ms` (unless the attempt is cancelled meanwhile). */
+  delay(ms: number, send: () => void): void {
+    if (this.#stale) return;
+    this.#faultThen = send;
+    this.#phase = 'fault_delay';
+    this.#arm(ms);
+  }
+
   /** Resume a paused body after the client drained its buffer; the endpoint's silence is timed afresh. */
   resume(): void {
     if (this.#stale) return;
@@ -199,6 +223,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #finish(): void {
     this.#stale = true;
+    this.#faultThen = undefined;
     this.#phase = 'done';
     this.request = undefined;
     this.#clear();
@@ -225,6 +250,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     a.#timer = undefined;
     if (a.#stale) return;
     switch (a.#phase) {
+      case 'fault_delay': {
+        const send = a.#faultThen;
+        a.#faultThen = undefined;
+        a.#phase = 'queued';
+        return send?.();
+      }
+      case 'fault_hang':
+        return a.#fail(classifyFailure(a.#faultError ?? new GatewayError('RG_ERR_FAULT_HANG')));
       case 'queued':
         return a.#fail(classifyFailure(new GatewayError('RG_ERR_QUEUE_TIMEOUT')));
       case 'connect':

@@ -3,6 +3,7 @@
  * collaborators (`routing/attempt-plan.ts`), and the collaborators it reports to.
  */
 import type { ModelCatalog } from '../catalog/model-catalog.js';
+import type { FaultDraw } from '../fault/fault-injector.js';
 import type { AttemptObserver } from '../health/attempt-outcome.js';
 import type { AttemptPlanDeps } from '../routing/attempt-plan.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -43,6 +44,8 @@ export interface ExchangeDeps {
   readonly tracer: RequestTracer | undefined;
   /** Answers for requests no endpoint can take (unknown region or model); undefined = always 503. */
   readonly catalog?: Pick<ModelCatalog, 'checkRegions' | 'whyNoEndpoint' | 'renamed'>;
+  /** A drill's injected faults (`src/fault/`); undefined = never. */
+  readonly faults?: FaultDraw;
   /** Called exactly once when the exchange is over (answered, failed or abandoned). */
   readonly onDone: (exchange: Exchange) => void;
 }

@@ -54,6 +54,8 @@ export class Exchange implements AttemptOwner, PlanOwner {
   bytesOut = 0;
   /** Why each earlier attempt was not used (a failure's evidence or code, `http_NNN`, `hedge`); undefined = none. */
   retryReasons: string[] | undefined = undefined;
+  /** Faults a drill injected into this request's attempts (`error`, `hang`, `slow`); undefined = none. */
+  faults: string[] | undefined = undefined;
   /**
    * The `RG_ERR_*` code of a gateway-made answer, or of a cut answer (kept here: `sendError` passes its
    * headers to `writeHead`, which `getHeader` never sees).
@@ -255,6 +257,17 @@ export class Exchange implements AttemptOwner, PlanOwner {
     // A refreshed credential is read as it is now (never fetched here); none held: refused before sending.
     const cred = endpoint.credential;
     if (cred !== undefined && cred.value === undefined) return attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED'));
+    // A drill's fault, drawn before anything is sent: a launch never follows a byte to the client.
+    const fault = this.#deps.faults?.draw(endpoint);
+    if (fault !== undefined) {
+      (this.faults ??= []).push(fault.spec.kind);
+      const message = `fault injected by drill ${JSON.stringify(fault.reason)} (${fault.spec.kind} ${fault.spec.percent} %)`;
+      if (fault.spec.kind === 'error') return attempt.refuse(new GatewayError('RG_ERR_FAULT_INJECTED', { message }));
+      if (fault.spec.kind === 'hang') {
+        attempt.hang(new GatewayError('RG_ERR_FAULT_HANG', { message }));
+        return this.#plan?.launched(); // a hung attempt is hedged like a real one
+      }
+    }
     const body = renamed.body;
     const headers = upstreamHeaders(
       req.rawHeaders,
@@ -265,19 +278,26 @@ export class Exchange implements AttemptOwner, PlanOwner {
     if (this.#span !== undefined) attempt.span = this.#span.attempt(endpoint, this.tried.length, this.#live.length > 1, headers);
     const path = endpoint.basePath + renamed.url;
     const method = req.method ?? 'GET';
+    const slowMs = fault?.spec.kind === 'slow' ? fault.spec.delayMs : 0;
     if (cred?.signer !== undefined) {
+      const signer = cred.signer;
       // SigV4: signed per attempt over exactly the body it sends (CPU only: the keys are already held).
-      cred.signer.sign({ method, origin: endpoint.origin, path, body }).then(
-        (signed) => {
-          if (!attempt.live || this.#done) return;
-          attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
-          this.#deps.pools.send(attempt);
-        },
-        () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
-      );
+      const sign = (): void =>
+        void signer.sign({ method, origin: endpoint.origin, path, body }).then(
+          (signed) => {
+            if (!attempt.live || this.#done) return;
+            attempt.request = { origin: endpoint.origin, path, method, headers: withSignature(headers, signed), body, blocking: true };
+            this.#deps.pools.send(attempt);
+          },
+          () => attempt.refuse(new GatewayError('RG_ERR_CREDENTIALS_EXPIRED')),
+        );
+      if (slowMs > 0) attempt.delay(slowMs, sign);
+      else sign();
     } else {
       attempt.request = { origin: endpoint.origin, path, method, headers, body, blocking: true };
-      this.#deps.pools.send(attempt);
+      // A drill's slow fault: sent late (the closure only then; the common path allocates nothing more).
+      if (slowMs > 0) attempt.delay(slowMs, () => this.#deps.pools.send(attempt));
+      else this.#deps.pools.send(attempt);
     }
     this.#plan?.launched();
   }

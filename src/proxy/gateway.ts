@@ -31,6 +31,7 @@ import type { TlsFailureFn } from '../transport/tls-connect.js';
 import { ListenerTls, type ListenerCertificate } from './listener-tls.js';
 import { H2Listener } from './h2-listener.js';
 import type { Http2SecureServer } from 'node:http2';
+import type { FaultDraw } from '../fault/fault-injector.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   readonly onRequestEnd?: (status: number, code: string | undefined, exchange: Exchange) => void;
   /** Told about TLS failures toward an endpoint (requests and tunnels). */
   readonly onTlsFailure?: TlsFailureFn;
+  /** A drill's injected faults, drawn per attempt before it is sent. */
+  readonly faults?: FaultDraw;
 }
 
 export class Gateway {
@@ -112,6 +115,7 @@ export class Gateway {
         },
       },
       observer: opts.observer,
+      faults: opts.faults,
       bodyBudget: new BodyBudget(cfg.limits.bufferedBytes),
       logger: this.#log,
       tracer: opts.tracer,

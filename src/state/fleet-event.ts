@@ -15,6 +15,7 @@ export const FLEET_EVENT_TYPES = [
   'drained',
   'undrained',
   'drill',
+  'fault',
 ] as const;
 
 export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
@@ -44,7 +45,7 @@ export interface FleetEvent {
  * The record an event sets or clears. A gateway holds at most one event per (endpoint, class): a later
  * `recovered` replaces its `ejected`, a later `undrained` its `drained`.
  */
-export type EventClass = 'ejection' | 'rate' | 'drain' | 'drill';
+export type EventClass = 'ejection' | 'rate' | 'drain' | 'drill' | 'fault';
 
 const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   ejected: 'ejection',
@@ -53,6 +54,7 @@ const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   drained: 'drain',
   undrained: 'drain',
   drill: 'drill',
+  fault: 'fault',
 };
 
 const TYPES: ReadonlySet<string> = new Set(FLEET_EVENT_TYPES);
@@ -62,8 +64,11 @@ export const MAX_EVENT_BYTES = 2048;
 export const MAX_ID = 128;
 export const MAX_CAUSE = 256;
 
-/** Operator intents: the fleet's, stored once per (endpoint, class), applied by every gateway. */
-const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill']);
+/**
+ * Operator intents: the fleet's, stored once per (endpoint, class), applied by every gateway. A `fault`
+ * (a drill's injected fault, `src/fault/`) carries its spec in `cause`.
+ */
+const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill', 'fault']);
 
 export function isIntent(event: Pick<FleetEvent, 'type'>): boolean {
   return INTENT_TYPES.has(event.type);

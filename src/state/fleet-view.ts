@@ -35,6 +35,8 @@ export interface FleetViewOptions {
 }
 
 export type FleetViewListener = (endpointId: string, state: RemoteEndpointState | undefined) => void;
+/** Receives the fault intents in force (a drill's injected faults) after every re-evaluation. */
+export type FaultListener = (faults: readonly RemoteRecord[]) => void;
 
 export class FleetView {
   readonly #o: FleetViewOptions;
@@ -44,6 +46,7 @@ export class FleetView {
   readonly #perGateway = new Map<string, number>();
   #overflow = 0;
   readonly #listeners = new Set<FleetViewListener>();
+  readonly #faultListeners = new Set<FaultListener>();
   #states = new Map<string, RemoteEndpointState>();
   #withheld = 0;
   #timer: TimerHandle | undefined;
@@ -123,6 +126,13 @@ export class FleetView {
     return () => this.#listeners.delete(fn);
   }
 
+  /** Called with the fault intents in force after every re-evaluation (once now). Returns an unsubscribe. */
+  onFaults(fn: FaultListener): () => void {
+    this.#faultListeners.add(fn);
+    callSafely(fn, [[...this.#intents.faults()]], () => {});
+    return () => this.#faultListeners.delete(fn);
+  }
+
   /** Re-evaluate now (e.g. after the registry changed size). */
   reevaluate(): void {
     if (!this.#closed) this.#recompute();
@@ -134,6 +144,7 @@ export class FleetView {
     this.#timer = undefined;
     this.#timerDue = undefined;
     this.#listeners.clear();
+    this.#faultListeners.clear();
   }
 
   /** Store or renew a record; true if anything changed. */
@@ -184,6 +195,10 @@ export class FleetView {
       const next = states.get(id);
       if (sameState(before.get(id), next)) continue;
       for (const fn of [...this.#listeners]) callSafely(fn, [id, next], () => {});
+    }
+    if (this.#faultListeners.size > 0) {
+      const faults = [...this.#intents.faults()];
+      for (const fn of [...this.#faultListeners]) callSafely(fn, [faults], () => {});
     }
     this.#schedule(now);
   }

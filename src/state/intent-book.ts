@@ -13,7 +13,7 @@ import type { RemoteRecord } from './trust-rules.js';
 
 /** An intent in force, for `/admin/state`. */
 export interface IntentSummary {
-  readonly kind: 'drain' | 'drill';
+  readonly kind: 'drain' | 'drill' | 'fault';
   readonly endpointId: string;
   /** The gateway the operator used. */
   readonly by: string;
@@ -71,13 +71,18 @@ export class IntentBook {
     return this.#records.values();
   }
 
-  /** Drains and drills in force. */
+  /** Fault intents in force (a drill's injected faults), with their local expiry. */
+  *faults(): IterableIterator<RemoteRecord> {
+    for (const r of this.#records.values()) if (r.event.type === 'fault') yield r;
+  }
+
+  /** Drains, drills and faults in force. */
   summary(): IntentSummary[] {
     const out: IntentSummary[] = [];
     for (const { event: e, until } of this.#records.values()) {
       if (e.type === 'undrained') continue;
       out.push({
-        kind: e.type === 'drill' ? 'drill' : 'drain',
+        kind: e.type === 'drill' || e.type === 'fault' ? e.type : 'drain',
         endpointId: e.endpointId,
         by: e.gatewayId,
         reason: e.cause,

@@ -31,6 +31,8 @@ export class MemoryBus {
   readonly #members = new Set<BusMember>();
   readonly #snapshot = new Map<string, string>();
   readonly #books = new Map<RecordBook, Map<string, string>>();
+  /** Claimed keys and when they expire (epoch ms); pruned at each claim, so bounded by the live ones. */
+  readonly #claims = new Map<string, number>();
 
   attach(member: BusMember): () => void {
     this.#members.add(member);
@@ -65,6 +67,14 @@ export class MemoryBus {
     let hash = this.#books.get(book);
     if (hash === undefined) this.#books.set(book, (hash = new Map()));
     return refreshSnapshot(hash, own === undefined ? [] : [[own.field, own.ttl, own.raw]], now, gatewayId);
+  }
+
+  /** `SET key NX PX ttl`: true when `key` was free (or expired) and is now held until `now + ttl`. */
+  claim(key: string, ttl: number, now: number): boolean {
+    for (const [k, until] of this.#claims) if (until <= now) this.#claims.delete(k);
+    if (this.#claims.has(key)) return false;
+    this.#claims.set(key, now + ttl);
+    return true;
   }
 
   /** Delete fields that failed a reader's checks. */
@@ -160,6 +170,11 @@ export class MemoryStore implements StateStore {
   async exchangeRecords(book: RecordBook, own: RecordWrite | undefined): Promise<readonly SnapshotEntry[] | undefined> {
     if (!this.#detach) return undefined;
     return this.bus.exchangeRecords(book, own, this.#opts.clock.now(), this.#opts.gatewayId);
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean | undefined> {
+    if (!this.#detach) return undefined;
+    return this.bus.claim(key, ttlMs, this.#opts.clock.now());
   }
 
   status(): StateStoreStatus {

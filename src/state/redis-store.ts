@@ -222,6 +222,16 @@ export class RedisStore implements StateStore {
     }
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean | undefined> {
+    if (this.#closed || this.#pub.status !== 'ready' || this.#gate.full()) return undefined;
+    try {
+      const reply = await this.#gate.run('claim', this.#pub.set(`${this.#o.redis.keyPrefix}claim:${key}`, this.#o.gatewayId, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
+      return reply === 'OK';
+    } catch {
+      return undefined; // recorded by the gate
+    }
+  }
+
   status(): StateStoreStatus {
     const connected = !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
     return storeStatus('redis', connected, !connected || this.#syncFailed || this.#hb.silent(), {

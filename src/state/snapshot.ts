@@ -18,7 +18,7 @@ export const MAX_SNAPSHOT_ENTRIES = 4096;
 
 /** The field of an intent: one per (endpoint, class), whoever made it. */
 export function intentKey(event: Pick<FleetEvent, 'endpointId' | 'type'>): string {
-  return JSON.stringify([event.endpointId, event.type === 'drill' ? 'drill' : 'drain']);
+  return JSON.stringify([event.endpointId, event.type === 'drill' || event.type === 'fault' ? event.type : 'drain']);
 }
 
 /** The snapshot field of any event. */

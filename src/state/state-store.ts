@@ -90,6 +90,12 @@ export interface StateStore {
    * timers and by the admin API, never on the request path.
    */
   exchangeRecords(book: RecordBook, own: RecordWrite | undefined): Promise<readonly SnapshotEntry[] | undefined>;
+  /**
+   * Take `key` for `ttlMs` if no one holds it (Redis `SET key NX PX`): true when this call took it,
+   * false when another holder has it, undefined when the backend cannot be reached. Exactly one
+   * gateway of a fleet wins a given key until it expires (scheduled drills). Never rejects.
+   */
+  claim(key: string, ttlMs: number): Promise<boolean | undefined>;
   status(): StateStoreStatus;
   /** Close every connection and timer. Idempotent. */
   close(): Promise<void>;

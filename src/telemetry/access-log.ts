@@ -37,6 +37,7 @@ export class AccessLog {
       endpoint: e?.id ?? null,
       attempts: r.tried.length,
       retryReasons: r.retryReasons ?? [],
+      faults: r.faults ?? [],
       durationMs: round(now - r.startedAt),
       firstByteMs: r.firstByteAt < 0 ? null : round(r.firstByteAt - r.startedAt),
       bytesIn: r.bytesIn,

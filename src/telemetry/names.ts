@@ -13,6 +13,8 @@ export const METRIC = {
   /** Retries and hedges, by the reason the earlier attempt was not used. */
   retries: 'regiongate_retries_total',
   attempts: 'regiongate_attempts_total',
+  /** Faults a drill injected into attempts, by region and kind (`error`, `hang`, `slow`). */
+  faultsInjected: 'regiongate_faults_injected_total',
   gatewayErrors: 'regiongate_gateway_errors_total',
   transitions: 'regiongate_health_transitions_total',
   outlierEjectionsWithheld: 'regiongate_outlier_ejections_withheld_total',
@@ -58,6 +60,11 @@ export const LOG_EVENT = {
   drainDeadline: 'gateway.drain_deadline',
   transition: 'health.transition',
   adminAction: 'admin.action',
+  /** Scheduled drills (`drills.schedule`): a run started, its progress and verdict, or why one was skipped. */
+  drillScheduled: 'drill.scheduled',
+  drillProgress: 'drill.progress',
+  drillEnded: 'drill.ended',
+  drillSkipped: 'drill.skipped',
   /** An attempt failed in a way the classifier does not recognise (not blamed on the endpoint). */
   unclassifiedFailure: 'proxy.unclassified_failure',
   /** A TLS handshake with an endpoint failed (certificate, name, client certificate): once per endpoint and reason. */

@@ -22,6 +22,7 @@ export class OtelMetrics {
   readonly #duration: Histogram;
   readonly #firstByte: Histogram;
   readonly #retries: Counter;
+  readonly #faults: Counter;
 
   private constructor(version: string) {
     const meter = metrics.getMeter('regiongate', version);
@@ -29,6 +30,7 @@ export class OtelMetrics {
     this.#duration = meter.createHistogram(METRIC.requestDuration, { description: 'Request duration by region.', unit: 's' });
     this.#firstByte = meter.createHistogram(METRIC.timeToFirstByte, { description: 'Time to the response head by region.', unit: 's' });
     this.#retries = meter.createCounter(METRIC.retries, { description: 'Retries and hedges, by reason.' });
+    this.#faults = meter.createCounter(METRIC.faultsInjected, { description: 'Faults a drill injected into attempts, by region and kind.' });
   }
 
   /** Instruments on the registered meter provider, or undefined when none is registered. */
@@ -43,5 +45,10 @@ export class OtelMetrics {
     this.#duration.record(r.totalSeconds, region);
     if (r.firstByteSeconds !== undefined) this.#firstByte.record(r.firstByteSeconds, region);
     if (r.retryReasons !== undefined) for (const reason of r.retryReasons) this.#retries.add(1, { reason });
+  }
+
+  /** A drill's fault was injected into an attempt toward `region`. */
+  faultInjected(region: string, fault: string): void {
+    this.#faults.add(1, { region, fault });
   }
 }

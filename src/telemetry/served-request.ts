@@ -18,6 +18,8 @@ export interface ServedRequest {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly retryReasons: readonly string[] | undefined;
+  /** Faults a drill injected into the request's attempts, so a drill is never read as an outage. */
+  readonly faults?: readonly string[] | undefined;
   /** The client left before the answer ended. */
   readonly clientGone: boolean;
 }
