@@ -13,7 +13,7 @@ import { createMetricsFetcher, LoadAwareView, LoadBook, LoadScraper } from './lo
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig } from './config/schema.js';
 import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
-import { ListenError } from './errors.js';
+import { ConfigError, ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
 import { TlsFailureLog } from './proxy/tls-connect.js';
@@ -21,6 +21,9 @@ import type { ProbeFn } from './health/http-probe.js';
 import { Gateway } from './proxy/gateway.js';
 import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
+import { LiveRegistry } from './registry/live-registry.js';
+import { Reloader, type ReloadHook, type ReloadResult } from './reload/reloader.js';
+import { SwitchPicker } from './routing/switch-picker.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
 import { strandedModels } from './routing/stranded-models.js';
@@ -56,12 +59,20 @@ export interface CreateGatewayOptions {
   readonly logWrite?: (line: string) => void;
   /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
   readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
+  /**
+   * Re-reads the config for a reload (the CLI: the same file through the same loader); throws
+   * `ConfigError`. Without it `reload()` is refused: there is nothing to re-read.
+   */
+  readonly configSource?: () => GatewayConfig;
 }
 
 export interface RunningGateway {
+  /** The config in force (the latest reloaded one). */
   readonly config: GatewayConfig;
-  readonly registry: Registry;
+  /** The endpoints in force (a reload swaps the registry behind it). */
+  readonly registry: LiveRegistry;
   readonly health: HealthTracker;
+  /** The picker in force (a reload builds a new one). */
   readonly picker: HealthAwarePicker;
   /** Learns the model lists of `"*"` endpoints (`refresh()` runs a round now). */
   readonly modelDiscovery: ModelDiscovery;
@@ -79,6 +90,13 @@ export interface RunningGateway {
   readonly credentials: CredentialManager;
   /** The admin API (undefined when `admin.enabled` is false). */
   readonly admin: AdminServer | undefined;
+  /**
+   * Re-read the config (`configSource`) and apply it (`reload/reloader.ts`); rejects with `ConfigError`
+   * listing every problem, having changed nothing. `config` applies the given one instead.
+   */
+  reload(config?: GatewayConfig): Promise<ReloadResult>;
+  /** Run `hook` after every applied reload; returns the unsubscribe function. */
+  onReload(hook: ReloadHook): () => void;
   /** Start probes and listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /** Base URL of the main listener (after `listen`). */
@@ -93,12 +111,15 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   // Every line names its gateway and worker (0: a single process), so merged streams stay apart.
   const logFields = { gatewayId, worker: cluster.isWorker ? (cluster.worker?.id ?? 0) : 0 };
   const logWrite = opts.logWrite ?? ((l: string) => void process.stderr.write(l));
-  const logger = opts.logger ?? createLogger(config.log.level, logWrite, logFields);
+  // Our own logger's level follows `log.level` across reloads; a given one is the caller's to set.
+  const levelled = opts.logger === undefined ? createLogger(config.log.level, logWrite, logFields) : undefined;
+  const logger: Logger = opts.logger ?? (levelled as Logger);
   // `silent` means nothing on stderr: no access lines either.
   const accessLog = config.log.access && config.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined;
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
-  const registry = Registry.fromConfig(config);
+  const registry = new LiveRegistry(Registry.fromConfig(config));
+  let current = config;
   const tlsLog = new TlsFailureLog(logger, clock);
   const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
@@ -107,17 +128,19 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const loadScraper = new LoadScraper({ endpoints: registry.endpoints, clock, fetch: metricsPages.fetch, book: loadBook, timeout: loadCfg.timeout });
   const loadView = new LoadAwareView(health, loadBook);
-  const picker = new HealthAwarePicker({
-    registry,
-    health: loadView,
-    random,
-    options: {
-      overprovisioningFactor: config.routing.overprovisioningFactor,
-      panicThreshold: config.routing.panicThreshold,
-      scoreTolerance: config.routing.scoreTolerance,
-      routeRules: config.routing.rules,
-    },
-  });
+  const buildPicker = (endpoints: readonly Endpoint[], routing: GatewayConfig['routing']): HealthAwarePicker =>
+    new HealthAwarePicker({
+      endpoints,
+      health: loadView,
+      random,
+      options: {
+        overprovisioningFactor: routing.overprovisioningFactor,
+        panicThreshold: routing.panicThreshold,
+        scoreTolerance: routing.scoreTolerance,
+        routeRules: routing.rules,
+      },
+    });
+  const picker = new SwitchPicker(buildPicker(registry.endpoints, config.routing));
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
   const discoveryCfg = config.routing.modelDiscovery;
@@ -223,6 +246,42 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     onTlsFailure: tlsLog.note,
   });
   const gw = gateway;
+  const reloader = new Reloader({
+    config: () => current,
+    registry: () => registry.current,
+    swapHealth: (removed, added) => {
+      health.removeEndpoints(removed);
+      health.addEndpoints(added);
+    },
+    install: (next, cfg) => {
+      registry.swap(next);
+      current = cfg;
+      picker.swap(buildPicker(next.endpoints, cfg.routing));
+      catalog.update(next.endpoints, cfg.routing.rules);
+      gw.reconfigure(cfg);
+      levelled?.setLevel(cfg.log.level);
+    },
+    swapSideWork: (removed, added) => {
+      loadScraper.remove(removed);
+      loadScraper.add(added);
+      discovery.remove(removed);
+      discovery.add(added);
+      metrics.addEndpoints(added);
+      tally.addRegions(added);
+      fleet.endpointsAdded(added.map((e) => e.id));
+    },
+    swapCredentials: async (cfg, removed, added) => {
+      credentials.remove(removed);
+      await credentials.add(cfg, added);
+    },
+    retire: (removed) => gw.retire(removed),
+    logger,
+  });
+  const reload = (cfg?: GatewayConfig): Promise<ReloadResult> => {
+    const source = cfg === undefined ? opts.configSource : () => cfg;
+    if (source === undefined) return Promise.reject(new ConfigError(['no config file to reload from (the gateway was built from an in-memory config)']));
+    return reloader.reload(source);
+  };
   const target: AdminTarget = {
     state: () => ({
       gatewayId,
@@ -241,6 +300,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     fleet: () => board.view(),
     drills: () => board.drills(),
     recordDrill: (record) => board.recordDrill(record),
+    reload: () => reload(),
     act: (action, scope, name, options) => {
       const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
       if (endpoints === undefined || endpoints.length === 0) return undefined;
@@ -273,10 +333,14 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     return closing;
   };
   return {
-    config,
+    get config() {
+      return current;
+    },
     registry,
     health,
-    picker,
+    get picker() {
+      return picker.current;
+    },
     modelDiscovery: discovery,
     loadScraper,
     loadBook,
@@ -288,6 +352,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     fleet,
     credentials,
     admin,
+    reload,
+    onReload: (hook) => reloader.onReload(hook),
     async listen() {
       if (st.store === 'redis' && st.secret === undefined)
         logger.warn(LOG_EVENT.fleetUnsigned, {

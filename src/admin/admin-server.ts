@@ -15,6 +15,7 @@ import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-gua
 import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
 import { readActionOptions, type ActionOptions } from './action-options.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { ConfigError } from '../errors.js';
 import { drillRecordSchema, MAX_DRILL_RECORD_BYTES, type DrillRecord } from '../fleet/fleet-board.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
@@ -32,6 +33,8 @@ export interface AdminTarget {
   /** `POST /admin/drills`: keep a drill record; false when the store cannot be reached. */
   recordDrill?(record: DrillRecord): Promise<boolean>;
   act(action: AdminAction, scope: 'endpoint' | 'region', name: string, options: ActionOptions): string[] | undefined | ActionRefusal;
+  /** `POST /admin/reload`: re-read and apply the config; rejects with `ConfigError` (a 400 listing every problem). */
+  reload?(): Promise<unknown>;
 }
 
 /** A drain or drill refused because it would strand these models (409 `RG_ADMIN_STRANDS_MODEL`). */
@@ -121,6 +124,7 @@ export class AdminServer {
     if (path === '/admin/state' && req.method === 'GET') return sendJson(res, 200, this.#target.state());
     if (path === '/admin/fleet' && req.method === 'GET' && this.#target.fleet) return sendJson(res, 200, this.#target.fleet());
     if (path === '/admin/drills') return this.#drills(req, res);
+    if (path === '/admin/reload') return this.#reload(req, res);
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
       if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
@@ -147,6 +151,22 @@ export class AdminServer {
       return;
     }
     sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `no admin route ${req.method} ${JSON.stringify(path.slice(0, 200))}` });
+  }
+
+  /** Re-read the config: 200 with what changed, or 400 with every problem (`check-config`'s list); nothing changes then. */
+  #reload(req: IncomingMessage, res: ServerResponse): void {
+    const reload = this.#target.reload;
+    if (!reload) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: 'no reload here' });
+    if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
+    req.resume();
+    void reload().then(
+      (result) => sendJson(res, 200, result),
+      (err: unknown) => {
+        if (err instanceof ConfigError) return sendJson(res, 400, reloadRefusal(err.issues));
+        this.#logger.error(LOG_EVENT.adminError, { method: req.method, url: req.url?.slice(0, 200), err });
+        answerInternalError(res);
+      },
+    );
   }
 
   /** List the drills kept in the store, or keep one (the `regiongate drill` command posts its record). */
@@ -203,6 +223,11 @@ function readJsonBody(req: IncomingMessage, max: number): Promise<{ value: unkno
     });
     req.on('error', () => resolve({ error: 'the body could not be read' }));
   });
+}
+
+/** The 400 body of a refused reload: every problem, as `check-config` lists them. */
+export function reloadRefusal(problems: readonly string[]): { reloaded: false; error: { code: string; message: string; problems: readonly string[] } } {
+  return { reloaded: false, error: { code: 'RG_ERR_CONFIG', message: 'config not reloaded: still serving with the previous one', problems } };
 }
 
 function badRequest(res: ServerResponse, message: string): void {

@@ -22,12 +22,13 @@ export interface LoadScraperInit {
 }
 
 export class LoadScraper {
-  readonly #targets: Endpoint[];
+  #targets: Endpoint[];
   readonly #clock: Clock;
   readonly #fetch: MetricsFetch;
   readonly #book: LoadBook;
   readonly #timeout: number;
-  readonly #timers = new Map<string, TimerHandle>();
+  /** Keyed by the endpoint object: a reload's replacement (same id) has a loop of its own. */
+  readonly #timers = new Map<Endpoint, TimerHandle>();
   readonly #inflight = new Set<AbortController>();
   #scrapes = 0;
   #started = false;
@@ -53,6 +54,23 @@ export class LoadScraper {
     for (const e of this.#targets) void this.#loop(e);
   }
 
+  /** Scrape endpoints added by a config reload (those with `loadSignals`), at once when running. */
+  add(endpoints: readonly Endpoint[]): void {
+    const added = endpoints.filter((e) => e.loadSignals !== undefined);
+    this.#targets = [...this.#targets, ...added];
+    if (this.#started && !this.#closed) for (const e of added) void this.#loop(e);
+  }
+
+  /** Stop scraping endpoints removed by a config reload (a scrape in flight ends unrecorded for it). */
+  remove(endpoints: readonly Endpoint[]): void {
+    const gone = new Set(endpoints);
+    this.#targets = this.#targets.filter((e) => !gone.has(e));
+    for (const e of endpoints) {
+      this.#clock.clearTimeout(this.#timers.get(e));
+      this.#timers.delete(e);
+    }
+  }
+
   /** Scrape one endpoint now (resolves when it answered, failed or timed out). */
   async scrape(endpoint: Endpoint): Promise<void> {
     const cfg = endpoint.loadSignals;
@@ -75,10 +93,10 @@ export class LoadScraper {
 
   async #loop(endpoint: Endpoint): Promise<void> {
     await this.scrape(endpoint);
-    if (this.#closed) return;
+    if (this.#closed || !this.#targets.includes(endpoint)) return;
     const t = this.#clock.setTimeout(() => void this.#loop(endpoint), endpoint.loadSignals?.interval ?? 1000);
     t.unref();
-    this.#timers.set(endpoint.id, t);
+    this.#timers.set(endpoint, t);
   }
 
   close(): void {

@@ -18,6 +18,8 @@ import { onClientError } from './client-errors.js';
 import { ALLOWED_METHODS, edgeRefusal } from './edge-checks.js';
 import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps, type RetryGate } from './exchange.js';
+import type { ExchangeOptions } from './exchange-deps.js';
+import type { Endpoint } from '../registry/endpoint.js';
 import { compileTrustProxy } from './forwarded.js';
 import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
@@ -43,11 +45,12 @@ export interface GatewayOptions {
 
 export class Gateway {
   readonly server: Server;
-  readonly #config: GatewayConfig;
+  #config: GatewayConfig;
   readonly #picker: Picker;
   readonly #pools: UpstreamPools;
   readonly #upgrades: UpgradeProxy;
-  readonly #deps: ExchangeDeps;
+  #deps: ExchangeDeps;
+  readonly #trust: ExchangeOptions['trust'];
   /**
    * Requests in flight: a count, not a Set of exchanges. A Set churned at request rate makes V8 keep
    * every rehashed table (and the exchanges in it) alive through scavenges once one was promoted,
@@ -83,6 +86,7 @@ export class Gateway {
       idleTimeout: cfg.timeouts.idle,
       onTlsFailure: opts.onTlsFailure,
     });
+    this.#trust = trust;
     this.#deps = {
       pools: this.#pools,
       picker: opts.picker,
@@ -92,22 +96,7 @@ export class Gateway {
       logger: this.#log,
       tracer: opts.tracer,
       catalog: opts.catalog,
-      options: {
-        queueTimeout: cfg.timeouts.queue,
-        connectTimeout: cfg.timeouts.connect,
-        firstByteTimeout: cfg.timeouts.firstByte,
-        firstByteStreamTimeout: cfg.timeouts.firstByteStream,
-        firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
-        idleTimeout: cfg.timeouts.idle,
-        requestTimeout: cfg.timeouts.request,
-        attempts: cfg.retry.attempts,
-        retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
-        bodyLimit: cfg.limits.bodyBytes,
-        hedgeAfter: cfg.retry.hedge.after ?? 0,
-        maxHedges: cfg.retry.hedge.maxHedges,
-        modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
-        trust,
-      },
+      options: exchangeOptions(cfg, trust),
       onDone: this.#onExchangeDone,
     };
     const t = cfg.timeouts;
@@ -129,6 +118,23 @@ export class Gateway {
     this.server.on('upgrade', this.#onUpgrade);
     this.server.on('connect', Gateway.#onConnect);
     this.server.on('connection', this.#onConnection);
+  }
+
+  /**
+   * A config reload: later requests get the new timeouts, retry settings and body limit (`reload/live-settings.ts`
+   * names which settings are live); requests in flight keep theirs. The listener's own settings stay.
+   */
+  reconfigure(cfg: GatewayConfig): void {
+    this.#config = cfg;
+    this.#deps = { ...this.#deps, options: exchangeOptions(cfg, this.#trust) };
+  }
+
+  /**
+   * Let endpoints a reload removed finish: their pools close once their requests in flight end, or are
+   * destroyed after `graceMs` (the drain deadline). Resolves when every one is closed.
+   */
+  retire(endpoints: readonly Endpoint[], graceMs = this.#config.timeouts.drain): Promise<void> {
+    return Promise.all(endpoints.map((e) => this.#pools.retire(e, graceMs))).then(() => undefined);
   }
 
   /** Listen on the configured host and port (port 0 picks a free one). */
@@ -327,4 +333,24 @@ export class Gateway {
     clearTimeout(timer);
     if (onCut) signal.removeEventListener('abort', onCut);
   }
+}
+
+/** What each exchange is built with, from the config in force and the listener's trusted proxies. */
+function exchangeOptions(cfg: GatewayConfig, trust: ExchangeOptions['trust']): ExchangeOptions {
+  return {
+    queueTimeout: cfg.timeouts.queue,
+    connectTimeout: cfg.timeouts.connect,
+    firstByteTimeout: cfg.timeouts.firstByte,
+    firstByteStreamTimeout: cfg.timeouts.firstByteStream,
+    firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
+    idleTimeout: cfg.timeouts.idle,
+    requestTimeout: cfg.timeouts.request,
+    attempts: cfg.retry.attempts,
+    retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
+    bodyLimit: cfg.limits.bodyBytes,
+    hedgeAfter: cfg.retry.hedge.after ?? 0,
+    maxHedges: cfg.retry.hedge.maxHedges,
+    modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
+    trust,
+  };
 }
