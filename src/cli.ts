@@ -17,14 +17,17 @@ import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.j
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
 import { DRILL_USAGE, runDrillCommand } from './drill/drill-command.js';
 import { LOG_EVENT } from './telemetry/names.js';
+import type { GatewayConfig } from './config/schema.js';
+import { installReloadTriggers } from './reload/reload-triggers.js';
 import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 
 const USAGE = `Usage: regiongate <command> [options]
 
 Commands:
-  start --config FILE [--workers N]
+  start --config FILE [--workers N] [--watch-config]
                              run the gateway (also REGIONGATE_CONFIG=FILE); --workers N runs N processes
-                             on the same port sharing health state (default 1)
+                             on the same port sharing health state (default 1); SIGHUP reloads FILE,
+                             --watch-config also reloads it when it changes (docs/reload.md)
   demo [--port N]            three simulated regions and the gateway on 127.0.0.1:8080 (no Redis)
   sim [--port N] [--control-port N]
                              serve the demo's simulated regions on ports N, N+1, N+2 (default 9101)
@@ -63,17 +66,26 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
       const workers = Number(values.workers ?? 1);
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
+      const watchFlag = values['watch-config'] === true;
+      // A reload re-reads the same file through the same loader and checks its TLS files, like start.
+      const read = (): GatewayConfig => {
+        const c = loadConfigFile(file);
+        checkEndpointTlsFiles(c, file);
+        return c;
+      };
       if (workers > 1 && cluster.isPrimary) {
         return await runPrimary({
           workers,
           log: early,
           ...(config.admin.enabled && { admin: config.admin }),
           hardDeadlineMs: config.timeouts.drainDelay + config.timeouts.drain + SHUTDOWN_GRACE_MS,
+          reload: { file, read, watch: config.watch, watchFlag },
         });
       }
       let bus: IpcBus | undefined;
       let gatewayId: string | undefined;
       let run = config;
+      let asWorker = (c: GatewayConfig): GatewayConfig => c;
       if (cluster.isWorker && cluster.worker) {
         // Workers share health through the primary; each is its own member of the fleet.
         const send = process.send?.bind(process);
@@ -83,9 +95,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         });
         gatewayId = `${config.gatewayId ?? hostname()}-w${cluster.worker.id}`;
         // The primary serves the admin port; this worker's admin API is private, reached through it.
-        run = { ...config, admin: { ...config.admin, host: '127.0.0.1', port: 0 } };
+        asWorker = (c) => ({ ...c, admin: { ...c.admin, host: '127.0.0.1', port: 0 } });
+        run = asWorker(config);
       }
-      const gw = createGateway(run, { bus, gatewayId });
+      const gw = createGateway(run, { bus, gatewayId, configSource: () => asWorker(read()) });
       const bound = await gw.listen();
       if (cluster.isWorker && gw.admin) {
         const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };
@@ -102,7 +115,14 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         port: bound.port,
         admin: gw.admin?.url ?? null,
       });
-      handleSignals(gw, undefined, log);
+      const send = process.send?.bind(process);
+      const stopReloads = installReloadTriggers({
+        gateway: gw,
+        file,
+        watchFlag,
+        worker: cluster.isWorker && send ? { send: (msg) => void send(msg) } : undefined,
+      });
+      handleSignals(gw, undefined, log, stopReloads);
       return undefined;
     }
     case 'demo':
@@ -147,6 +167,7 @@ function parseCommandLine(args: readonly string[]) {
       port: { type: 'string', short: 'p' },
       'control-port': { type: 'string' },
       workers: { type: 'string', short: 'w' },
+      'watch-config': { type: 'boolean' },
     },
   });
 }
@@ -195,13 +216,14 @@ async function runSim(port: number, controlPort: number): Promise<void> {
 }
 
 /** Drain on SIGTERM/SIGINT (see `installShutdown`), then close the simulators, and exit. */
-function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet, plog?: ProcessLog): void {
+function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet, plog?: ProcessLog, beforeClose?: () => void): void {
   const t = gateway?.config.timeouts;
   // A closed stderr or stdout (a log pipe gone) must not end or spin the process: drop the lines.
   process.stderr.on('error', () => undefined);
   process.stdout.on('error', () => undefined);
   installShutdown({
     close: async () => {
+      beforeClose?.();
       try {
         await gateway?.close();
       } finally {

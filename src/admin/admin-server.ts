@@ -6,13 +6,12 @@
  * preflight-only state changes). Nothing a client sends can throw out of the handler: an unexpected
  * error is a 500 and an `admin.error` log line, never the end of the process (and of its data plane).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-guard.js';
-import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
+import { answerInternalError, sendJson, sendRefusal, sendText, tokenMatches } from './admin-http.js';
 import { readActionOptions, type ActionOptions } from './action-options.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { ConfigError } from '../errors.js';
@@ -59,14 +58,14 @@ export interface AdminServerOptions extends AdminAccessOptions {
 export class AdminServer {
   readonly #server: Server;
   readonly #target: AdminTarget;
-  readonly #token: Buffer | undefined;
+  readonly #token: string | undefined;
   readonly #access: AdminAccess;
   readonly #logger: Logger;
   #url = '';
 
   constructor(target: AdminTarget, opts: AdminServerOptions) {
     this.#target = target;
-    this.#token = opts.token ? Buffer.from(opts.token) : undefined;
+    this.#token = opts.token || undefined;
     this.#access = new AdminAccess(opts);
     this.#logger = opts.logger ?? silentLogger;
     this.#server = createServer(this.#onRequest);
@@ -192,11 +191,7 @@ export class AdminServer {
   }
 
   #authorized(req: IncomingMessage): boolean {
-    if (this.#token === undefined) return true;
-    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (given === undefined) return false;
-    const b = Buffer.from(given);
-    return b.length === this.#token.length && timingSafeEqual(b, this.#token);
+    return tokenMatches(this.#token, req.headers.authorization);
   }
 }
 
