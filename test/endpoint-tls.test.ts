@@ -3,13 +3,11 @@
 // the CA or the client certificate, or with the wrong servername, requests fail 502 RG_ERR_UPSTREAM_TLS and
 // the endpoint is taken as unreachable (a free retry elsewhere); with them, requests, probes and WebSocket
 // tunnels get through. Missing or broken files are config errors naming the key.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { rootCertificates, type TLSSocket } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
@@ -21,61 +19,13 @@ import { TlsFailureLog } from '../src/proxy/tls-connect.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeClock } from '../src/util/fake-clock.js';
 import { Output, spawnCli } from './helpers/built.js';
+import { hasOpenssl, makePki } from './helpers/pki.js';
 import { startUpstream } from './helpers/gateway.js';
 import { until, within } from './helpers/wait.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 if (!hasOpenssl()) {
   t.plan(0, 'openssl is not installed: the TLS tests need it to make a private CA and certificates');
   process.exit(0);
-}
-
-interface Pki {
-  readonly dir: string;
-  readonly ca: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-  /** A second CA that signed nothing here: trusting it alone must not do. */
-  readonly otherCa: string;
-}
-
-/** A private CA, a server certificate for localhost/127.0.0.1 and a client certificate, in a temp dir. */
-function makePki(): Pki {
-  const dir = mkdtempSync(join(tmpdir(), 'regiongate-tls-'));
-  const f = (name: string): string => join(dir, name);
-  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const makeCa = (name: string): void =>
-    ssl('req', '-x509', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`), '-days', '2', '-subj', `/CN=${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  makeCa('test-ca');
-  makeCa('other-ca');
-  const leaf = (name: string, cn: string, ext: string): void => {
-    writeFileSync(f(`${name}.ext`), ext);
-    ssl('req', '-new', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('test-ca.pem'), '-CAkey', f('test-ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
-  };
-  leaf('server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'regiongate-gateway', 'extendedKeyUsage=clientAuth\n');
-  return {
-    dir,
-    ca: f('test-ca.pem'),
-    serverCert: f('server.pem'),
-    serverKey: f('server.key'),
-    clientCert: f('client.pem'),
-    clientKey: f('client.key'),
-    otherCa: f('other-ca.pem'),
-  };
 }
 
 const pki = makePki();
