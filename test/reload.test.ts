@@ -178,16 +178,23 @@ t.test('a broken config is refused with every problem; the old one keeps serving
   await res.body.dump();
 });
 
-t.test('a changed endpoint (same id, new URL) is replaced: new pool, fresh probation', async (t) => {
+t.test('a changed endpoint (same id, new URL) is replaced: new pool, fresh probation, fleet drains still apply', async (t) => {
   const a = await startSim(t, { name: 'a' });
   const a2 = await startSim(t, { name: 'a2' });
-  const { gw, write } = await startFromFile(t, configText([{ name: 'a', url: a.url }]));
+  const b = await startSim(t, { name: 'b' });
+  const b2 = await startSim(t, { name: 'b2' });
+  const { gw, write } = await startFromFile(t, configText([{ name: 'a', url: a.url }, { name: 'b', url: b.url }]));
   const old = gw.registry.endpoint('a-0');
-  write(configText([{ name: 'a', url: a2.url }]));
+  const drain = await request(`${gw.admin?.url}/admin/endpoints/b-0/drain?force=true`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  t.equal(drain.statusCode, 200, 'b drained');
+  await drain.body.dump();
+  write(configText([{ name: 'a', url: a2.url }, { name: 'b', url: b2.url }]));
   const result = await gw.reload();
-  t.same(result.changed, ['a-0'], 'named as changed');
+  t.same(result.changed, ['a-0', 'b-0'], 'named as changed');
   t.not(gw.registry.endpoint('a-0'), old, 'a new endpoint object');
-  t.equal(gw.health.snapshot()[0].state, 'probation', 'in probation again');
+  const state = (id: string) => gw.health.snapshot().find((s) => s.id === id)?.state;
+  t.equal(state('a-0'), 'probation', 'in probation again');
+  t.equal(state('b-0'), 'drained', 'the fleet drain of b applies to its replacement');
   const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', body: CHAT, headers: { 'content-type': 'application/json' } });
   t.equal(res.statusCode, 200);
   t.equal(res.headers['x-sim-region'], 'a2', 'requests go to the new URL');

@@ -110,18 +110,20 @@ export class UpstreamPools implements SlotSource {
   async retire(endpoint: Endpoint, graceMs: number): Promise<void> {
     const started = performance.now();
     const slots = this.#slots.get(endpoint);
-    let timer: NodeJS.Timeout | undefined;
     if (slots !== undefined && (slots.active > 0 || slots.waiting.length > 0)) {
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         slots.idle = resolve;
         timer = setTimeout(resolve, graceMs);
+        timer.unref();
       });
       clearTimeout(timer);
     }
     this.#slots.delete(endpoint);
+    // The pool stays in the map while it closes: a gateway `close()` meanwhile closes it too.
     const pool = this.#pools.get(endpoint);
-    this.#pools.delete(endpoint);
     if (pool !== undefined) await closePool(pool, Math.max(0, graceMs - (performance.now() - started)));
+    this.#pools.delete(endpoint);
   }
 
   /** Close every pool, waiting for in-flight requests; `destroy` after `graceMs`. */

@@ -31,6 +31,9 @@ const LIVE: readonly string[] = [
   'log.level',
   // The switch itself: the watcher starts or stops.
   'watch',
+  // TLS toward clients (branch listentls): its listener swaps its secure context in an `onReload` hook,
+  // which every reload calls, so the files are re-read even when the setting did not change.
+  'listen.tls',
 ];
 
 /** Whether a change at `path` takes effect without a restart. */
