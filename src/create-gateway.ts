@@ -262,6 +262,10 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       levelled?.setLevel(cfg.log.level);
     },
     swapSideWork: (removed, added) => {
+      for (const e of removed) {
+        modelLists.forget(e);
+        metricsPages.forget(e);
+      }
       loadScraper.remove(removed);
       loadScraper.add(added);
       discovery.remove(removed);

@@ -119,6 +119,7 @@ export class HealthTracker implements AttemptObserver {
   removeEndpoints(removed: readonly Endpoint[]): void {
     if (this.#closed || removed.length === 0) return;
     const gone = new Set(removed);
+    for (const e of removed) this.#httpProbe?.forget?.(e);
     this.#forget(new Set(this.#endpoints.filter((e) => gone.has(e)).map((e) => e.id)));
     this.#endpoints = this.#endpoints.filter((e) => !gone.has(e));
     this.#cap.resize(this.#endpoints.length);

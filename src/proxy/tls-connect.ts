@@ -96,6 +96,13 @@ export class EndpointDispatchers {
     return pool;
   }
 
+  /** Close the pool of `endpoint` (removed by a config reload) once its requests end. */
+  forget(endpoint: Endpoint): void {
+    const pool = this.#tlsPools.get(endpoint);
+    this.#tlsPools.delete(endpoint);
+    void pool?.close().catch(() => undefined);
+  }
+
   /** Close the agent and every pool. */
   async close(): Promise<void> {
     const pools = [...this.#tlsPools.values()];
