@@ -125,7 +125,11 @@ export class Gateway {
    * names which settings are live); requests in flight keep theirs. The listener's own settings stay.
    */
   reconfigure(cfg: GatewayConfig): void {
-    this.#config = cfg;
+    const was = this.#config;
+    // The listener's settings, and the drain bounds the process's shutdown deadline was computed from,
+    // stay as started (`notLive`).
+    const timeouts = { ...cfg.timeouts, drain: was.timeouts.drain, drainDelay: was.timeouts.drainDelay };
+    this.#config = { ...cfg, listen: was.listen, timeouts };
     this.#deps = { ...this.#deps, options: exchangeOptions(cfg, this.#trust) };
   }
 

@@ -25,8 +25,6 @@ const LIVE: readonly string[] = [
   'timeouts.firstByteUnary',
   'timeouts.idle',
   'timeouts.request',
-  'timeouts.drain',
-  'timeouts.drainDelay',
   'limits.bodyBytes',
   'log.level',
   // The switch itself: the watcher starts or stops.
