@@ -10,9 +10,12 @@ import { writeConfig } from './helpers/cli-process.js';
 import { startSim } from './helpers/gateway.js';
 import { within } from './helpers/wait.js';
 
+const TOKEN = 'c0ffee'.repeat(8);
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
 const config = (regions: readonly { name: string; url: string }[], extra: readonly string[] = []): string[] => [
   'listen: { host: 127.0.0.1, port: 0 }',
-  'admin: { host: 127.0.0.1, port: 0 }',
+  `admin: { host: 127.0.0.1, port: 0, token: "${TOKEN}" }`,
   'log: { level: info, access: false }',
   'health: { probes: false }',
   ...extra,
@@ -67,7 +70,10 @@ t.test('--workers 2: SIGHUP and POST /admin/reload reach both workers; a broken 
   t.ok(afterHup.every((x) => x[2] === '["b-0"]'), 'each added b');
 
   writeFileSync(file, `${config([{ name: 'a', url: a.url }, { name: 'c', url: c.url }], ['listen: { host: 127.0.0.1, port: 0, backlog: 100 }']).join('\n').replace('listen: { host: 127.0.0.1, port: 0 }\n', '')}\n`);
-  const res = await request(`${admin}/admin/reload`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  const anonymous = await request(`${admin}/admin/reload`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  t.equal(anonymous.statusCode, 401, 'the primary asks for the admin token');
+  await anonymous.body.dump();
+  const res = await request(`${admin}/admin/reload`, { method: 'POST', headers: AUTH });
   const body = (await res.body.json()) as { reloaded: boolean; added: string[]; removed: string[]; notLive: string[]; workers: { gatewayId: string; reloaded: boolean }[] };
   t.equal(res.statusCode, 200, 'POST /admin/reload through the primary: 200');
   t.same([body.reloaded, body.added, body.removed, body.notLive], [true, ['c-0'], ['b-0'], ['listen.backlog']], 'what changed, and what needs a restart');
@@ -76,11 +82,12 @@ t.test('--workers 2: SIGHUP and POST /admin/reload reach both workers; a broken 
   t.equal(new Set(body.workers.map((w) => w.gatewayId)).size, 2, 'two different workers');
 
   writeFileSync(file, 'regions: [{ name: x }]\nlisten: { port: -1 }\n');
-  const bad = await request(`${admin}/admin/reload`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  const bad = await request(`${admin}/admin/reload`, { method: 'POST', headers: AUTH });
   const refused = (await bad.body.json()) as { reloaded: boolean; error: { problems: string[] } };
   t.equal(bad.statusCode, 400, 'a broken file: 400');
   t.ok(refused.error.problems.some((p) => p.startsWith('listen.port:')), 'naming each problem');
   t.equal(err.text.match(RELOADED)?.length, 4, 'no worker reloaded the broken file');
+  t.equal(err.text.match(/"event":"config\.reload_refused"/g)?.length, 1, 'the primary logs the refusal once');
 
   child.kill('SIGTERM');
   t.same(await within('the primary to exit after SIGTERM', exited), { code: 0, signal: null }, 'SIGTERM still drains and exits 0');
