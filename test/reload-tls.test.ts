@@ -71,6 +71,9 @@ t.test('a reload re-reads tls.ca: a failing endpoint works after the right CA is
   t.same({ changed: result.changed, unchanged: result.unchanged }, { changed: [], unchanged: 1 }, 'same settings: the endpoint is kept');
   t.equal(gw.registry.endpoint('onprem-1'), endpoint, 'the same endpoint object');
   t.same(await chat(), { status: 200, code: undefined }, 'the re-read CA is used for new connections');
+  const material = endpoint?.tls;
+  await gw.reload();
+  t.equal(endpoint?.tls, material, 'files read again with the same bytes: the material (and its secure context) is kept');
 
   // A CA file that no longer parses is a refused reload naming the key; the working material stays.
   writeFileSync(ca, 'not a certificate');

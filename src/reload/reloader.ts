@@ -147,7 +147,10 @@ function buildPlan(current: Registry, before: GatewayConfig, next: GatewayConfig
       const old = kept.has(entry.id) ? current.endpoint(entry.id) : undefined;
       if (old !== undefined) {
         const cfg = entry.config.tls;
-        tls.set(old, cfg === undefined ? undefined : loadEndpointTls(cfg, `${entry.key}.tls`));
+        const reread = cfg === undefined ? undefined : loadEndpointTls(cfg, `${entry.key}.tls`);
+        // Same files, same bytes: keep the material, and with it the secure context built from it
+        // (building one parses every root certificate: tens of ms of CPU per endpoint).
+        if (!sameTls(old.tls, reread)) tls.set(old, reread);
         built.set(entry, old);
       } else {
         const e = createEndpoint(entry.region, entry.config, entry.index, entry.key);
@@ -169,4 +172,10 @@ function buildPlan(current: Registry, before: GatewayConfig, next: GatewayConfig
   const leaving = new Set([...diff.removed, ...diff.changed]);
   const retired = current.endpoints.filter((e) => leaving.has(e.id));
   return { before, diff, registry: new Registry(regions), retired, fresh, tls };
+}
+
+function sameTls(a: EndpointTls | undefined, b: EndpointTls | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const ca = (t: EndpointTls): string => (t.ca ?? []).join('');
+  return ca(a) === ca(b) && a.cert === b.cert && a.key === b.key && a.servername === b.servername && a.rejectUnauthorized === b.rejectUnauthorized;
 }
