@@ -22,7 +22,8 @@ import { Gateway } from './proxy/gateway.js';
 import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
 import { LiveRegistry } from './registry/live-registry.js';
-import { Reloader, type ReloadHook, type ReloadResult } from './reload/reloader.js';
+import { gatewayReloader } from './reload/gateway-reload.js';
+import type { ReloadHook, ReloadResult } from './reload/reloader.js';
 import { SwitchPicker } from './routing/switch-picker.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
@@ -246,39 +247,22 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     onTlsFailure: tlsLog.note,
   });
   const gw = gateway;
-  const reloader = new Reloader({
-    config: () => current,
-    registry: () => registry.current,
-    swapHealth: (removed, added) => {
-      health.removeEndpoints(removed);
-      health.addEndpoints(added);
-    },
-    install: (next, cfg) => {
-      registry.swap(next);
-      current = cfg;
-      picker.swap(buildPicker(next.endpoints, cfg.routing));
-      catalog.update(next.endpoints, cfg.routing.rules);
-      gw.reconfigure(cfg);
-      levelled?.setLevel(cfg.log.level);
-    },
-    swapSideWork: (removed, added) => {
-      for (const e of removed) {
-        modelLists.forget(e);
-        metricsPages.forget(e);
-      }
-      loadScraper.remove(removed);
-      loadScraper.add(added);
-      discovery.remove(removed);
-      discovery.add(added);
-      metrics.addEndpoints(added);
-      tally.addRegions(added);
-      fleet.endpointsAdded(added.map((e) => e.id));
-    },
-    swapCredentials: async (cfg, removed, added) => {
-      credentials.remove(removed);
-      await credentials.add(cfg, added);
-    },
-    retire: (removed) => gw.retire(removed),
+  const reloader = gatewayReloader({
+    config: { get: () => current, set: (c) => void (current = c) },
+    registry,
+    health,
+    picker,
+    buildPicker,
+    catalog,
+    gateway: gw,
+    levelled,
+    loadScraper,
+    discovery,
+    metrics,
+    tally,
+    fleet,
+    credentials,
+    sideClients: [modelLists, metricsPages],
     logger,
   });
   const reload = (cfg?: GatewayConfig): Promise<ReloadResult> => {
