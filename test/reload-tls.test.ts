@@ -21,7 +21,17 @@ const pki = makePki();
 t.teardown(() => rmSync(pki.dir, { recursive: true, force: true }));
 
 t.test('a reload re-reads tls.ca: a failing endpoint works after the right CA is put in place', async (t) => {
+  // A request to /v1/held answers its first half at once and the rest on `release()`: it holds its TLS
+  // connection across a reload.
+  const held: (() => void)[] = [];
   const server = createHttpsServer({ key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert) }, (req, res) => {
+    if (req.url === '/v1/held') {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first half;');
+      held.push(() => res.end('second half'));
+      return;
+    }
     const body = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'over TLS' } }] });
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -74,6 +84,17 @@ t.test('a reload re-reads tls.ca: a failing endpoint works after the right CA is
   const material = endpoint?.tls;
   await gw.reload();
   t.equal(endpoint?.tls, material, 'files read again with the same bytes: the material (and its secure context) is kept');
+
+  // A connection in use when the material changes keeps going; the change applies to new connections.
+  const holding = await request(`${gw.url}/v1/held`, { method: 'POST', body: '{"model":"m"}', headers: { 'content-type': 'application/json' } });
+  t.equal(holding.statusCode, 200, 'a held request is answering');
+  writeFileSync(ca, readFileSync(pki.ca, 'utf8') + readFileSync(pki.otherCa, 'utf8'));
+  const swapped = await gw.reload();
+  t.equal(swapped.unchanged, 1);
+  t.not(endpoint?.tls, material, 'new bytes: new material for new connections');
+  for (const release of held.splice(0)) release();
+  t.equal(await holding.body.text(), 'first half;second half', 'the connection in use was not dropped');
+  t.same(await chat(), { status: 200, code: undefined }, 'new connections work with the new material');
 
   // A CA file that no longer parses is a refused reload naming the key; the working material stays.
   writeFileSync(ca, 'not a certificate');
