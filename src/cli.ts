@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
+import { configWarnings, loadConfigFile, maskSecrets, parseConfigText, readConfigText } from './config/index.js';
 import { checkEndpointTlsFiles } from './registry/endpoint-tls.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
 import { runPrimary, type WorkerAdminMessage, type WorkerReadyMessage } from './cluster.js';
@@ -68,18 +68,27 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       const watchFlag = values['watch-config'] === true;
       // A reload re-reads the same file through the same loader and checks its TLS files, like start.
-      const read = (): GatewayConfig => {
-        const c = loadConfigFile(file);
+      const parse = (text: string): GatewayConfig => {
+        const c = parseConfigText(text, file);
         checkEndpointTlsFiles(c, file);
         return c;
       };
+      const read = (): GatewayConfig => parse(readConfigText(file));
       if (workers > 1 && cluster.isPrimary) {
         return await runPrimary({
           workers,
           log: early,
           ...(config.admin.enabled && { admin: config.admin }),
           hardDeadlineMs: config.timeouts.drainDelay + config.timeouts.drain + SHUTDOWN_GRACE_MS,
-          reload: { file, read, watch: config.watch, watchFlag },
+          reload: {
+            file,
+            read: () => {
+              const text = readConfigText(file);
+              return { text, config: parse(text) };
+            },
+            watch: config.watch,
+            watchFlag,
+          },
         });
       }
       let bus: IpcBus | undefined;
@@ -120,7 +129,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         gateway: gw,
         file,
         watchFlag,
-        worker: cluster.isWorker && send ? { send: (msg) => void send(msg) } : undefined,
+        worker: cluster.isWorker && send ? { send: (msg) => void send(msg), parse: (text) => asWorker(parse(text)) } : undefined,
       });
       handleSignals(gw, undefined, log, stopReloads);
       return undefined;

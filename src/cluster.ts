@@ -29,7 +29,8 @@ export interface ClusterOptions {
   /** Config reloads (SIGHUP, `POST /admin/reload`, the watcher): checked here once, then every worker reloads. */
   readonly reload?: {
     readonly file: string;
-    readonly read: () => GatewayConfig;
+    /** Re-read and check the file: its text (every worker applies it) and the config it makes. */
+    readonly read: () => { readonly text: string; readonly config: GatewayConfig };
     /** `watch` in the config at start, or `--watch-config`. */
     readonly watch: boolean;
     readonly watchFlag: boolean;
@@ -217,9 +218,9 @@ function startClusterReload(o: NonNullable<ClusterOptions['reload']>, plog: Proc
   let watchOn = o.watch;
   const cr = new ClusterReload({
     read: () => {
-      const cfg = o.read();
-      watchOn = cfg.watch;
-      return cfg;
+      const { text, config } = o.read();
+      watchOn = config.watch;
+      return text;
     },
     workers,
     onRefused: (problems) => plog('error', LOG_EVENT.configReloadRefused, 'config not reloaded: still serving with the previous one', { problems }),

@@ -1,13 +1,12 @@
 /**
  * A reload with `--workers`, run in the primary: the config is re-read and checked once here (a broken
- * file is refused before any worker is asked), then every live worker reloads it itself (IPC) and the
+ * file is refused before any worker is asked), then every live worker applies that same text (IPC) and the
  * answers are gathered into one: the first worker's result, with each worker's part under `workers`.
  * A worker that does not answer within `timeoutMs` is named as such. Serves SIGHUP, the file watcher
  * and `POST /admin/reload` on the primary's admin port.
  */
 import type { Worker } from 'node:cluster';
 import { ConfigError } from '../errors.js';
-import type { GatewayConfig } from '../config/schema.js';
 import { isReloadReply, type ReloadReplyMessage, type ReloadRequestMessage } from './reload-messages.js';
 
 /** A cluster reload's answer: an HTTP status and its JSON body. */
@@ -17,8 +16,8 @@ export interface ClusterReloadAnswer {
 }
 
 export interface ClusterReloadOptions {
-  /** Re-read and check the config; throws `ConfigError`. */
-  readonly read: () => GatewayConfig;
+  /** Re-read and check the config file; resolves with its text; throws `ConfigError`. */
+  readonly read: () => string;
   readonly workers: () => readonly Worker[];
   readonly timeoutMs?: number;
   /** Told the problems of a refused config (logged once, here). */
@@ -42,22 +41,23 @@ export class ClusterReload {
   }
 
   async #run(): Promise<ClusterReloadAnswer> {
+    let text: string;
     try {
-      this.#o.read();
+      text = this.#o.read();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.#o.onRefused(err.issues);
       return { status: 400, body: { reloaded: false, error: { code: 'RG_ERR_CONFIG', message: 'config not reloaded: still serving with the previous one', problems: err.issues } } };
     }
     const id = ++this.#seq;
-    const replies = await Promise.all(this.#o.workers().map((w) => this.#ask(w, id)));
+    const replies = await Promise.all(this.#o.workers().map((w) => this.#ask(w, id, text)));
     const ok = replies.filter((r): r is ReloadReplyMessage & { result: NonNullable<ReloadReplyMessage['result']> } => 'result' in r && r.result !== undefined);
     const workers = replies.map((r) => ('gatewayId' in r ? { gatewayId: r.gatewayId, ...(r.result ?? { reloaded: false, problems: r.problems }) } : r));
     const all = ok.length === replies.length && replies.length > 0;
     return { status: all ? 200 : 500, body: { ...(ok[0]?.result ?? {}), reloaded: all, workers } };
   }
 
-  #ask(w: Worker, id: number): Promise<ReloadReplyMessage | { worker: number; reloaded: false; error: string }> {
+  #ask(w: Worker, id: number, text: string): Promise<ReloadReplyMessage | { worker: number; reloaded: false; error: string }> {
     const timeoutMs = this.#o.timeoutMs ?? 30_000;
     return new Promise((resolve) => {
       const done = (r: ReloadReplyMessage | { worker: number; reloaded: false; error: string }): void => {
@@ -73,7 +73,7 @@ export class ClusterReload {
       const timer = setTimeout(() => done({ worker: w.id, reloaded: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
       w.on('message', onMessage);
       w.on('exit', onExit);
-      const msg: ReloadRequestMessage = { rg: 'reload', id };
+      const msg: ReloadRequestMessage = { rg: 'reload', id, text };
       try {
         w.send(msg);
       } catch (err) {

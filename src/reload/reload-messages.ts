@@ -7,6 +7,8 @@ import type { ReloadResult } from './reloader.js';
 export interface ReloadRequestMessage {
   readonly rg: 'reload';
   readonly id: number;
+  /** The config file's text as the primary read and checked it: every worker applies the same one. */
+  readonly text: string;
 }
 
 export interface ReloadReplyMessage {
@@ -19,7 +21,8 @@ export interface ReloadReplyMessage {
 }
 
 export function isReloadRequest(m: unknown): m is ReloadRequestMessage {
-  return typeof m === 'object' && m !== null && (m as ReloadRequestMessage).rg === 'reload' && typeof (m as ReloadRequestMessage).id === 'number';
+  const r = m as ReloadRequestMessage;
+  return typeof m === 'object' && m !== null && r.rg === 'reload' && typeof r.id === 'number' && typeof r.text === 'string';
 }
 
 export function isReloadReply(m: unknown): m is ReloadReplyMessage {

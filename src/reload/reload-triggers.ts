@@ -4,6 +4,7 @@
  * worker ignores it (a terminal's hang-up reaches the whole process group), so it is not reloaded twice
  * and not killed by the signal's default action.
  */
+import type { GatewayConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { RunningGateway } from '../create-gateway.js';
 import { ConfigWatcher } from './config-watcher.js';
@@ -14,8 +15,11 @@ export interface ReloadTriggerOptions {
   readonly file: string;
   /** `--watch-config`: watch whatever `watch` says in the file. */
   readonly watchFlag: boolean;
-  /** Set in a `--workers` worker: reloads come from the primary (`send` answers it). */
-  readonly worker?: { readonly send: (msg: ReloadReplyMessage) => void };
+  /**
+   * Set in a `--workers` worker: reloads come from the primary with the file's text, which `parse`
+   * turns into this worker's config (throws `ConfigError`); `send` answers the primary.
+   */
+  readonly worker?: { readonly send: (msg: ReloadReplyMessage) => void; readonly parse: (text: string) => GatewayConfig };
 }
 
 /** Install the triggers; returns the function that removes them (shutdown). */
@@ -30,7 +34,13 @@ export function installReloadTriggers(opts: ReloadTriggerOptions): () => void {
     process.on('SIGHUP', ignore);
     const onMessage = (msg: unknown): void => {
       if (!isReloadRequest(msg)) return;
-      gw.reload().then(
+      let config: GatewayConfig;
+      try {
+        config = worker.parse(msg.text);
+      } catch (err) {
+        return worker.send({ rg: 'reload-result', id: msg.id, gatewayId: gw.gatewayId, problems: err instanceof ConfigError ? err.issues : [String(err)] });
+      }
+      gw.reload(config).then(
         (result) => worker.send({ rg: 'reload-result', id: msg.id, gatewayId: gw.gatewayId, result }),
         (err: unknown) =>
           worker.send({ rg: 'reload-result', id: msg.id, gatewayId: gw.gatewayId, problems: err instanceof ConfigError ? err.issues : [String(err)] }),
