@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { configWarnings, loadConfigFile, maskSecrets } from './config/index.js';
+import { configWarnings, loadConfigFile, maskSecrets, parseConfigText, readConfigText } from './config/index.js';
 import { checkEndpointTlsFiles } from './registry/endpoint-tls.js';
 import { checkListenTlsFiles } from './proxy/listener-tls.js';
 import { createGateway, type RunningGateway } from './create-gateway.js';
@@ -19,6 +19,8 @@ import { runDrillCommand } from './drill/drill-command.js';
 import { commandUsage, EXIT, isCommand, parseCommand, topUsage, wantsHelp } from './cli/commands.js';
 import { packageVersion } from './cli/version.js';
 import { LOG_EVENT } from './telemetry/names.js';
+import type { GatewayConfig } from './config/schema.js';
+import { installReloadTriggers } from './reload/reload-triggers.js';
 import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 
 /** How long closing pools, probes and the store may take after the drain before the process exits 1. */
@@ -75,17 +77,35 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
       if (cluster.isPrimary && workers > 1 && config.state.store === 'memory' && config.drills.schedule.length > 0)
         early('warn', LOG_EVENT.processWarning, 'WARNING: drills.schedule: not run with --workers and state.store memory (workers cannot share a claim); use state.store redis');
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
+      const watchFlag = values['watch-config'] === true;
+      // A reload re-reads the same file through the same loader and checks its TLS files, like start.
+      const parse = (text: string): GatewayConfig => {
+        const c = parseConfigText(text, file);
+        checkEndpointTlsFiles(c, file);
+        return c;
+      };
+      const read = (): GatewayConfig => parse(readConfigText(file));
       if (workers > 1 && cluster.isPrimary) {
         return await runPrimary({
           workers,
           log: early,
           ...(config.admin.enabled && { admin: config.admin }),
           hardDeadlineMs: config.timeouts.drainDelay + config.timeouts.drain + SHUTDOWN_GRACE_MS,
+          reload: {
+            file,
+            read: () => {
+              const text = readConfigText(file);
+              return { text, config: parse(text) };
+            },
+            watch: config.watch,
+            watchFlag,
+          },
         });
       }
       let bus: IpcBus | undefined;
       let gatewayId: string | undefined;
       let run = config;
+      let asWorker = (c: GatewayConfig): GatewayConfig => c;
       if (cluster.isWorker && cluster.worker) {
         // Workers share health through the primary; each is its own member of the fleet.
         const send = process.send?.bind(process);
@@ -95,12 +115,13 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
         });
         gatewayId = `${config.gatewayId ?? hostname()}-w${cluster.worker.id}`;
         // The primary serves the admin port; this worker's admin API is private, reached through it.
-        run = { ...config, admin: { ...config.admin, host: '127.0.0.1', port: 0 } };
+        asWorker = (c) => ({ ...c, admin: { ...c.admin, host: '127.0.0.1', port: 0 } });
+        run = asWorker(config);
       }
       // Scheduled drills are claimed in the store; workers on the memory store cannot share a claim, so
       // each would run every drill: with --workers they need state.store redis (the primary warns).
       const drillSchedule = !cluster.isWorker || config.state.store === 'redis';
-      const gw = createGateway(run, { bus, gatewayId, drillSchedule });
+      const gw = createGateway(run, { bus, gatewayId, drillSchedule, configSource: () => asWorker(read()) });
       const bound = await gw.listen();
       if (cluster.isWorker && gw.admin) {
         const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };
@@ -117,7 +138,14 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
         port: bound.port,
         admin: gw.admin?.url ?? null,
       });
-      handleSignals(gw, undefined, log);
+      const send = process.send?.bind(process);
+      const stopReloads = installReloadTriggers({
+        gateway: gw,
+        file,
+        watchFlag,
+        worker: cluster.isWorker && send ? { send: (msg) => void send(msg), parse: (text) => asWorker(parse(text)) } : undefined,
+      });
+      handleSignals(gw, undefined, log, stopReloads);
       return undefined;
     }
     case 'demo':
@@ -190,13 +218,14 @@ async function runSim(port: number, controlPort: number): Promise<void> {
 }
 
 /** Drain on SIGTERM/SIGINT (see `installShutdown`), then close the simulators, and exit. */
-function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet, plog?: ProcessLog): void {
+function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet, plog?: ProcessLog, beforeClose?: () => void): void {
   const t = gateway?.config.timeouts;
   // A closed stderr or stdout (a log pipe gone) must not end or spin the process: drop the lines.
   process.stderr.on('error', () => undefined);
   process.stdout.on('error', () => undefined);
   installShutdown({
     close: async () => {
+      beforeClose?.();
       try {
         await gateway?.close();
       } finally {

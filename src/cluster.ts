@@ -7,7 +7,10 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { ClusterAdmin, type WorkerAdmin } from './admin/cluster-admin.js';
+import type { GatewayConfig } from './config/schema.js';
 import { ListenError } from './errors.js';
+import { ClusterReload, type ClusterReloadAnswer } from './reload/cluster-reload.js';
+import { ConfigWatcher } from './reload/config-watcher.js';
 import { installShutdown } from './lifecycle/shutdown.js';
 import { WorkerRestarts, type WorkerRestartOptions } from './lifecycle/worker-restarts.js';
 import { isIpcBusMessage, type IpcBusMessage, type IpcSnapshotMessage } from './state/ipc-bus.js';
@@ -17,12 +20,21 @@ import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 export interface ClusterOptions {
   readonly workers: number;
   /** Where the primary serves the admin port (undefined: `admin.enabled` is false). */
-  readonly admin?: { readonly host: string; readonly port: number; readonly allowedHosts?: readonly string[] };
+  readonly admin?: { readonly host: string; readonly port: number; readonly allowedHosts?: readonly string[]; readonly token?: string };
   /** After the first signal, the primary exits 1 after this long whatever its workers do. */
   readonly hardDeadlineMs: number;
   readonly restarts?: WorkerRestartOptions;
   /** The primary's JSON lines on stderr (default: a process log named `primary`). */
   readonly log?: ProcessLog;
+  /** Config reloads (SIGHUP, `POST /admin/reload`, the watcher): checked here once, then every worker reloads. */
+  readonly reload?: {
+    readonly file: string;
+    /** Re-read and check the file: its text (every worker applies it) and the config it makes. */
+    readonly read: () => { readonly text: string; readonly config: GatewayConfig };
+    /** `watch` in the config at start, or `--watch-config`. */
+    readonly watch: boolean;
+    readonly watchFlag: boolean;
+  };
 }
 
 /** A worker tells the primary where its private admin listener is. */
@@ -110,12 +122,15 @@ export async function runPrimary(opts: ClusterOptions): Promise<number> {
     return state;
   };
 
+  const reload = opts.reload && startClusterReload(opts.reload, plog);
   const admin =
     opts.admin &&
     new ClusterAdmin({
       workers: () => [...admins].sort(([a], [b]) => a - b).map(([, w]) => w),
       host: opts.admin.host,
       allowedHosts: opts.admin.allowedHosts,
+      token: opts.admin.token,
+      reload: reload && (() => reload.run()),
       log: (line) => plog('warn', LOG_EVENT.adminError, line),
     });
   if (admin && opts.admin) {
@@ -192,8 +207,42 @@ export async function runPrimary(opts: ClusterOptions): Promise<number> {
   });
   for (let slot = 0; slot < opts.workers; slot++) fork(slot);
   await allExited;
+  reload?.close();
   await admin?.close();
   return exitCode;
+}
+
+/** The primary's reload: SIGHUP and the watcher run it; the admin front's `POST /admin/reload` too. */
+function startClusterReload(o: NonNullable<ClusterOptions['reload']>, plog: ProcessLog): { run: ClusterReload['run']; close: () => void } {
+  const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+  let watchOn = o.watch;
+  const cr = new ClusterReload({
+    read: () => {
+      const { text, config } = o.read();
+      watchOn = config.watch;
+      return text;
+    },
+    workers,
+    onRefused: (problems) => plog('error', LOG_EVENT.configReloadRefused, 'config not reloaded: still serving with the previous one', { problems }),
+  });
+  const run = (): Promise<ClusterReloadAnswer> =>
+    cr.run().then((a) => {
+      plog(a.status === 200 ? 'info' : 'error', LOG_EVENT.configReloaded, `regiongate: reload ${a.status === 200 ? 'applied by every worker' : 'not applied everywhere'}`, a.body);
+      follow();
+      return a;
+    });
+  const onHup = (): void => void run().catch(() => undefined);
+  process.on('SIGHUP', onHup);
+  const watcher = new ConfigWatcher({ file: o.file, onChange: onHup });
+  const follow = (): void => (watchOn || o.watchFlag ? watcher.start() : watcher.close());
+  follow();
+  return {
+    run,
+    close: () => {
+      process.off('SIGHUP', onHup);
+      watcher.close();
+    },
+  };
 }
 
 /** The gateway id in a snapshot field (`[endpointId, gatewayId, class]`, see `recordKey`). */

@@ -15,7 +15,7 @@ import { createMetricsFetcher, FleetScrape, LoadAwareView, LoadBook, LoadScraper
 import { createModelListFetcher } from './catalog/model-list-fetch.js';
 import type { GatewayConfig, ListenTlsConfig } from './config/schema.js';
 import { CredentialManager, type CredentialManagerInit } from './credentials/credential-manager.js';
-import { ListenError } from './errors.js';
+import { ConfigError, ListenError } from './errors.js';
 import { FleetSync } from './health/fleet-sync.js';
 import { HealthTracker } from './health/health-tracker.js';
 import { TlsFailureLog } from './transport/tls-connect.js';
@@ -24,6 +24,10 @@ import { Gateway } from './proxy/gateway.js';
 import type { ListenerCertificate } from './proxy/listener-tls.js';
 import type { Endpoint } from './registry/endpoint.js';
 import { Registry } from './registry/registry.js';
+import { LiveRegistry } from './registry/live-registry.js';
+import { gatewayReloader } from './reload/gateway-reload.js';
+import type { ReloadHook, ReloadResult } from './reload/reloader.js';
+import { SwitchPicker } from './routing/switch-picker.js';
 import { HealthAwarePicker } from './routing/health-picker.js';
 import { RetryBudget } from './routing/retry-budget.js';
 import { strandedModels } from './routing/stranded-models.js';
@@ -69,12 +73,20 @@ export interface CreateGatewayOptions {
   readonly drillSchedule?: boolean;
   /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
   readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
+  /**
+   * Re-reads the config for a reload (the CLI: the same file through the same loader); throws
+   * `ConfigError`. Without it `reload()` is refused: there is nothing to re-read.
+   */
+  readonly configSource?: () => GatewayConfig;
 }
 
 export interface RunningGateway {
+  /** The config in force (the latest reloaded one). */
   readonly config: GatewayConfig;
-  readonly registry: Registry;
+  /** The endpoints in force (a reload swaps the registry behind it). */
+  readonly registry: LiveRegistry;
   readonly health: HealthTracker;
+  /** The picker in force (a reload builds a new one). */
   readonly picker: HealthAwarePicker;
   /** Learns the model lists of `"*"` endpoints (`refresh()` runs a round now). */
   readonly modelDiscovery: ModelDiscovery;
@@ -94,6 +106,13 @@ export interface RunningGateway {
   readonly credentials: CredentialManager;
   /** The admin API (undefined when `admin.enabled` is false). */
   readonly admin: AdminServer | undefined;
+  /**
+   * Re-read the config (`configSource`) and apply it (`reload/reloader.ts`); rejects with `ConfigError`
+   * listing every problem, having changed nothing. `config` applies the given one instead.
+   */
+  reload(config?: GatewayConfig): Promise<ReloadResult>;
+  /** Run `hook` after every applied reload; returns the unsubscribe function. */
+  onReload(hook: ReloadHook): () => void;
   /** Start probes and listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /** Base URL of the main listener (after `listen`): `https://` with `listen.tls`. */
@@ -114,12 +133,15 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   // Every line names its gateway and worker (0: a single process), so merged streams stay apart.
   const logFields = { gatewayId, worker: cluster.isWorker ? (cluster.worker?.id ?? 0) : 0 };
   const logWrite = opts.logWrite ?? ((l: string) => void process.stderr.write(l));
-  const logger = opts.logger ?? createLogger(config.log.level, logWrite, logFields);
+  // Our own logger's level follows `log.level` across reloads; a given one is the caller's to set.
+  const levelled = opts.logger === undefined ? createLogger(config.log.level, logWrite, logFields) : undefined;
+  const logger: Logger = opts.logger ?? (levelled as Logger);
   // `silent` means nothing on stderr: no access lines either.
   const accessLog = config.log.access && config.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined;
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
-  const registry = Registry.fromConfig(config);
+  const registry = new LiveRegistry(Registry.fromConfig(config));
+  let current = config;
   const tlsLog = new TlsFailureLog(logger, clock);
   const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
@@ -127,17 +149,19 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const loadBook = new LoadBook(clock, loadCfg);
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const loadView = new LoadAwareView(health, loadBook);
-  const picker = new HealthAwarePicker({
-    registry,
-    health: loadView,
-    random,
-    options: {
-      overprovisioningFactor: config.routing.overprovisioningFactor,
-      panicThreshold: config.routing.panicThreshold,
-      scoreTolerance: config.routing.scoreTolerance,
-      routeRules: config.routing.rules,
-    },
-  });
+  const buildPicker = (endpoints: readonly Endpoint[], routing: GatewayConfig['routing']): HealthAwarePicker =>
+    new HealthAwarePicker({
+      endpoints,
+      health: loadView,
+      random,
+      options: {
+        overprovisioningFactor: routing.overprovisioningFactor,
+        panicThreshold: routing.panicThreshold,
+        scoreTolerance: routing.scoreTolerance,
+        routeRules: routing.rules,
+      },
+    });
+  const picker = new SwitchPicker(buildPicker(registry.endpoints, config.routing));
   const retryBudget = new RetryBudget({ clock, ...config.retry.budget });
   const catalog = new ModelCatalog({ endpoints: registry.endpoints, rules: config.routing.rules, health });
   const discoveryCfg = config.routing.modelDiscovery;
@@ -276,6 +300,41 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     faults,
   });
   const gw = gateway;
+  const reloader = gatewayReloader({
+    config: { get: () => current, set: (c) => void (current = c) },
+    registry,
+    health,
+    picker,
+    buildPicker,
+    catalog,
+    gateway: gw,
+    levelled,
+    loadScraper,
+    fleetScrape,
+    discovery,
+    metrics,
+    tally,
+    fleet,
+    credentials,
+    sideClients: [modelLists, metricsPages],
+    logger,
+  });
+  // TLS toward clients: every applied reload re-reads the listener's files (a renewed certificate with an
+  // unchanged config included); new handshakes present it, connections in use keep theirs. Turning TLS on
+  // or off needs a new listener: named, not applied.
+  reloader.onReload((cfg) => {
+    if (gw.tlsCertificate === undefined) {
+      if (cfg.listen.tls !== undefined) logger.warn(LOG_EVENT.configNotLive, { settings: ['listen.tls'], message: 'TLS toward clients needs a restart to turn on' });
+      return;
+    }
+    if (cfg.listen.tls === undefined) logger.warn(LOG_EVENT.configNotLive, { settings: ['listen.tls'], message: 'TLS toward clients needs a restart to turn off' });
+    else gw.reloadTls(cfg.listen.tls);
+  });
+  const reload = (cfg?: GatewayConfig): Promise<ReloadResult> => {
+    const source = cfg === undefined ? opts.configSource : () => cfg;
+    if (source === undefined) return Promise.reject(new ConfigError(['no config file to reload from (the gateway was built from an in-memory config)']));
+    return reloader.reload(source);
+  };
   const adminState = () => ({
     gatewayId,
     draining: gw.draining,
@@ -312,6 +371,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     fleet: () => board.view(),
     drills: () => board.drills(),
     recordDrill: (record) => board.recordDrill(record),
+    reload: () => reload(),
     act: (action, scope, name, options) => {
       const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
       if (endpoints === undefined || endpoints.length === 0) return undefined;
@@ -353,10 +413,14 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     return closing;
   };
   return {
-    config,
+    get config() {
+      return current;
+    },
     registry,
     health,
-    picker,
+    get picker() {
+      return picker.current;
+    },
     modelDiscovery: discovery,
     loadScraper,
     loadBook,
@@ -369,6 +433,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     fleet,
     credentials,
     admin,
+    reload,
+    onReload: (hook) => reloader.onReload(hook),
     async listen() {
       if (st.store === 'redis' && st.secret === undefined)
         logger.warn(LOG_EVENT.fleetUnsigned, {
@@ -425,7 +491,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
 }
 
 /** Why a scheduled drill of `name` would be unwise now: the region, or its failover target, is not healthy. */
-function drillUnwise(registry: Registry, health: HealthTracker, name: string): string | undefined {
+function drillUnwise(registry: LiveRegistry, health: HealthTracker, name: string): string | undefined {
   const region = registry.region(name);
   if (region === undefined) return `unknown region ${name}`;
   const sick = region.endpoints.filter((e) => health.state(e) !== 'healthy');

@@ -10,3 +10,4 @@ export type { Picker, PickRequest } from './routing/picker.js';
 export { CHANNEL, type AttemptStartMessage } from './telemetry/diagnostics.js';
 export { HealthTracker } from './health/index.js';
 export { HealthAwarePicker, RetryBudget } from './routing/index.js';
+export type { ReloadHook, ReloadResult } from './reload/reloader.js';

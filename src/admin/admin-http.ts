@@ -4,6 +4,7 @@
  * frameable (a framed dashboard would let another page click its drain buttons), and none carries
  * `Access-Control-Allow-*`: the admin API never opts into cross-origin reads.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
 export type AdminErrorCode =
@@ -56,4 +57,17 @@ export function answerInternalError(res: ServerResponse): void {
   } catch {
     res.destroy();
   }
+}
+
+/**
+ * Whether an `Authorization` header carries `token` as a bearer token (constant-time); with no token
+ * configured, every request passes (the config allows that on loopback only).
+ */
+export function tokenMatches(token: string | undefined, authorization: string | undefined): boolean {
+  if (token === undefined) return true;
+  const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -6,18 +6,18 @@
  * preflight-only state changes). Nothing a client sends can throw out of the handler: an unexpected
  * error is a 500 and an `admin.error` log line, never the end of the process (and of its data plane).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import { AdminAccess, decodeSegment, type AdminAccessOptions } from './admin-guard.js';
-import { answerInternalError, sendJson, sendRefusal, sendText } from './admin-http.js';
+import { answerInternalError, sendJson, sendRefusal, sendText, tokenMatches } from './admin-http.js';
 import { readActionOptions, type ActionOptions } from './action-options.js';
 import { DASHBOARD_ASSETS } from './dashboard/assets.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import type { Timeline } from './timeline.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { ConfigError } from '../errors.js';
 import { drillRecordSchema, MAX_DRILL_RECORD_BYTES, type DrillRecord } from '../fleet/fleet-board.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
@@ -39,6 +39,8 @@ export interface AdminTarget {
   /** Pushed to event streams entry by entry as they happen. */
   readonly timeline?: Timeline;
   act(action: AdminAction, scope: 'endpoint' | 'region', name: string, options: ActionOptions): string[] | undefined | ActionRefusal;
+  /** `POST /admin/reload`: re-read and apply the config; rejects with `ConfigError` (a 400 listing every problem). */
+  reload?(): Promise<unknown>;
 }
 
 /** A drain or drill refused because it would strand these models (409 `RG_ADMIN_STRANDS_MODEL`). */
@@ -68,7 +70,7 @@ export interface AdminServerOptions extends AdminAccessOptions {
 export class AdminServer {
   readonly #server: Server;
   readonly #target: AdminTarget;
-  readonly #token: Buffer | undefined;
+  readonly #token: string | undefined;
   readonly #access: AdminAccess;
   readonly #logger: Logger;
   readonly #events: EventStream;
@@ -77,7 +79,7 @@ export class AdminServer {
 
   constructor(target: AdminTarget, opts: AdminServerOptions) {
     this.#target = target;
-    this.#token = opts.token ? Buffer.from(opts.token) : undefined;
+    this.#token = opts.token || undefined;
     this.#access = new AdminAccess(opts);
     this.#logger = opts.logger ?? silentLogger;
     this.#events = new EventStream({
@@ -157,6 +159,7 @@ export class AdminServer {
     if (path === '/admin/state' && req.method === 'GET') return sendJson(res, 200, this.#target.state());
     if (path === '/admin/fleet' && req.method === 'GET' && this.#target.fleet) return sendJson(res, 200, this.#target.fleet());
     if (path === '/admin/drills') return this.#drills(req, res);
+    if (path === '/admin/reload') return this.#reload(req, res);
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
       if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
@@ -185,6 +188,22 @@ export class AdminServer {
     sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `no admin route ${req.method} ${JSON.stringify(path.slice(0, 200))}` });
   }
 
+  /** Re-read the config: 200 with what changed, or 400 with every problem (`check-config`'s list); nothing changes then. */
+  #reload(req: IncomingMessage, res: ServerResponse): void {
+    const reload = this.#target.reload;
+    if (!reload) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: 'no reload here' });
+    if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
+    req.resume();
+    void reload().then(
+      (result) => sendJson(res, 200, result),
+      (err: unknown) => {
+        if (err instanceof ConfigError) return sendJson(res, 400, reloadRefusal(err.issues));
+        this.#logger.error(LOG_EVENT.adminError, { method: req.method, url: req.url?.slice(0, 200), err });
+        answerInternalError(res);
+      },
+    );
+  }
+
   /** List the drills kept in the store, or keep one (the `regiongate drill` command posts its record). */
   #drills(req: IncomingMessage, res: ServerResponse): void {
     const { drills, recordDrill } = this.#target;
@@ -208,11 +227,7 @@ export class AdminServer {
   }
 
   #authorized(req: IncomingMessage): boolean {
-    if (this.#token === undefined) return true;
-    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (given === undefined) return false;
-    const b = Buffer.from(given);
-    return b.length === this.#token.length && timingSafeEqual(b, this.#token);
+    return tokenMatches(this.#token, req.headers.authorization);
   }
 }
 
@@ -239,6 +254,11 @@ function readJsonBody(req: IncomingMessage, max: number): Promise<{ value: unkno
     });
     req.on('error', () => resolve({ error: 'the body could not be read' }));
   });
+}
+
+/** The 400 body of a refused reload: every problem, as `check-config` lists them. */
+export function reloadRefusal(problems: readonly string[]): { reloaded: false; error: { code: string; message: string; problems: readonly string[] } } {
+  return { reloaded: false, error: { code: 'RG_ERR_CONFIG', message: 'config not reloaded: still serving with the previous one', problems } };
 }
 
 function badRequest(res: ServerResponse, message: string): void {

@@ -13,7 +13,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { mergeMetrics, type Exposition } from '../telemetry/merge-metrics.js';
 import { baseUrl, closeServer, listen, SocketTracker } from '../util/listener.js';
 import { AdminAccess } from './admin-guard.js';
-import { answerInternalError, sendRefusal, sendText } from './admin-http.js';
+import { answerInternalError, sendJson, sendRefusal, sendText, tokenMatches } from './admin-http.js';
 
 /** A worker's private admin listener. */
 export interface WorkerAdmin {
@@ -31,6 +31,10 @@ export interface ClusterAdminOptions {
   readonly allowedHosts?: readonly string[];
   /** Where an unexpected error is reported (one line); stderr by default. */
   readonly log?: (line: string) => void;
+  /** `admin.token`: checked here for what the primary answers itself (`POST /admin/reload`). */
+  readonly token?: string;
+  /** `POST /admin/reload`: every worker reloads (`reload/cluster-reload.ts`), not just the first. */
+  readonly reload?: () => Promise<{ readonly status: number; readonly body: unknown }>;
 }
 
 const METRICS_TYPE = 'text/plain; version=0.0.4';
@@ -44,9 +48,13 @@ export class ClusterAdmin {
   readonly #timeoutMs: number;
   readonly #access: AdminAccess;
   readonly #log: (line: string) => void;
+  readonly #token: string | undefined;
+  readonly #reload: ClusterAdminOptions['reload'];
   #url = '';
 
   constructor(opts: ClusterAdminOptions) {
+    this.#token = opts.token;
+    this.#reload = opts.reload;
     this.#workers = opts.workers;
     this.#timeoutMs = opts.timeoutMs ?? 2000;
     this.#access = new AdminAccess({ host: opts.host ?? '127.0.0.1', allowedHosts: opts.allowedHosts });
@@ -77,6 +85,7 @@ export class ClusterAdmin {
       if ('code' in target) return sendRefusal(res, target);
       if (target.path === '/metrics' && req.method === 'GET')
         return void this.#metrics(res).catch((err: unknown) => this.#failed(req, res, err));
+      if (target.path === '/admin/reload' && this.#reload !== undefined) return this.#reloadAll(req, res, this.#reload);
       const first = this.#workers()[0];
       if (first === undefined) return unavailable(res, 'no worker is up yet');
       this.#relay(req, res, first);
@@ -84,6 +93,17 @@ export class ClusterAdmin {
       this.#failed(req, res, err);
     }
   };
+
+  /** Answered here, not relayed: a reload must reach every worker. Same token rule as a worker's admin API. */
+  #reloadAll(req: IncomingMessage, res: ServerResponse, reload: NonNullable<ClusterAdminOptions['reload']>): void {
+    req.resume();
+    if (!tokenMatches(this.#token, req.headers.authorization)) return sendRefusal(res, { status: 401, code: 'RG_ADMIN_UNAUTHORIZED', message: 'admin token required' });
+    if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
+    void reload().then(
+      (a) => sendJson(res, a.status, a.body),
+      (err: unknown) => this.#failed(req, res, err),
+    );
+  }
 
   #failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

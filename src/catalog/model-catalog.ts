@@ -41,9 +41,9 @@ export function modelObject(id: string): ModelObject {
 }
 
 export class ModelCatalog {
-  readonly #endpoints: readonly Endpoint[];
-  readonly #regionNames: ReadonlySet<string>;
-  readonly #rules: readonly CompiledRouteRule[];
+  #endpoints: readonly Endpoint[];
+  #regionNames: ReadonlySet<string>;
+  #rules: readonly CompiledRouteRule[];
   readonly #health: Pick<HealthView, 'isRoutable' | 'drained'>;
 
   constructor(init: ModelCatalogInit) {
@@ -51,6 +51,13 @@ export class ModelCatalog {
     this.#regionNames = new Set(init.endpoints.map((e) => e.region));
     this.#rules = compileRouteRules(init.rules);
     this.#health = init.health;
+  }
+
+  /** A config reload changed the endpoints or the route rules. */
+  update(endpoints: readonly Endpoint[], rules: readonly RouteRule[]): void {
+    this.#endpoints = endpoints;
+    this.#regionNames = new Set(endpoints.map((e) => e.region));
+    this.#rules = compileRouteRules(rules);
   }
 
   /** `RG_ERR_UNKNOWN_REGION` when `regions` (from `x-regiongate-regions`) names a region that does not exist. */

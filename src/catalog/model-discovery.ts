@@ -41,7 +41,7 @@ interface Learner {
 }
 
 export class ModelDiscovery {
-  readonly #learners: Learner[];
+  #learners: Learner[];
   readonly #clock: Clock;
   readonly #fetch: ModelListFetch;
   readonly #o: ModelDiscoveryOptions;
@@ -50,17 +50,31 @@ export class ModelDiscovery {
   #timer: TimerHandle | undefined;
   #round: Promise<void> | undefined;
   #closed = false;
+  #started = false;
 
   constructor(init: ModelDiscoveryInit) {
-    this.#learners = [];
-    for (const endpoint of init.endpoints) {
-      if (endpoint.models === undefined && endpoint.reported !== undefined)
-        this.#learners.push({ endpoint, reported: endpoint.reported, keepUntil: 0, failing: false });
-    }
+    this.#learners = learnersOf(init.endpoints);
     this.#clock = init.clock;
     this.#fetch = init.fetch;
     this.#o = init.options;
     this.#log = init.logger ?? silentLogger;
+  }
+
+  /**
+   * Learn the lists of `"*"` endpoints added by a config reload: a round at once when discovery was
+   * started (the first, when no endpoint needed it before).
+   */
+  add(endpoints: readonly Endpoint[]): void {
+    const added = learnersOf(endpoints);
+    if (added.length === 0 || this.#closed) return;
+    this.#learners = [...this.#learners, ...added];
+    if (this.#started) void this.refresh();
+  }
+
+  /** Stop learning the lists of endpoints removed by a config reload. */
+  remove(endpoints: readonly Endpoint[]): void {
+    const gone = new Set(endpoints);
+    this.#learners = this.#learners.filter((l) => !gone.has(l.endpoint));
   }
 
   /** Whether any endpoint has its list learned (some serve `"*"` and discovery is on). */
@@ -70,6 +84,7 @@ export class ModelDiscovery {
 
   /** Start the first round now, then one every `interval`. */
   start(): void {
+    this.#started = true;
     if (this.active && this.#round === undefined && this.#timer === undefined) void this.refresh();
   }
 
@@ -120,4 +135,11 @@ export class ModelDiscovery {
     this.#timer = undefined;
     for (const a of this.#inflight) a.abort(new Error('closed'));
   }
+}
+
+/** A learner for each endpoint configured with `"*"`. */
+function learnersOf(endpoints: readonly Endpoint[]): Learner[] {
+  return endpoints.flatMap((endpoint) =>
+    endpoint.models === undefined && endpoint.reported !== undefined ? [{ endpoint, reported: endpoint.reported, keepUntil: 0, failing: false }] : [],
+  );
 }

@@ -13,6 +13,8 @@ export interface ModelListFetcher {
   readonly fetch: ModelListFetch;
   /** Close the agent and its sockets. */
   close(): Promise<void>;
+  /** Let go of what is held for `endpoint` (removed by a config reload). */
+  forget(endpoint: Endpoint): void;
 }
 
 /** Longest model id taken from a list; longer ones are ignored. */
@@ -24,6 +26,7 @@ export function createModelListFetcher(opts: { readonly maxBytes: number; readon
   return {
     fetch: async (endpoint, signal) => parseModelList(await getter.get(endpoint, '/v1/models', 'application/json', signal)),
     close: () => getter.close(),
+    forget: (endpoint) => getter.forget(endpoint),
   };
 }
 

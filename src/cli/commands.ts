@@ -30,13 +30,14 @@ const HELP_OPTION = '  -h, --help                 this text';
 
 export const COMMANDS = {
   start: {
-    synopsis: 'start -c FILE [-w N]',
-    summary: 'run the gateway from a config file (YAML or JSON); SIGTERM or SIGINT drains, then exits 0',
+    synopsis: 'start -c FILE [-w N] [--watch-config]',
+    summary: 'run the gateway from a config file (YAML or JSON); SIGHUP reloads it, SIGTERM or SIGINT drains, then exits 0',
     optionsHelp: [
       '  -c, --config FILE          the config file (also the first argument, or REGIONGATE_CONFIG)',
       '  -w, --workers N            N processes on the same port, sharing health state (1..256, default 1)',
+      '      --watch-config         also reload the file when it changes (as config key watch: true; docs/reload.md)',
     ].join('\n'),
-    options: { config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' } },
+    options: { config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' }, 'watch-config': { type: 'boolean' } },
     positionals: true,
   },
   demo: {

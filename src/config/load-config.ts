@@ -11,12 +11,23 @@ import { substituteEnv, type Env } from './substitute-env.js';
 
 /** Read, substitute, validate and freeze a config file. Throws `ConfigError` listing every problem. */
 export function loadConfigFile(file: string, env: Env = process.env): GatewayConfig {
-  let text: string;
+  return parseConfigText(readConfigText(file), file, env);
+}
+
+/** The text of a config file; throws `ConfigError` when it cannot be read. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([`cannot read file: ${(err as Error).message}`], file);
   }
+}
+
+/**
+ * Parse (YAML, or JSON for a `.json` name), substitute, validate and freeze the text of config `file`
+ * (a `--workers` reload: the primary reads the file once and every worker applies that same text).
+ */
+export function parseConfigText(text: string, file: string, env: Env = process.env): GatewayConfig {
   let doc: unknown;
   try {
     doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });

@@ -267,6 +267,8 @@ export const configSchema = z
   .strictObject({
     /** This gateway's id in the fleet; defaults to host name and pid. */
     gatewayId: z.string().min(1).optional().meta({ docDefault: 'host name and pid' }),
+    /** Reload when the config file changes (as on SIGHUP); also `--watch-config`. See docs/reload.md. */
+    watch: bool().default(false),
     listen: z
       .strictObject({
         host: host.default('0.0.0.0'),

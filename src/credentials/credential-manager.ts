@@ -33,10 +33,21 @@ export interface CredentialManagerInit {
 export class CredentialManager {
   readonly #keepers = new Map<string, CredentialKeeper>();
 
+  readonly #init: CredentialManagerInit;
+  #started = false;
+
   constructor(init: CredentialManagerInit) {
-    const byId = new Map(init.endpoints.map((e) => [e.id, e]));
+    this.#init = init;
+    this.#keep(init.config, init.endpoints);
+  }
+
+  /** Keepers for `endpoints` (built from `config`), those that have `credentials`; returns them. */
+  #keep(config: Pick<GatewayConfig, 'regions'>, endpoints: readonly Endpoint[]): CredentialKeeper[] {
+    const init = this.#init;
+    const byId = new Map(endpoints.map((e) => [e.id, e]));
     const { clock, logger, health } = init;
-    init.config.regions.forEach((r) =>
+    const made: CredentialKeeper[] = [];
+    config.regions.forEach((r) =>
       r.endpoints.forEach((cfg, i) => {
         const endpoint = byId.get(cfg.id ?? `${r.name}-${i}`);
         if (cfg.credentials === undefined || endpoint?.credential === undefined) return;
@@ -79,8 +90,27 @@ export class CredentialManager {
           },
         });
         this.#keepers.set(endpoint.id, keeper);
+        made.push(keeper);
       }),
     );
+    return made;
+  }
+
+  /**
+   * Keep the credentials of endpoints added by a config reload (`config` is the new one); once started,
+   * resolves when their first tokens were read (each bounded by its command's timeout).
+   */
+  async add(config: Pick<GatewayConfig, 'regions'>, endpoints: readonly Endpoint[]): Promise<void> {
+    const made = this.#keep(config, endpoints);
+    if (this.#started) await Promise.all(made.map((k) => k.start()));
+  }
+
+  /** Stop refreshing the credentials of endpoints removed by a config reload. */
+  remove(endpoints: readonly Endpoint[]): void {
+    for (const e of endpoints) {
+      this.#keepers.get(e.id)?.close();
+      this.#keepers.delete(e.id);
+    }
   }
 
   /** The keeper of an endpoint's credential (tests and the admin view). */
@@ -90,6 +120,7 @@ export class CredentialManager {
 
   /** Read every first token (each bounded by its command's timeout); a failure leaves that endpoint out. */
   async start(): Promise<void> {
+    this.#started = true;
     await Promise.all([...this.#keepers.values()].map((k) => k.start()));
   }
 

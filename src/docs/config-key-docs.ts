@@ -8,6 +8,8 @@
 export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'gatewayId':
     'This gateway\'s id in the fleet (in its fleet events and in `/admin/state`). Must be unique per instance.',
+  'watch':
+    'Reload when the config file changes, as on SIGHUP or `POST /admin/reload` (also `--watch-config`); see [reload](reload.md).',
   'listen.host':
     'Interface of the gateway listener.',
   'listen.port':

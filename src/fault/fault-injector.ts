@@ -30,7 +30,7 @@ export class FaultInjector implements FaultDraw {
   readonly #clock: Clock;
   readonly #random: Random;
   #active: ReadonlyMap<string, ActiveFault> = new Map();
-  /** Injected faults per region and kind; regions are fixed at start, so no key is added at request rate. */
+  /** Injected faults per region and kind; one key per region (at start, or on the first fault in a region a reload added). */
   readonly #counts = new Map<string, Record<FaultKind, number>>();
   readonly #onInjected: ((region: string, fault: FaultKind) => void) | undefined;
 
@@ -58,8 +58,10 @@ export class FaultInjector implements FaultDraw {
     const f = this.#active.get(endpoint.id);
     if (f === undefined || f.until <= this.#clock.now()) return undefined;
     if (f.spec.percent < 100 && this.#random() * 100 >= f.spec.percent) return undefined;
-    const c = this.#counts.get(endpoint.region);
-    if (c !== undefined) c[f.spec.kind]++;
+    let c = this.#counts.get(endpoint.region);
+    // A region a config reload added: its key once, then counted like the others.
+    if (c === undefined) this.#counts.set(endpoint.region, (c = { error: 0, hang: 0, slow: 0 }));
+    c[f.spec.kind]++;
     this.#onInjected?.(endpoint.region, f.spec.kind);
     return f;
   }

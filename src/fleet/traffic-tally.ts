@@ -75,6 +75,11 @@ export class TrafficTally implements AttemptObserver {
 
   constructor(endpoints: readonly Endpoint[], clock: Clock) {
     this.#clock = clock;
+    this.addRegions(endpoints);
+  }
+
+  /** Count the regions of `endpoints` too (a config reload added them); known regions keep their counts. */
+  addRegions(endpoints: readonly Endpoint[]): void {
     for (const e of endpoints) if (!this.#regions.has(e.region)) this.#regions.set(e.region, new RegionCounter());
   }
 

@@ -12,11 +12,22 @@ import type { TransitionCause } from './health-transition.js';
 const OUTLIER_CAUSES: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['consecutive_5xx', 'consecutive_local_origin', 'failure_rate', 'probation_failed']);
 
 export class EjectionCap {
-  readonly #max: number;
+  readonly #percent: number;
+  #max: number;
   #withheld = 0;
 
   constructor(maxEjectionPercent: number, endpointCount: number) {
-    this.#max = Math.max(1, Math.floor((maxEjectionPercent / 100) * endpointCount));
+    this.#percent = maxEjectionPercent;
+    this.#max = this.#capFor(endpointCount);
+  }
+
+  /** The number of endpoints changed (a config reload). */
+  resize(endpointCount: number): void {
+    this.#max = this.#capFor(endpointCount);
+  }
+
+  #capFor(endpointCount: number): number {
+    return Math.max(1, Math.floor((this.#percent / 100) * endpointCount));
   }
 
   /** Ejections withheld since start. */

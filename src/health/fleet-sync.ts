@@ -26,7 +26,7 @@ const LOCAL_ONLY: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['cred
 export interface FleetSyncOptions {
   readonly gatewayId: string;
   readonly clock: Clock;
-  readonly registry: Registry;
+  readonly registry: Pick<Registry, 'endpoints' | 'endpoint'>;
   readonly health: HealthTracker;
   /** Lifetime of events with no natural end (drains), renewed by every snapshot refresh. */
   readonly renewMs?: number;
@@ -139,6 +139,18 @@ export class FleetSync {
   /** End a fault in force fleet-wide early: replaced by a record that injects nothing and soon ends. */
   endFault(endpointId: string, cause: string): void {
     this.fault(endpointId, cause, DRILL_END_MS);
+  }
+
+  /**
+   * Endpoints a config reload added (or replaced) start from the fleet's current view: a drain, drill or
+   * ejection already in force for their id applies to them too.
+   */
+  endpointsAdded(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.#applied.delete(id);
+      const state = this.view.states().get(id);
+      if (state !== undefined) this.#applyRemote(id, state);
+    }
   }
 
   /** An intent made here: into the store (where it outlives us) and applied here at once. */

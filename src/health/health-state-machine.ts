@@ -49,6 +49,29 @@ export class HealthStateMachine {
     }
   }
 
+  /**
+   * Track `endpoint`, added by a config reload: it starts in probation (a ramped, bounded trickle) since
+   * nothing is known of it yet. A record already held under its id is replaced.
+   */
+  add(endpoint: Endpoint): rules.EndpointHealth {
+    this.remove(endpoint.id);
+    const now = this.#clock.monotonic();
+    const h: rules.EndpointHealth = rules.createEndpointHealth(endpoint, now, () => this.#onTimer(h));
+    h.probationSince = now;
+    this.#records.set(endpoint.id, h);
+    this.#update(h, 'added');
+    return h;
+  }
+
+  /** Forget endpoint `id` (removed by a config reload) and clear its timer. */
+  remove(id: string): void {
+    const h = this.#records.get(id);
+    if (h === undefined) return;
+    this.#clock.clearTimeout(h.timer);
+    h.timer = undefined;
+    this.#records.delete(id);
+  }
+
   /** Every endpoint's record. */
   records(): IterableIterator<rules.EndpointHealth> {
     return this.#records.values();

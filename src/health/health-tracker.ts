@@ -51,7 +51,7 @@ const TTFB_BOUND: ReadonlySet<LocalOriginFailure> = new Set<LocalOriginFailure>(
 
 export class HealthTracker implements AttemptObserver {
   readonly options: HealthOptions;
-  readonly #endpoints: readonly Endpoint[];
+  #endpoints: readonly Endpoint[];
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #probe: ProbeFn | undefined;
@@ -87,15 +87,60 @@ export class HealthTracker implements AttemptObserver {
     // samples describe it broken: start afresh when it comes back.
     this.#emitter.on((t) => {
       if (t.to === 'ejected' && t.from !== 'ejected') {
-        const e = endpoints.find((x) => x.id === t.endpointId);
+        const e = this.#endpoints.find((x) => x.id === t.endpointId);
         if (e !== undefined) this.#latency.forget(e);
       }
     });
     this.#rotator = new BucketRotator(clock, o.breaker);
-    for (const endpoint of endpoints) {
-      const onStateChange = (s: BreakerState): void => this.#with(endpoint, (h) => this.#machine.breakerState(h, s));
-      this.#breakers.set(endpoint.id, new EndpointBreaker({ endpoint, options: o.breaker, rotator: this.#rotator, onStateChange }));
+    for (const endpoint of endpoints) this.#addBreaker(endpoint);
+  }
+
+  /**
+   * Track endpoints added by a config reload: each starts in probation (cause `added`), gets a breaker,
+   * latency tracking and, once probing runs, probes. An endpoint replacing one of the same id starts afresh.
+   */
+  addEndpoints(added: readonly Endpoint[]): void {
+    if (this.#closed || added.length === 0) return;
+    const ids = new Set(added.map((e) => e.id));
+    this.#forget(ids);
+    this.#endpoints = [...this.#endpoints.filter((e) => !ids.has(e.id)), ...added];
+    for (const e of added) {
+      this.#latency.add(e);
+      this.#addBreaker(e);
+      this.#machine.add(e);
+      this.#prober?.add(e);
     }
+    this.#cap.resize(this.#endpoints.length);
+  }
+
+  /**
+   * Stop tracking endpoints removed by a config reload. Their attempts still in flight end unheard: the
+   * endpoint is gone, and nothing it does may change the state of a successor with the same id.
+   */
+  removeEndpoints(removed: readonly Endpoint[]): void {
+    if (this.#closed || removed.length === 0) return;
+    const gone = new Set(removed);
+    for (const e of removed) this.#httpProbe?.forget?.(e);
+    this.#forget(new Set(this.#endpoints.filter((e) => gone.has(e)).map((e) => e.id)));
+    this.#endpoints = this.#endpoints.filter((e) => !gone.has(e));
+    this.#cap.resize(this.#endpoints.length);
+  }
+
+  #forget(ids: ReadonlySet<string>): void {
+    for (const id of ids) {
+      const old = this.#machine.get(id)?.endpoint;
+      if (old !== undefined) this.#detector.reset(old);
+      this.#machine.remove(id);
+      this.#latency.remove(id);
+      this.#prober?.remove(id);
+      this.#breakers.get(id)?.close();
+      this.#breakers.delete(id);
+    }
+  }
+
+  #addBreaker(endpoint: Endpoint): void {
+    const onStateChange = (s: BreakerState): void => this.#with(endpoint, (h) => this.#machine.breakerState(h, s));
+    this.#breakers.set(endpoint.id, new EndpointBreaker({ endpoint, options: this.options.breaker, rotator: this.#rotator, onStateChange }));
   }
 
   /** Hear every transition; returns the unsubscribe function. */
@@ -145,11 +190,11 @@ export class HealthTracker implements AttemptObserver {
   }
 
   attemptStarted(endpoint: Endpoint): void {
-    this.#latency.attemptStarted(endpoint);
+    if (this.#current(endpoint)) this.#latency.attemptStarted(endpoint);
   }
 
   attemptAnswered(endpoint: Endpoint): void {
-    this.#latency.answered(endpoint);
+    if (this.#current(endpoint)) this.#latency.answered(endpoint);
   }
 
   answeredWithin(endpoint: Endpoint, ms: number): boolean {
@@ -159,7 +204,8 @@ export class HealthTracker implements AttemptObserver {
   attemptEnded(outcome: AttemptOutcome): void {
     const e = outcome.endpoint;
     const h = this.#machine.get(e.id);
-    if (!h || this.#closed) return;
+    // Unknown, or an endpoint a reload removed or replaced (same id, another object): not evidence.
+    if (!h || h.endpoint !== e || this.#closed) return;
     switch (outcome.kind) {
       case 'success':
         h.consecutive429 = 0;
@@ -277,6 +323,11 @@ export class HealthTracker implements AttemptObserver {
   #with(endpoint: Endpoint, fn: (h: EndpointHealth) => void): void {
     const h = this.#machine.get(endpoint.id);
     if (h && !this.#closed) fn(h);
+  }
+
+  /** Whether `endpoint` is the object tracked under its id (not one a reload removed or replaced). */
+  #current(endpoint: Endpoint): boolean {
+    return this.#machine.get(endpoint.id)?.endpoint === endpoint;
   }
 
   /** An endpoint failure: re-eject from probation, else let the outlier detector judge; then the breaker. */

@@ -51,6 +51,8 @@ export const TRANSITION_CAUSES = [
   'credentials_expired',
   /** A refresh succeeded after `credentials_expired`. */
   'credentials_renewed',
+  /** A config reload added the endpoint: it starts in probation. */
+  'added',
 ] as const;
 export type TransitionCause = (typeof TRANSITION_CAUSES)[number];
 

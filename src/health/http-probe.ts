@@ -15,6 +15,8 @@ export interface HttpProbe {
   readonly probe: ProbeFn;
   /** Close the agent and its sockets. */
   close(): Promise<void>;
+  /** Let go of what is held for `endpoint` (removed by a config reload). */
+  forget?(endpoint: Endpoint): void;
 }
 
 export interface HttpProbeOptions {
@@ -68,5 +70,6 @@ export function createHttpProbe(options: HttpProbeOptions): HttpProbe {
   return {
     probe: httpProbe,
     close: () => dispatchers.close(),
+    forget: (endpoint) => dispatchers.forget(endpoint),
   };
 }

@@ -43,7 +43,7 @@ export class LatencyTracker {
   readonly #initial: number | 'median';
   readonly #entries = new Map<string, LatencyEntry>();
   /** Scratch space for the median, sized once. */
-  readonly #scratch: Float64Array;
+  #scratch: Float64Array;
   #neutral: number;
   #medianAt = Number.NEGATIVE_INFINITY;
 
@@ -52,9 +52,19 @@ export class LatencyTracker {
     this.#decay = Math.max(1, options.decay);
     this.#initial = options.initial;
     this.#neutral = typeof options.initial === 'number' ? options.initial : FALLBACK_LATENCY_MS;
-    for (const e of endpoints)
-      this.#entries.set(e.id, { cost: 0, stamp: 0, samples: 0, inflight: 0, connections: e.connections, answeredAt: Number.NEGATIVE_INFINITY });
+    for (const e of endpoints) this.#entries.set(e.id, newEntry(e));
     this.#scratch = new Float64Array(this.#entries.size);
+  }
+
+  /** Track `endpoint` (added by a config reload), without samples; replaces an entry of the same id. */
+  add(endpoint: Endpoint): void {
+    this.#entries.set(endpoint.id, newEntry(endpoint));
+    if (this.#scratch.length < this.#entries.size) this.#scratch = new Float64Array(this.#entries.size);
+  }
+
+  /** Stop tracking endpoint `id` (removed by a config reload); its late attempt ends are ignored. */
+  remove(id: string): void {
+    this.#entries.delete(id);
   }
 
   /** An attempt to `endpoint` started. */
@@ -154,4 +164,8 @@ export class LatencyTracker {
     const sorted = this.#scratch.subarray(0, n).sort();
     return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
+}
+
+function newEntry(e: Endpoint): LatencyEntry {
+  return { cost: 0, stamp: 0, samples: 0, inflight: 0, connections: e.connections, answeredAt: Number.NEGATIVE_INFINITY };
 }

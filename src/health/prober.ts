@@ -67,6 +67,8 @@ interface ProbeTarget {
   running: boolean;
   /** The outstanding request has no verdict yet (no answer, no timeout). */
   awaiting: boolean;
+  /** Removed by a config reload: a late settle neither judges nor reschedules. */
+  removed: boolean;
 }
 
 export class Prober {
@@ -77,24 +79,43 @@ export class Prober {
 
   constructor(init: ProberInit) {
     this.#init = init;
-    for (const endpoint of init.endpoints) {
-      const target: ProbeTarget = {
-        endpoint,
-        run: () => this.#run(target),
-        up: true,
-        successes: 0,
-        failures: 0,
-        probes: 0,
-        lastStatus: undefined,
-        lastError: undefined,
-        timer: undefined,
-        timeoutTimer: undefined,
-        controller: undefined,
-        running: false,
-        awaiting: false,
-      };
-      this.#targets.set(endpoint.id, target);
-    }
+    for (const endpoint of init.endpoints) this.#targets.set(endpoint.id, this.#target(endpoint));
+  }
+
+  /** Probe `endpoint` too (added by a config reload); it starts at once, with jitter, when probing runs. */
+  add(endpoint: Endpoint): void {
+    this.remove(endpoint.id);
+    const t = this.#target(endpoint);
+    this.#targets.set(endpoint.id, t);
+    if (this.#started && !this.#closed) this.#schedule(t, this.#init.random() * this.#interval());
+  }
+
+  /** Stop probing endpoint `id` (removed by a config reload): its timers cleared, a probe in flight aborted. */
+  remove(id: string): void {
+    const t = this.#targets.get(id);
+    if (t === undefined) return;
+    this.#targets.delete(id);
+    this.#stop(t);
+  }
+
+  #target(endpoint: Endpoint): ProbeTarget {
+    const target: ProbeTarget = {
+      endpoint,
+      run: () => this.#run(target),
+      up: true,
+      successes: 0,
+      failures: 0,
+      probes: 0,
+      lastStatus: undefined,
+      lastError: undefined,
+      timer: undefined,
+      timeoutTimer: undefined,
+      controller: undefined,
+      running: false,
+      awaiting: false,
+      removed: false,
+    };
+    return target;
   }
 
   /** Start probing every endpoint. Idempotent; a no-op after `close()`. */
@@ -120,17 +141,20 @@ export class Prober {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const t of this.#targets.values()) this.#stop(t);
+  }
+
+  #stop(t: ProbeTarget): void {
     const clock = this.#init.clock;
-    for (const t of this.#targets.values()) {
-      clock.clearTimeout(t.timer);
-      clock.clearTimeout(t.timeoutTimer);
-      t.timer = t.timeoutTimer = undefined;
-      t.controller?.abort();
-    }
+    t.removed = true;
+    clock.clearTimeout(t.timer);
+    clock.clearTimeout(t.timeoutTimer);
+    t.timer = t.timeoutTimer = undefined;
+    t.controller?.abort();
   }
 
   #schedule(t: ProbeTarget, delay: number): void {
-    if (this.#closed) return;
+    if (this.#closed || t.removed) return;
     t.timer = this.#init.clock.setTimeout(t.run, delay);
     t.timer.unref();
   }
@@ -146,7 +170,7 @@ export class Prober {
 
   #run(t: ProbeTarget): void {
     t.timer = undefined;
-    if (this.#closed) return;
+    if (this.#closed || t.removed) return;
     if (t.running) {
       // The previous request ignored its abort: never overlap, count the round as a timeout.
       this.#verdict(t, undefined, 'timeout');
@@ -184,7 +208,7 @@ export class Prober {
   #noVerdict(t: ProbeTarget): void {
     t.running = false;
     t.controller = undefined;
-    if (this.#closed || !t.awaiting) return;
+    if (this.#closed || t.removed || !t.awaiting) return;
     t.awaiting = false;
     this.#init.clock.clearTimeout(t.timeoutTimer);
     t.timeoutTimer = undefined;
@@ -194,7 +218,7 @@ export class Prober {
   #settle(t: ProbeTarget, status: number | undefined): void {
     t.running = false;
     t.controller = undefined;
-    if (this.#closed || !t.awaiting) return; // closed, or already judged by the timeout
+    if (this.#closed || t.removed || !t.awaiting) return; // closed, removed, or already judged by the timeout
     t.awaiting = false;
     this.#init.clock.clearTimeout(t.timeoutTimer);
     t.timeoutTimer = undefined;

@@ -92,7 +92,7 @@ interface LocalRead {
 
 export class FleetScrape {
   readonly #o: FleetScrapeOptions;
-  readonly #byId: ReadonlyMap<string, Endpoint>;
+  #byId: ReadonlyMap<string, Endpoint>;
   readonly #owners: ScrapeOwners;
   readonly #local = new Map<string, LocalRead>();
   /** Who produced the values now in the book, per endpoint. */
@@ -123,6 +123,13 @@ export class FleetScrape {
     const targets = opts.endpoints.filter((e) => e.loadSignals !== undefined);
     this.#byId = new Map(targets.map((e) => [e.id, e]));
     this.#owners = new ScrapeOwners(targets.map((e) => e.id));
+  }
+
+  /** A config reload changed the endpoints: share and own the new set (the exchange loop keeps its interval). */
+  setEndpoints(endpoints: readonly Endpoint[]): void {
+    const targets = endpoints.filter((e) => e.loadSignals !== undefined);
+    this.#byId = new Map(targets.map((e) => [e.id, e]));
+    this.#owners.setEndpoints(targets.map((e) => e.id));
   }
 
   /** Exchange once now (resolves when done), then on the interval. */

@@ -28,14 +28,15 @@ export interface LoadScraperInit {
 }
 
 export class LoadScraper {
-  readonly #targets: Endpoint[];
+  #targets: Endpoint[];
   readonly #clock: Clock;
   readonly #fetch: MetricsFetch;
   readonly #book: LoadBook;
   readonly #timeout: number;
   readonly #shouldScrape: (endpoint: Endpoint) => boolean;
   readonly #onRead: ((endpoint: Endpoint, byModel: ReadonlyMap<string, LoadSignals>) => void) | undefined;
-  readonly #timers = new Map<string, TimerHandle>();
+  /** Keyed by the endpoint object: a reload's replacement (same id) has a loop of its own. */
+  readonly #timers = new Map<Endpoint, TimerHandle>();
   readonly #inflight = new Set<AbortController>();
   #scrapes = 0;
   #skipped = 0;
@@ -69,6 +70,23 @@ export class LoadScraper {
     for (const e of this.#targets) void this.#loop(e);
   }
 
+  /** Scrape endpoints added by a config reload (those with `loadSignals`), at once when running. */
+  add(endpoints: readonly Endpoint[]): void {
+    const added = endpoints.filter((e) => e.loadSignals !== undefined);
+    this.#targets = [...this.#targets, ...added];
+    if (this.#started && !this.#closed) for (const e of added) void this.#loop(e);
+  }
+
+  /** Stop scraping endpoints removed by a config reload (a scrape in flight ends unrecorded for it). */
+  remove(endpoints: readonly Endpoint[]): void {
+    const gone = new Set(endpoints);
+    this.#targets = this.#targets.filter((e) => !gone.has(e));
+    for (const e of endpoints) {
+      this.#clock.clearTimeout(this.#timers.get(e));
+      this.#timers.delete(e);
+    }
+  }
+
   /** Scrape one endpoint now (resolves when it answered, failed or timed out). */
   async scrape(endpoint: Endpoint): Promise<void> {
     const cfg = endpoint.loadSignals;
@@ -94,10 +112,10 @@ export class LoadScraper {
   async #loop(endpoint: Endpoint): Promise<void> {
     if (this.#shouldScrape(endpoint)) await this.scrape(endpoint);
     else this.#skipped++;
-    if (this.#closed) return;
+    if (this.#closed || !this.#targets.includes(endpoint)) return;
     const t = this.#clock.setTimeout(() => void this.#loop(endpoint), endpoint.loadSignals?.interval ?? 1000);
     t.unref();
-    this.#timers.set(endpoint.id, t);
+    this.#timers.set(endpoint, t);
   }
 
   close(): void {

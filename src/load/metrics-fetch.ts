@@ -12,6 +12,8 @@ export type MetricsFetch = (endpoint: Endpoint, path: string, signal: AbortSigna
 export interface MetricsFetcher {
   readonly fetch: MetricsFetch;
   close(): Promise<void>;
+  /** Let go of what is held for `endpoint` (removed by a config reload). */
+  forget(endpoint: Endpoint): void;
 }
 
 const USER_AGENT = 'regiongate-load/1';
@@ -20,5 +22,5 @@ export function createMetricsFetcher(opts: { readonly maxBytes: number; readonly
   // Through the endpoint's TLS settings and credentials, as requests go: a private-CA or token-protected
   // model server's /metrics is reachable too.
   const getter = new EndpointGetter({ userAgent: USER_AGENT, ...opts });
-  return { fetch: (endpoint, path, signal) => getter.get(endpoint, path, 'text/plain', signal), close: () => getter.close() };
+  return { fetch: (endpoint, path, signal) => getter.get(endpoint, path, 'text/plain', signal), close: () => getter.close(), forget: (endpoint) => getter.forget(endpoint) };
 }

@@ -24,13 +24,21 @@ export function rendezvousRanking(endpointId: string, live: readonly string[]): 
 }
 
 export class ScrapeOwners {
-  readonly #endpointIds: readonly string[];
+  #endpointIds: readonly string[];
   #key: string | undefined;
   #owners = new Map<string, string>();
   #live: readonly string[] = [];
 
   constructor(endpointIds: readonly string[]) {
     this.#endpointIds = endpointIds;
+  }
+
+  /** A config reload changed the endpoints: rank the new set over the same live gateways. */
+  setEndpoints(endpointIds: readonly string[]): void {
+    this.#endpointIds = endpointIds;
+    const live = this.#live;
+    this.#key = undefined;
+    this.setLive(live);
   }
 
   /** Set the live gateways (any order, duplicates ignored). Returns the endpoints whose owner changed. */

@@ -22,6 +22,9 @@ import { sendError } from './error-response.js';
 import { Exchange, type ExchangeDeps } from './exchange.js';
 import type { RetryGate } from '../routing/attempt-plan.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import type { ExchangeOptions } from './exchange-deps.js';
+import type { AttemptPlanOptions } from '../routing/attempt-plan.js';
+import type { Endpoint } from '../registry/endpoint.js';
 import { compileTrustProxy } from './forwarded.js';
 import { sendRawError } from './raw-response.js';
 import { requestRegions } from './request-info.js';
@@ -60,11 +63,12 @@ export class Gateway {
   readonly #h2: H2Listener | undefined;
   /** The listener's certificate files (undefined: plain HTTP). */
   readonly #tls: ListenerTls | undefined;
-  readonly #config: GatewayConfig;
+  #config: GatewayConfig;
   readonly #picker: Picker;
   readonly #pools: UpstreamPools;
   readonly #upgrades: UpgradeProxy;
-  readonly #deps: ExchangeDeps;
+  #deps: ExchangeDeps;
+  readonly #trust: ExchangeOptions['trust'];
   /**
    * Requests in flight: a count, not a Set of exchanges. A Set churned at request rate makes V8 keep
    * every rehashed table (and the exchanges in it) alive through scavenges once one was promoted,
@@ -100,19 +104,14 @@ export class Gateway {
       idleTimeout: cfg.timeouts.idle,
       onTlsFailure: opts.onTlsFailure,
     });
+    this.#trust = trust;
     this.#deps = {
       pools: this.#pools,
       plan: {
         clock: opts.clock ?? systemClock,
         picker: opts.picker,
         retryGate: opts.retryGate,
-        options: {
-          attempts: cfg.retry.attempts,
-          requestTimeout: cfg.timeouts.request,
-          hedgeAfter: cfg.retry.hedge.after ?? 0,
-          maxHedges: cfg.retry.hedge.maxHedges,
-          retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
-        },
+        options: planOptions(cfg),
       },
       observer: opts.observer,
       faults: opts.faults,
@@ -120,17 +119,7 @@ export class Gateway {
       logger: this.#log,
       tracer: opts.tracer,
       catalog: opts.catalog,
-      options: {
-        queueTimeout: cfg.timeouts.queue,
-        connectTimeout: cfg.timeouts.connect,
-        firstByteTimeout: cfg.timeouts.firstByte,
-        firstByteStreamTimeout: cfg.timeouts.firstByteStream,
-        firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
-        idleTimeout: cfg.timeouts.idle,
-        bodyLimit: cfg.limits.bodyBytes,
-        modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
-        trust,
-      },
+      options: exchangeOptions(cfg, trust),
       onDone: this.#onExchangeDone,
     };
     const t = cfg.timeouts;
@@ -166,6 +155,27 @@ export class Gateway {
     this.server.on('upgrade', this.#onUpgrade);
     this.server.on('connect', Gateway.#onConnect);
     this.server.on('connection', this.#onConnection);
+  }
+
+  /**
+   * A config reload: later requests get the new timeouts, retry settings and body limit (`reload/live-settings.ts`
+   * names which settings are live); requests in flight keep theirs. The listener's own settings stay.
+   */
+  reconfigure(cfg: GatewayConfig): void {
+    const was = this.#config;
+    // The listener's settings, and the drain bounds the process's shutdown deadline was computed from,
+    // stay as started (`notLive`).
+    const timeouts = { ...cfg.timeouts, drain: was.timeouts.drain, drainDelay: was.timeouts.drainDelay };
+    this.#config = { ...cfg, listen: was.listen, timeouts };
+    this.#deps = { ...this.#deps, plan: { ...this.#deps.plan, options: planOptions(cfg) }, options: exchangeOptions(cfg, this.#trust) };
+  }
+
+  /**
+   * Let endpoints a reload removed finish: their pools close once their requests in flight end, or are
+   * destroyed after `graceMs` (the drain deadline). Resolves when every one is closed.
+   */
+  retire(endpoints: readonly Endpoint[], graceMs = this.#config.timeouts.drain): Promise<void> {
+    return Promise.all(endpoints.map((e) => this.#pools.retire(e, graceMs))).then(() => undefined);
   }
 
   /** Listen on the configured host and port (port 0 picks a free one). */
@@ -397,4 +407,30 @@ export class Gateway {
     clearTimeout(timer);
     if (onCut) signal.removeEventListener('abort', onCut);
   }
+}
+
+/** What each exchange is built with, from the config in force and the listener's trusted proxies. */
+function exchangeOptions(cfg: GatewayConfig, trust: ExchangeOptions['trust']): ExchangeOptions {
+  return {
+    queueTimeout: cfg.timeouts.queue,
+    connectTimeout: cfg.timeouts.connect,
+    firstByteTimeout: cfg.timeouts.firstByte,
+    firstByteStreamTimeout: cfg.timeouts.firstByteStream,
+    firstByteUnaryTimeout: cfg.timeouts.firstByteUnary,
+    idleTimeout: cfg.timeouts.idle,
+    bodyLimit: cfg.limits.bodyBytes,
+    modelRules: cfg.routing.rules.some((r) => r.model !== undefined),
+    trust,
+  };
+}
+
+/** Each exchange's attempt plan: attempts, deadline, hedging and what may be replayed, from the config in force. */
+function planOptions(cfg: GatewayConfig): AttemptPlanOptions {
+  return {
+    attempts: cfg.retry.attempts,
+    requestTimeout: cfg.timeouts.request,
+    hedgeAfter: cfg.retry.hedge.after ?? 0,
+    maxHedges: cfg.retry.hedge.maxHedges,
+    retryPolicy: { statuses: cfg.retry.statuses, nonIdempotent: cfg.retry.nonIdempotent, replayablePaths: new Set(cfg.retry.replayablePaths) },
+  };
 }

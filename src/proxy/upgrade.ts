@@ -23,7 +23,7 @@ import { requestRegions } from './request-info.js';
 import { classifyFailure } from '../health/classify-failure.js';
 import { Tunnel, type TunnelLimits, type TunnelRequest } from './tunnel.js';
 import { Agent as HttpsAgent } from 'node:https';
-import { tlsConnectOptions } from '../registry/endpoint-tls.js';
+import { tlsConnectOptions, type EndpointTls } from '../registry/endpoint-tls.js';
 import type { TlsFailureFn } from '../transport/tls-connect.js';
 
 export interface UpgradeOptions extends TunnelLimits {
@@ -53,7 +53,7 @@ export class UpgradeProxy {
    * that carries the endpoint's TLS settings. An agent's options override the request's, so its
    * servername wins over the Host header that Node would otherwise send as SNI.
    */
-  readonly #tlsAgents = new Map<Endpoint, HttpsAgent>();
+  readonly #tlsAgents = new Map<Endpoint, { readonly tls: EndpointTls; readonly agent: HttpsAgent }>();
   readonly #onTunnelClose = (t: Tunnel): void => {
     this.#tunnels.delete(t);
     this.#open.set(t.endpoint, (this.#open.get(t.endpoint) ?? 1) - 1);
@@ -125,14 +125,17 @@ export class UpgradeProxy {
 
   #tlsAgent(endpoint: Endpoint): HttpsAgent | undefined {
     if (endpoint.tls === undefined || !endpoint.origin.startsWith('https:')) return undefined;
-    let agent = this.#tlsAgents.get(endpoint);
-    if (agent === undefined) this.#tlsAgents.set(endpoint, (agent = new HttpsAgent({ keepAlive: false, ...tlsConnectOptions(endpoint.tls) })));
+    const held = this.#tlsAgents.get(endpoint);
+    // A reload swapped re-read certificates in: new handshakes use them (the agent keeps no sockets alive).
+    if (held !== undefined && held.tls === endpoint.tls) return held.agent;
+    const agent = new HttpsAgent({ keepAlive: false, ...tlsConnectOptions(endpoint.tls) });
+    this.#tlsAgents.set(endpoint, { tls: endpoint.tls, agent });
     return agent;
   }
 
   /** Cut every tunnel. */
   close(): void {
-    for (const agent of this.#tlsAgents.values()) agent.destroy();
+    for (const { agent } of this.#tlsAgents.values()) agent.destroy();
     this.#tlsAgents.clear();
     for (const t of [...this.#tunnels]) t.close();
     this.#tunnels.clear();

@@ -24,11 +24,17 @@ const UPSTREAM_KEEP_ALIVE_MS = 30_000;
 interface Slots {
   active: number;
   readonly waiting: Attempt[];
+  /** Set while the endpoint is retired: called when its last slot is released. */
+  idle?: () => void;
 }
 
+/**
+ * Keyed by the endpoint object, not its id: after a reload replaces an endpoint (same id, new URL), the
+ * old one's requests in flight keep their pool and slots, and the new one gets its own.
+ */
 export class UpstreamPools implements SlotSource {
-  readonly #pools = new Map<string, Pool>();
-  readonly #slots = new Map<string, Slots>();
+  readonly #pools = new Map<Endpoint, Pool>();
+  readonly #slots = new Map<Endpoint, Slots>();
   readonly #opts: UpstreamPoolOptions;
 
   constructor(opts: UpstreamPoolOptions) {
@@ -37,7 +43,7 @@ export class UpstreamPools implements SlotSource {
 
   /** The pool of `endpoint` (toward its origin), created on first use. */
   get(endpoint: Endpoint): Pool {
-    let pool = this.#pools.get(endpoint.id);
+    let pool = this.#pools.get(endpoint);
     if (pool === undefined) {
       pool = new Pool(endpoint.origin, {
         connections: endpoint.connections > 0 ? endpoint.connections : null,
@@ -49,7 +55,7 @@ export class UpstreamPools implements SlotSource {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      this.#pools.set(endpoint.id, pool);
+      this.#pools.set(endpoint, pool);
     }
     return pool;
   }
@@ -69,7 +75,7 @@ export class UpstreamPools implements SlotSource {
 
   /** Whether every connection of `endpoint` is taken (attempts sent to it now would wait). */
   full(endpoint: Endpoint): boolean {
-    return endpoint.connections > 0 && (this.#slots.get(endpoint.id)?.active ?? 0) >= endpoint.connections;
+    return endpoint.connections > 0 && (this.#slots.get(endpoint)?.active ?? 0) >= endpoint.connections;
   }
 
   release(endpoint: Endpoint): void {
@@ -77,7 +83,9 @@ export class UpstreamPools implements SlotSource {
     const slots = this.#slotsOf(endpoint);
     let next = slots.waiting.shift();
     while (next !== undefined && !next.live) next = slots.waiting.shift();
-    if (next === undefined) slots.active--;
+    if (next === undefined) {
+      if (--slots.active === 0) slots.idle?.();
+    }
     // The slot passes straight to the next in line, once the finished request has let go of its socket.
     else queueMicrotask(() => this.#dispatch(next));
   }
@@ -91,24 +99,49 @@ export class UpstreamPools implements SlotSource {
   }
 
   #slotsOf(endpoint: Endpoint): Slots {
-    let s = this.#slots.get(endpoint.id);
-    if (s === undefined) this.#slots.set(endpoint.id, (s = { active: 0, waiting: [] }));
+    let s = this.#slots.get(endpoint);
+    if (s === undefined) this.#slots.set(endpoint, (s = { active: 0, waiting: [] }));
     return s;
+  }
+
+  /**
+   * Let `endpoint` (removed by a config reload, already out of the picker) finish what it has: its
+   * attempts waiting for a connection still get one, then its pool closes once its requests in flight
+   * end, or is destroyed `graceMs` after this call. Resolves when the pool is gone.
+   */
+  async retire(endpoint: Endpoint, graceMs: number): Promise<void> {
+    const started = performance.now();
+    const slots = this.#slots.get(endpoint);
+    if (slots !== undefined && (slots.active > 0 || slots.waiting.length > 0)) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        slots.idle = resolve;
+        timer = setTimeout(resolve, graceMs);
+        timer.unref();
+      });
+      clearTimeout(timer);
+    }
+    this.#slots.delete(endpoint);
+    // The pool stays in the map while it closes: a gateway `close()` meanwhile closes it too.
+    const pool = this.#pools.get(endpoint);
+    if (pool !== undefined) await closePool(pool, Math.max(0, graceMs - (performance.now() - started)));
+    this.#pools.delete(endpoint);
   }
 
   /** Close every pool, waiting for in-flight requests; `destroy` after `graceMs`. */
   async close(graceMs = 1000): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(
-      pools.map(async (p) => {
-        let timer: NodeJS.Timeout | undefined;
-        const forced = new Promise<void>((resolve) => {
-          timer = setTimeout(() => void p.destroy().then(resolve, resolve), graceMs);
-        });
-        await Promise.race([p.close().catch(() => undefined), forced]);
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(pools.map((p) => closePool(p, graceMs)));
   }
+}
+
+/** Close `pool` once its requests end; destroy it after `graceMs`. */
+async function closePool(pool: Pool, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => void pool.destroy().then(resolve, resolve), graceMs);
+  });
+  await Promise.race([pool.close().catch(() => undefined), forced]);
+  clearTimeout(timer);
 }

@@ -69,7 +69,8 @@ export interface RequestSigner {
 export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index: number, key = `regions[${region.name}].endpoints[${index}]`): Endpoint {
   const url = new URL(cfg.url);
   const basePath = url.pathname.replace(/\/+$/, '');
-  return Object.freeze({
+  const tls: TlsSlot = { current: cfg.tls === undefined ? undefined : loadEndpointTls(cfg.tls, `${key}.tls`) };
+  const endpoint: Endpoint = Object.freeze({
     id: cfg.id ?? `${region.name}-${index}`,
     region: region.name,
     provider: region.provider,
@@ -81,10 +82,34 @@ export function createEndpoint(region: RegionConfig, cfg: EndpointConfig, index:
     reported: { models: undefined },
     headers: Object.freeze(Object.entries(cfg.headers).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))),
     connections: cfg.connections,
-    tls: cfg.tls === undefined ? undefined : loadEndpointTls(cfg.tls, `${key}.tls`),
+    // A getter over a slot: a reload swaps re-read certificate files in (`swapEndpointTls`) and every new
+    // connection reads the endpoint's current material, while connections in use keep theirs.
+    get tls() {
+      return tls.current;
+    },
     credential: cfg.credentials === undefined ? undefined : { header: credentialHeader(cfg.credentials), value: undefined },
     loadSignals: cfg.loadSignals === undefined ? undefined : Object.freeze({ ...cfg.loadSignals }),
   });
+  tlsSlots.set(endpoint, tls);
+  return endpoint;
+}
+
+interface TlsSlot {
+  current: EndpointTls | undefined;
+}
+
+const tlsSlots = new WeakMap<Endpoint, TlsSlot>();
+
+/**
+ * Give `endpoint` re-read TLS material (a config reload whose endpoint settings did not change but whose
+ * certificate files may have). New connections use it; connections in use keep the context they have.
+ * False for an endpoint not built by `createEndpoint`.
+ */
+export function swapEndpointTls(endpoint: Endpoint, tls: EndpointTls | undefined): boolean {
+  const slot = tlsSlots.get(endpoint);
+  if (slot === undefined) return false;
+  slot.current = tls;
+  return true;
 }
 
 function credentialHeader(c: CredentialsConfig): string {

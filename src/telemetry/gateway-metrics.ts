@@ -38,28 +38,23 @@ export class GatewayMetrics implements AttemptObserver {
   /** Per model label, one child per status class; models are the configured ids plus "other". */
   readonly #byModel = new Map<string, CounterChild[]>();
   readonly #retries: Counter;
+  readonly #attemptCounter: Counter;
+  readonly #modelRequests: Counter;
+  readonly #total: ReturnType<Metrics['histogram']>;
+  readonly #firstByte: ReturnType<Metrics['histogram']>;
   readonly #otel: OtelMetrics | undefined;
 
   /** `otel`: the same request metrics through OpenTelemetry, when a meter provider is registered. */
   constructor(endpoints: readonly Endpoint[], health: HealthTracker, inflight: () => number, otel?: OtelMetrics) {
     this.#otel = otel;
     const m = this.registry;
-    const attempts = m.counter(METRIC.attempts, 'Upstream attempts by endpoint and outcome.');
-    for (const e of endpoints) {
-      const children = {} as Record<AttemptOutcome['kind'], CounterChild>;
-      for (const o of OUTCOMES) children[o] = attempts.labels({ endpoint: e.id, region: e.region, outcome: o });
-      this.#attempts.set(e.id, children);
-    }
+    this.#attemptCounter = m.counter(METRIC.attempts, 'Upstream attempts by endpoint and outcome.');
     const requests = m.counter(METRIC.requests, 'Client requests answered, by status class.');
     this.#requests = CLASSES.map((c) => requests.labels({ class: c }));
-    const modelRequests = m.counter(METRIC.requestsByModel, 'Client requests answered, by status class and model (configured ids, else "other").');
-    const models = new Set<string>([OTHER_MODEL]);
-    for (const e of endpoints) for (const id of e.models ?? []) models.add(id);
-    for (const id of models) this.#byModel.set(id, CLASSES.map((c) => modelRequests.labels({ class: c, model: id })));
-    const total = m.histogram(METRIC.requestDuration, 'Seconds from a request\'s arrival to the end of its answer, by region of the answering endpoint.');
-    const firstByte = m.histogram(METRIC.timeToFirstByte, 'Seconds from a request\'s arrival to its response head, by region of the answering endpoint.');
-    for (const region of new Set([...endpoints.map((e) => e.region), NO_REGION]))
-      this.#latency.set(region, { total: total.labels({ region }), firstByte: firstByte.labels({ region }) });
+    this.#modelRequests = m.counter(METRIC.requestsByModel, 'Client requests answered, by status class and model (configured ids, else "other").');
+    this.#total = m.histogram(METRIC.requestDuration, 'Seconds from a request\'s arrival to the end of its answer, by region of the answering endpoint.');
+    this.#firstByte = m.histogram(METRIC.timeToFirstByte, 'Seconds from a request\'s arrival to its response head, by region of the answering endpoint.');
+    this.addEndpoints(endpoints, [NO_REGION], [OTHER_MODEL]);
     this.#retries = m.counter(METRIC.retries, 'Retries and hedges, by why the earlier attempt was not used.');
     this.#gatewayErrors = m.counter(METRIC.gatewayErrors, 'Gateway-made error answers, by code.');
     this.#transitions = m.counter(METRIC.transitions, 'Endpoint health transitions, by new state and cause.');
@@ -70,6 +65,22 @@ export class GatewayMetrics implements AttemptObserver {
     m.gauge(METRIC.endpointLatency, 'Peak-EWMA time to first byte per endpoint.', () =>
       health.snapshot().map((s) => [{ endpoint: s.id, region: s.region }, s.ewmaMs] as const),
     );
+  }
+
+  /**
+   * Series for `endpoints` (at start, and those a config reload adds): their attempts, their regions'
+   * latency and their configured models. Series of removed endpoints stay: counters never go back.
+   */
+  addEndpoints(endpoints: readonly Endpoint[], regions: readonly string[] = [], models: readonly string[] = []): void {
+    for (const e of endpoints) {
+      const children = {} as Record<AttemptOutcome['kind'], CounterChild>;
+      for (const o of OUTCOMES) children[o] = this.#attemptCounter.labels({ endpoint: e.id, region: e.region, outcome: o });
+      this.#attempts.set(e.id, children);
+    }
+    for (const id of new Set([...models, ...endpoints.flatMap((e) => [...(e.models ?? [])])]))
+      if (!this.#byModel.has(id)) this.#byModel.set(id, CLASSES.map((c) => this.#modelRequests.labels({ class: c, model: id })));
+    for (const region of new Set([...endpoints.map((e) => e.region), ...regions]))
+      if (!this.#latency.has(region)) this.#latency.set(region, { total: this.#total.labels({ region }), firstByte: this.#firstByte.labels({ region }) });
   }
 
   attemptStarted(): void {}

@@ -13,13 +13,18 @@ export interface Logger {
   error(event: string, fields?: Record<string, unknown>): void;
 }
 
+/** A logger whose level a config reload can change (`log.level`). */
+export interface LevelledLogger extends Logger {
+  setLevel(level: LogLevel): void;
+}
+
 /** `base`: fields on every line, after `event` (the gateway id and worker, so merged streams stay apart). */
 export function createLogger(
   level: LogLevel,
   write: (line: string) => void = (l) => process.stderr.write(l),
   base: Readonly<Record<string, unknown>> = {},
-): Logger {
-  const min = RANK[level];
+): LevelledLogger {
+  let min = RANK[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, event: string, fields?: Record<string, unknown>): void => {
     if (RANK[lvl] < min) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, event, ...base, ...fields }, errorReplacer)}\n`);
@@ -29,6 +34,9 @@ export function createLogger(
     info: (e, f) => emit('info', e, f),
     warn: (e, f) => emit('warn', e, f),
     error: (e, f) => emit('error', e, f),
+    setLevel: (l) => {
+      min = RANK[l];
+    },
   };
 }
 

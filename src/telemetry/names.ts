@@ -82,4 +82,8 @@ export const LOG_EVENT = {
   credentialRefreshFailed: 'credentials.refresh_failed',
   credentialExpired: 'credentials.expired',
   credentialRenewed: 'credentials.renewed',
+  /** A config reload: applied (what changed, what needs a restart), or refused (every problem). */
+  configReloaded: 'config.reloaded',
+  configReloadRefused: 'config.reload_refused',
+  configNotLive: 'config.not_live',
 } as const;

@@ -57,6 +57,11 @@ export class EndpointGetter {
     return Buffer.concat(chunks, size).toString('utf8');
   }
 
+  /** Let go of what is held for `endpoint` (removed by a config reload). */
+  forget(endpoint: Endpoint): void {
+    this.#dispatchers.forget(endpoint);
+  }
+
   close(): Promise<void> {
     return this.#dispatchers.close();
   }

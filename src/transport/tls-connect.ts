@@ -26,16 +26,26 @@ export interface ConnectBase {
 /** undici's `connect` option for `endpoint`: plain options for http, a TLS connector of its own for https. */
 export function endpointConnect(endpoint: Endpoint, base: ConnectBase, onTlsFailure?: TlsFailureFn): buildConnector.BuildOptions | buildConnector.connector {
   if (!endpoint.origin.startsWith('https:')) return { ...base };
-  const tls = endpoint.tls;
-  const connector = buildConnector({ ...base, ...(tls === undefined ? {} : tlsConnectOptions(tls)) });
-  const servername = tls?.servername;
+  // Built again when a reload swaps the endpoint's TLS material in: new connections get the new context,
+  // sockets already open keep theirs.
+  let tls = endpoint.tls;
+  let connector = buildConnector({ ...base, ...(tls === undefined ? {} : tlsConnectOptions(tls)) });
+  const current = (): buildConnector.connector => {
+    if (endpoint.tls !== tls) {
+      tls = endpoint.tls;
+      connector = buildConnector({ ...base, ...(tls === undefined ? {} : tlsConnectOptions(tls)) });
+    }
+    return connector;
+  };
   const isTls = (err: unknown): boolean => {
     const code = (err as { code?: unknown } | null)?.code;
     return typeof code === 'string' && isTlsFailure(code);
   };
-  return (opts, callback) =>
+  return (opts, callback) => {
+    const connect = current();
+    const servername = tls?.servername;
     // undici takes the SNI from the request's Host header first: a configured servername wins over it.
-    connector(servername === undefined ? opts : { ...opts, servername }, (err, socket) => {
+    return connect(servername === undefined ? opts : { ...opts, servername }, (err, socket) => {
       if (err !== null) {
         if (isTls(err)) onTlsFailure?.(endpoint, err);
         return callback(err, null);
@@ -55,6 +65,7 @@ export function endpointConnect(endpoint: Endpoint, base: ConnectBase, onTlsFail
       });
       callback(null, socket);
     });
+  };
 }
 
 /**
@@ -83,6 +94,13 @@ export class EndpointDispatchers {
       this.#tlsPools.set(endpoint, pool);
     }
     return pool;
+  }
+
+  /** Close the pool of `endpoint` (removed by a config reload) once its requests end. */
+  forget(endpoint: Endpoint): void {
+    const pool = this.#tlsPools.get(endpoint);
+    this.#tlsPools.delete(endpoint);
+    void pool?.close().catch(() => undefined);
   }
 
   /** Close the agent and every pool. */

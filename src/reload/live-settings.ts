@@ -1,0 +1,45 @@
+/**
+ * Which settings a reload applies to a running gateway, and which wait for a restart. A setting is live
+ * only where the code reads it afresh after a reload (a new picker, the exchange options of the next
+ * request, the logger's level); everything else that changed is named in the answer's `notLive` and in a
+ * log line, never silently ignored.
+ */
+
+/** Exact paths or path prefixes (`routing.rules` covers `routing.rules[0]...`) applied live. */
+const LIVE: readonly string[] = [
+  // A new picker and catalog are built from them.
+  'routing.overprovisioningFactor',
+  'routing.panicThreshold',
+  'routing.scoreTolerance',
+  'routing.rules',
+  // The next request's exchange options (`Gateway.reconfigure`).
+  'retry.attempts',
+  'retry.statuses',
+  'retry.nonIdempotent',
+  'retry.replayablePaths',
+  'retry.hedge',
+  'timeouts.queue',
+  'timeouts.connect',
+  'timeouts.firstByte',
+  'timeouts.firstByteStream',
+  'timeouts.firstByteUnary',
+  'timeouts.idle',
+  'timeouts.request',
+  'limits.bodyBytes',
+  'log.level',
+  // The switch itself: the watcher starts or stops.
+  'watch',
+  // TLS toward clients (branch listentls): its listener swaps its secure context in an `onReload` hook,
+  // which every reload calls, so the files are re-read even when the setting did not change.
+  'listen.tls',
+];
+
+/** Whether a change at `path` takes effect without a restart. */
+export function isLiveSetting(path: string): boolean {
+  return LIVE.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+}
+
+/** The changed paths that need a restart, each named once at the depth of its setting. */
+export function notLiveSettings(changed: readonly string[]): string[] {
+  return changed.filter((p) => !isLiveSetting(p));
+}
