@@ -12,7 +12,8 @@
  * client-side routers go straight to the simulators (no gateway hop), which favours them a little.
  * Time to first token is measured at the client: request sent → first SSE data frame. Every router
  * gets fresh simulators (and a fresh gateway) in every round; the order of routers rotates by round.
- * Phases: steady (2 at a time, within the near region's capacity), then burst (above it).
+ * Phases: warm-up (10 requests, not counted), steady (2 at a time, within the near region's capacity),
+ * then burst (above it).
  * Figures are medians over rounds; the ratio columns divide latency-only's p99 by load signals' p99.
  *
  *   npm run build && node bench/load-aware.mjs [--rounds 3] [--burst 32] [--requests 160] [--steady 60] [--near-capacity 4]
@@ -43,6 +44,7 @@ const BURST = positive('burst');
 const REQUESTS = positive('requests');
 const STEADY = positive('steady');
 const NEAR_CAPACITY = positive('near-capacity');
+const WARMUP = 10;
 const SIM = { ttftMs: 250, tokens: 8, tokenIntervalMs: 25, models: ['m'] };
 const REGIONS = [
   { name: 'near', latencyMs: 5, capacity: NEAR_CAPACITY, ...SIM },
@@ -116,6 +118,8 @@ async function one(router) {
 /** `total` requests, `concurrency` at a time (each worker sends its next as the last one ends). */
 async function phase(router, concurrency, total) {
   const ttfts = [];
+  /** @type {Record<string, number[]>} */
+  const byRegion = {};
   let errors = 0;
   let near = 0;
   let next = 0;
@@ -127,13 +131,15 @@ async function phase(router, concurrency, total) {
         if (r === undefined) errors++;
         else {
           ttfts.push(r.ttft);
+          (byRegion[r.region] ??= []).push(r.ttft);
           if (r.region === 'near') near++;
         }
       }
     }),
   );
   const s = summarize(ttfts);
-  return { p50: s.p50, p99: s.p99, errors, near };
+  const worst = Object.entries(byRegion).map(([region, v]) => `${region} ${Math.max(...v).toFixed(0)}`).join(', ');
+  return { p50: s.p50, p99: s.p99, errors, near, worst };
 }
 
 const ROUTERS = {
@@ -152,11 +158,12 @@ try {
     for (const name of order) {
       const s = await sims();
       const router = await ROUTERS[/** @type {keyof typeof ROUTERS} */ (name)](s.urls);
+      await phase(router, 2, WARMUP); // not counted: connections, JIT, first latency samples
       const steady = await phase(router, 2, STEADY);
       const burst = await phase(router, BURST, REQUESTS);
       runs[name].push({ steady, burst });
       process.stderr.write(
-        `round ${round + 1}/${ROUNDS} ${name}: steady p99 ${steady.p99.toFixed(0)} ms, burst p99 ${burst.p99.toFixed(0)} ms, burst to near ${burst.near}\n`,
+        `round ${round + 1}/${ROUNDS} ${name}: steady p99 ${steady.p99.toFixed(0)} ms (slowest: ${steady.worst}), burst p99 ${burst.p99.toFixed(0)} ms, burst to near ${burst.near} (slowest: ${burst.worst})\n`,
       );
       await router.stop();
       await s.stop();

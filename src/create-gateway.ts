@@ -103,7 +103,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
   const loadCfg = config.routing.loadSignals;
-  const loadBook = new LoadBook(clock, loadCfg);
+  const loadBook = new LoadBook(clock, loadCfg, (e) => health.inflight(e));
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const loadScraper = new LoadScraper({ endpoints: registry.endpoints, clock, fetch: metricsPages.fetch, book: loadBook, timeout: loadCfg.timeout });
   const loadView = new LoadAwareView(health, loadBook);

@@ -119,7 +119,7 @@ t.test('scraper on a fake clock: one scrape per interval, a stale read after sta
     { url: sim.url, weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
     0,
   );
-  const book = new LoadBook(clock, SCORING);
+  const book = new LoadBook(clock, SCORING, () => 0);
   const fetcher = createMetricsFetcher({ maxBytes: 1 << 20, connectTimeout: 1000 });
   const scraper = new LoadScraper({ endpoints: [endpoint], clock, fetch: fetcher.fetch, book, timeout: 500 });
   t.teardown(async () => {
@@ -150,19 +150,47 @@ t.test('a burst between two reads does not herd onto the endpoint that looked id
     { url: 'http://127.0.0.1:9', weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
     0,
   );
-  const book = new LoadBook(clock, { ...SCORING, kvWeight: 0.5, runningWeight: 0 });
+  // This gateway's attempts in flight to the endpoint, as the health tracker counts them.
+  let inflight = 0;
+  const book = new LoadBook(clock, { ...SCORING, kvWeight: 0.5, runningWeight: 0 }, () => inflight);
   book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
   t.notOk(book.saturated(endpoint, 'm'));
-  book.attemptStarted(endpoint);
-  book.attemptStarted(endpoint);
-  t.notOk(book.saturated(endpoint, 'm'), 'two more sequences: KV 0.75 predicted');
-  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 2 + 0.5 * 0.75), 'picks since the read count as waiting and as KV');
-  book.attemptStarted(endpoint);
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 0.5 * 0.25), 'an idle server scores about its latency');
+  inflight += 2;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 3, kv: 0.75 }, 'two started since the read: 3 of 4 slots, no queue');
+  t.notOk(book.saturated(endpoint, 'm'), 'KV 0.75 predicted');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 0.5 * 0.75));
+  inflight++;
   t.ok(book.saturated(endpoint, 'm'), 'a third: KV 1.0 predicted, saturated before the next read');
-  book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
-  t.notOk(book.saturated(endpoint, 'm'), 'a new read starts the count afresh');
-  const idle = new LoadBook(clock, SCORING);
-  idle.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: 0 }]]));
-  for (let i = 0; i < 5; i++) idle.attemptStarted(endpoint);
-  t.ok(idle.saturated(endpoint, 'm'), 'an idle server takes queueSaturation picks per read, not a whole burst');
+  inflight--;
+  t.notOk(book.saturated(endpoint, 'm'), 'one of them finished: a slot is free again, without waiting for a read');
+  inflight += 2;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 1, running: 4, kv: 1 }, 'past the 4 slots KV tells of, the rest is a predicted queue');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 1 + 0.5 * 1));
+  book.update(endpoint, new Map([['m', { waiting: 1, running: 4, kv: 1 }]]));
+  t.same(book.predicted(endpoint, 'm'), { waiting: 1, running: 4, kv: 1 }, 'a read that agrees with the prediction changes nothing');
+  inflight--;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 4, kv: 1 }, 'one ended since the read: the queued one took its slot');
+  clock.tick(10);
+  book.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: 0 }]]));
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 3, kv: 0.75 }, "a read that predates this gateway's attempts: they are on the server all the same");
+  inflight = 0;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 0, kv: 0 }, 'all ended: idle, the KV share learned earlier still known');
+  inflight = 4;
+  t.ok(book.saturated(endpoint, 'm'), 'the learned KV share saturates an idle-looking server at its capacity');
+
+  inflight = 0;
+  const unknown = new LoadBook(clock, SCORING, () => inflight);
+  unknown.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: undefined }]]));
+  inflight = 20;
+  t.same(unknown.predicted(endpoint, 'm'), { waiting: 0, running: 20, kv: undefined }, 'no KV figure and no queue: capacity unknown, no predicted queue');
+  inflight = 8;
+  unknown.update(endpoint, new Map([['m', { waiting: 2, running: 6, kv: undefined }]]));
+  inflight = 11;
+  t.same(unknown.predicted(endpoint, 'm'), { waiting: 5, running: 6, kv: undefined }, 'a reported queue says the server is full at 6: the 3 since queue');
+  t.ok(unknown.saturated(endpoint, 'm'), 'predicted queue 5 saturates');
+  clock.tick(SCORING.staleAfter + 1);
+  t.equal(unknown.predicted(endpoint, 'm'), undefined, 'stale: no prediction');
+  t.equal(unknown.score(endpoint, 'm', 10), 10, 'latency only');
+  t.notOk(unknown.saturated(endpoint, 'm'));
 });
