@@ -196,3 +196,32 @@ t.test('the dashboard escapes what it shows (a cause can come from another gatew
   t.ok(page.rows.innerHTML.includes('&#60;img src=x onerror=alert(1)&#62;'), 'it is shown as text');
   t.ok(page.rows.innerHTML.includes('data-id="e&#34;1"'), 'attribute values are escaped too');
 });
+
+t.test('the dashboard shows load signals: predicted queue, KV, age and score; stale ones say latency only', async (t) => {
+  const base = { state: 'healthy', cause: '', ewmaMs: 5, inflight: 3, ejections: 0, breaker: 'closed', probe: 'ok' };
+  const target: AdminTarget = {
+    state: () => ({
+      gatewayId: 'g',
+      draining: false,
+      inflight: 0,
+      store: { store: 'memory' },
+      retryBudget: 1,
+      endpoints: [
+        { ...base, region: 'near', id: 'near-0', score: 123.4, loadSignals: { engine: 'vllm', fresh: true, saturated: true, ageMs: 42, predicted: { waiting: 2, running: 4, kv: 1 }, lastError: null } },
+        { ...base, region: 'far', id: 'far-0', score: 40, loadSignals: { engine: 'vllm', fresh: false, saturated: false, ageMs: 5000, predicted: null, lastError: '<b>503</b>' } },
+        { ...base, region: 'plain', id: 'plain-0' },
+      ],
+    }),
+    metrics: () => '',
+    act: () => [],
+  };
+  const admin = new AdminServer(target, { host: '127.0.0.1' });
+  await admin.listen(0, '127.0.0.1');
+  t.teardown(() => admin.close());
+  const page = runDashboard(new URL(admin.url), '');
+  await waitUntil('the dashboard renders', () => page.rows.innerHTML.includes('<tr>'));
+  const html = page.rows.innerHTML;
+  t.ok(html.includes('SATURATED · queue 2 · running 4 · kv 100% · read 42 ms ago · score 123.4'), html);
+  t.ok(html.includes('stale: latency only (&#60;b&#62;503&#60;/b&#62;)'), 'stale signals, the reason escaped');
+  t.match(html, /plain-0<\/td>(<td[^>]*>[^<]*<\/td>){4}<td>—<\/td>/, 'no load signals: a dash');
+});

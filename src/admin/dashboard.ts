@@ -16,7 +16,7 @@ button{background:#2a2e36;color:#e6e6e6;border:1px solid #444;border-radius:4px;
 #meta{color:#9ca3af;margin-bottom:1em}
 </style></head><body>
 <h1>regiongate</h1><div id="meta">loading…</div>
-<table><thead><tr><th>region</th><th>endpoint</th><th>state</th><th>cause</th><th>ttfb ewma</th><th>in flight</th><th>ejections</th><th>breaker</th><th>probe</th><th></th></tr></thead>
+<table><thead><tr><th>region</th><th>endpoint</th><th>state</th><th>cause</th><th>ttfb ewma</th><th>in flight</th><th>load (predicted)</th><th>ejections</th><th>breaker</th><th>probe</th><th></th></tr></thead>
 <tbody id="rows"></tbody></table>
 <script>
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
@@ -44,10 +44,19 @@ async function refresh() {
       ' · in flight ' + s.inflight + ' · store ' + s.store.store + (s.store.degraded ? ' (degraded)' : '') + ' · retry budget ' + s.retryBudget.toFixed(1) +
       (s.fleet && s.fleet.trust === 'trusts every writer' ? ' · fleet UNSIGNED: trusts every writer of Redis (set state.secret)' : '') +
       (s.store.rejected ? ' · ' + esc(s.store.rejected) + ' forged fleet messages dropped' : '');
+    // Load signals: the predicted queue, running sequences and KV use, the age of the read, the score.
+    const load = (e) => {
+      const l = e.loadSignals;
+      if (!l) return '—';
+      if (!l.fresh) return 'stale: latency only' + (l.lastError ? ' (' + l.lastError + ')' : '');
+      const p = l.predicted;
+      return (l.saturated ? 'SATURATED · ' : '') + 'queue ' + p.waiting + ' · running ' + p.running +
+        (p.kv === null || p.kv === undefined ? '' : ' · kv ' + Math.round(p.kv * 100) + '%') + ' · read ' + l.ageMs + ' ms ago · score ' + Number(e.score).toFixed(1);
+    };
     const rows = s.endpoints.map((e) => {
       const action = e.state === 'drained' ? 'undrain' : 'drain';
       return '<tr><td>' + esc(e.region) + '</td><td>' + esc(e.id) + '</td><td class="' + esc(e.state) + '">' + esc(e.state) +
-        '</td><td>' + esc(e.cause) + '</td><td>' + esc(Number(e.ewmaMs).toFixed(1)) + ' ms</td><td>' + esc(e.inflight) + '</td><td>' + esc(e.ejections) +
+        '</td><td>' + esc(e.cause) + '</td><td>' + esc(Number(e.ewmaMs).toFixed(1)) + ' ms</td><td>' + esc(e.inflight) + '</td><td>' + esc(load(e)) + '</td><td>' + esc(e.ejections) +
         '</td><td>' + esc(e.breaker) + '</td><td>' + esc(e.probe) + '</td><td><button data-id="' + esc(e.id) + '" data-action="' + action + '">' + action + '</button></td></tr>';
     });
     document.getElementById('rows').innerHTML = rows.join('');
