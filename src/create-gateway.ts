@@ -192,6 +192,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     const age = loadBook.ageMs(e);
     return age === undefined ? undefined : age / 1000;
   });
+  loadGauge(METRIC.endpointLoadPredictedWaiting, 'Requests predicted waiting on the model server now: its last report plus this gateway\'s attempts since (what scoring uses).', (e) => loadBook.predicted(e, undefined)?.waiting);
+  loadGauge(METRIC.endpointLoadPredictedRunning, 'Sequences predicted running on the model server now (what scoring uses).', (e) => loadBook.predicted(e, undefined)?.running);
   loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
   loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
   health.onTransition((t) => metrics.transition(t));

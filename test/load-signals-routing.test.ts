@@ -75,6 +75,10 @@ t.test('the faster but saturated region gets almost nothing, and takes its share
   const metrics = await (await request(`${gw.admin?.url}/metrics`)).body.text();
   t.match(metrics, /regiongate_endpoint_load_kv_usage\{endpoint="near-0",region="near"\} 0.97/);
   t.match(metrics, /regiongate_endpoint_load_saturated\{endpoint="near-0",region="near"\} 1/);
+  t.match(metrics, /regiongate_endpoint_load_predicted_running\{endpoint="near-0",region="near"\} 6[34]/, 'the prediction scoring uses (64, or 63 if a near attempt ended since the read)');
+  t.match(metrics, /regiongate_endpoint_load_age_seconds\{endpoint="near-0",region="near"\} [\d.e-]+/);
+  t.match(metrics, /regiongate_endpoint_score\{endpoint="near-0",region="near"\} [\d.e+]+/);
+  t.match(shown?.loadSignals, { predicted: { waiting: 0, running: 64 } }, '/admin/state shows the prediction');
 
   near.setLoadReport({ waiting: 0, running: 1, kv: 0.05 });
   await until('the near server reported idle', () => gw.loadBook.signals(nearEp, 'm')?.waiting === 0);
