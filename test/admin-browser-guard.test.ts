@@ -173,17 +173,10 @@ t.test('the dashboard still drains and undrains under the new rules, with and wi
   }
 });
 
-t.test('the dashboard escapes what it shows (a cause can come from another gateway)', async (t) => {
-  const nasty = '<img src=x onerror=alert(1)>';
+/** The dashboard rendered over an admin API whose state lists `endpoints`; resolves once it shows rows. */
+async function dashboardOver(t: Teardown, endpoints: object[]): Promise<string> {
   const target: AdminTarget = {
-    state: () => ({
-      gatewayId: 'g',
-      draining: false,
-      inflight: 0,
-      store: { store: 'memory' },
-      retryBudget: 1,
-      endpoints: [{ region: 'r', id: 'e"1', state: 'ejected', cause: nasty, ewmaMs: 1, inflight: 0, ejections: 1, breaker: 'closed', probe: nasty }],
-    }),
+    state: () => ({ gatewayId: 'g', draining: false, inflight: 0, store: { store: 'memory' }, retryBudget: 1, endpoints }),
     metrics: () => '',
     act: () => [],
   };
@@ -192,35 +185,24 @@ t.test('the dashboard escapes what it shows (a cause can come from another gatew
   t.teardown(() => admin.close());
   const page = runDashboard(new URL(admin.url), '');
   await waitUntil('the dashboard renders', () => page.rows.innerHTML.includes('<tr>'));
-  t.notOk(page.rows.innerHTML.includes('<img'), 'no markup from the state reaches the page');
-  t.ok(page.rows.innerHTML.includes('&#60;img src=x onerror=alert(1)&#62;'), 'it is shown as text');
-  t.ok(page.rows.innerHTML.includes('data-id="e&#34;1"'), 'attribute values are escaped too');
+  return page.rows.innerHTML;
+}
+
+t.test('the dashboard escapes what it shows (a cause can come from another gateway)', async (t) => {
+  const nasty = '<img src=x onerror=alert(1)>';
+  const html = await dashboardOver(t, [{ region: 'r', id: 'e"1', state: 'ejected', cause: nasty, ewmaMs: 1, inflight: 0, ejections: 1, breaker: 'closed', probe: nasty }]);
+  t.notOk(html.includes('<img'), 'no markup from the state reaches the page');
+  t.ok(html.includes('&#60;img src=x onerror=alert(1)&#62;'), 'it is shown as text');
+  t.ok(html.includes('data-id="e&#34;1"'), 'attribute values are escaped too');
 });
 
 t.test('the dashboard shows load signals: predicted queue, KV, age and score; stale ones say latency only', async (t) => {
   const base = { state: 'healthy', cause: '', ewmaMs: 5, inflight: 3, ejections: 0, breaker: 'closed', probe: 'ok' };
-  const target: AdminTarget = {
-    state: () => ({
-      gatewayId: 'g',
-      draining: false,
-      inflight: 0,
-      store: { store: 'memory' },
-      retryBudget: 1,
-      endpoints: [
-        { ...base, region: 'near', id: 'near-0', score: 123.4, loadSignals: { engine: 'vllm', fresh: true, saturated: true, ageMs: 42, predicted: { waiting: 2, running: 4, kv: 1 }, lastError: null } },
-        { ...base, region: 'far', id: 'far-0', score: 40, loadSignals: { engine: 'vllm', fresh: false, saturated: false, ageMs: 5000, predicted: null, lastError: '<b>503</b>' } },
-        { ...base, region: 'plain', id: 'plain-0' },
-      ],
-    }),
-    metrics: () => '',
-    act: () => [],
-  };
-  const admin = new AdminServer(target, { host: '127.0.0.1' });
-  await admin.listen(0, '127.0.0.1');
-  t.teardown(() => admin.close());
-  const page = runDashboard(new URL(admin.url), '');
-  await waitUntil('the dashboard renders', () => page.rows.innerHTML.includes('<tr>'));
-  const html = page.rows.innerHTML;
+  const html = await dashboardOver(t, [
+    { ...base, region: 'near', id: 'near-0', score: 123.4, loadSignals: { engine: 'vllm', fresh: true, saturated: true, ageMs: 42, predicted: { waiting: 2, running: 4, kv: 1 }, lastError: null } },
+    { ...base, region: 'far', id: 'far-0', score: 40, loadSignals: { engine: 'vllm', fresh: false, saturated: false, ageMs: 5000, predicted: null, lastError: '<b>503</b>' } },
+    { ...base, region: 'plain', id: 'plain-0' },
+  ]);
   t.ok(html.includes('SATURATED · queue 2 · running 4 · kv 100% · read 42 ms ago · score 123.4'), html);
   t.ok(html.includes('stale: latency only (&#60;b&#62;503&#60;/b&#62;)'), 'stale signals, the reason escaped');
   t.match(html, /plain-0<\/td>(<td[^>]*>[^<]*<\/td>){4}<td>—<\/td>/, 'no load signals: a dash');
