@@ -17,6 +17,7 @@
  * Figures are medians over rounds; the ratio columns divide latency-only's p99 by load signals' p99.
  *
  *   npm run build && node bench/load-aware.mjs [--rounds 3] [--burst 32] [--requests 160] [--steady 60] [--near-capacity 4]
+ *     [--routers load,latency,least-busy,round-robin]
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '160' },
     steady: { type: 'string', default: '60' },
     'near-capacity': { type: 'string', default: '4' },
+    routers: { type: 'string' },
   },
 });
 const positive = (/** @type {string} */ flag) => {
@@ -148,7 +150,10 @@ const ROUTERS = {
   'least busy (client-side)': async (/** @type {Record<string, string>} */ urls) => leastBusy(urls),
   'round robin (client-side)': async (/** @type {Record<string, string>} */ urls) => roundRobin(urls),
 };
-const names = Object.keys(ROUTERS);
+/** `--routers load,latency,least-busy,round-robin`: a subset, by the first word of the name. */
+const wanted = values.routers?.split(',').map((w) => w.trim());
+const names = Object.keys(ROUTERS).filter((n) => wanted === undefined || wanted.some((w) => n.startsWith(w.replace('-', ' '))));
+if (names.length === 0) throw new Error(`--routers: none of ${values.routers} (load, latency, least-busy, round-robin)`);
 
 /** @type {Record<string, { steady: Awaited<ReturnType<typeof phase>>, burst: Awaited<ReturnType<typeof phase>> }[]>} */
 const runs = Object.fromEntries(names.map((n) => [n, []]));
@@ -189,4 +194,4 @@ for (const name of names) {
   );
 }
 const ratio = (/** @type {'steady' | 'burst'} */ ph) => med('latency only', ph, 'p99') / med('load signals', ph, 'p99');
-console.log(`\nlatency-only p99 ÷ load-signals p99: burst ${ratio('burst').toFixed(2)}× (goal ≥ 2×), steady ${ratio('steady').toFixed(2)}× (goal ≥ 1×, no worse)`);
+if (names.includes('load signals') && names.includes('latency only')) console.log(`\nlatency-only p99 ÷ load-signals p99: burst ${ratio('burst').toFixed(2)}× (goal ≥ 2×), steady ${ratio('steady').toFixed(2)}× (goal ≥ 1×, no worse)`);

@@ -86,6 +86,34 @@ t.test('the faster but saturated region gets almost nothing, and takes its share
   t.ok((idle.near ?? 0) >= 24, `idle near region took its share back: ${idle.near ?? 0} of 40`);
 });
 
+t.test('a burst through a real capacity model: the near server takes what its slots hold, the rest spills at once', async (t) => {
+  // Streams hold a slot for 300 ms to first token: the whole burst is picked before any of them ends.
+  const near = await startSim(t, { name: 'near', latencyMs: 0, ttftMs: 300, tokens: 2, capacity: 2, models: ['m'] });
+  const far = await startSim(t, { name: 'far', latencyMs: 40, ttftMs: 300, tokens: 2, models: ['m'] });
+  const gw = await loadGateway(t, near, far);
+  const nearEp = endpointOf(gw, 'near');
+  const stream = async (base = gw.url): Promise<string> => {
+    const res = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.body.text();
+    return String(res.headers['x-sim-region']);
+  };
+  // One stream straight to the near server while a read sees it: the gateway learns the KV share of a
+  // sequence (0.5), i.e. that the server runs 2 at once.
+  const first = stream(near.url);
+  await until('a read shows the near server running one sequence', () => gw.loadBook.signals(nearEp, 'm')?.running === 1);
+  await first;
+  await until('the near server idle again', () => gw.loadBook.signals(nearEp, 'm')?.running === 0);
+  const regions = await Promise.all(Array.from({ length: 12 }, () => stream()));
+  const toNear = regions.filter((r) => r === 'near').length;
+  t.ok(toNear >= 1 && toNear <= 2, `near took ${toNear} of 12 (it runs 2 at once)`);
+  t.equal(near.stats.byPath['/v1/chat/completions'], 1 + toNear, 'nothing else reached it');
+  t.equal(toNear + regions.filter((r) => r === 'far').length, 12, 'every stream answered');
+});
+
 t.test('a saturated region is still a fallback when every region is saturated', async (t) => {
   const near = await startSim(t, { name: 'near', models: ['m'] });
   const far = await startSim(t, { name: 'far', models: ['m'] });
