@@ -2,7 +2,8 @@
  * Load-aware routing under a burst: a near region (5 ms) that runs few sequences at once and a far one
  * (40 ms) with room. The same streamed workload goes, in one run, through four routers:
  *
- * - load signals: a gateway scraping both simulators' vLLM /metrics (`loadSignals`, 50 ms interval);
+ * - load signals: a gateway scraping both simulators' vLLM /metrics (`loadSignals`, every `--interval`
+ *   ms, 500 by default, the config default);
  * - latency only: the same gateway without `loadSignals` (peak-EWMA × in-flight scoring);
  * - least busy: the fewest requests in flight from this client (LiteLLM's least-busy), client-side;
  * - round robin: alternating, client-side.
@@ -17,7 +18,7 @@
  * Figures are medians over rounds; the ratio columns divide latency-only's p99 by load signals' p99.
  *
  *   npm run build && node bench/load-aware.mjs [--rounds 3] [--burst 32] [--requests 160] [--steady 60] [--near-capacity 4]
- *     [--routers load,latency,least-busy,round-robin]
+ *     [--interval 50] [--routers load,latency,least-busy,round-robin]
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     steady: { type: 'string', default: '60' },
     'near-capacity': { type: 'string', default: '4' },
     routers: { type: 'string' },
+    interval: { type: 'string', default: '500' },
   },
 });
 const positive = (/** @type {string} */ flag) => {
@@ -46,6 +48,7 @@ const BURST = positive('burst');
 const REQUESTS = positive('requests');
 const STEADY = positive('steady');
 const NEAR_CAPACITY = positive('near-capacity');
+const INTERVAL = positive('interval');
 const WARMUP = 10;
 const SIM = { ttftMs: 250, tokens: 8, tokenIntervalMs: 25, models: ['m'] };
 const REGIONS = [
@@ -65,7 +68,7 @@ async function sims() {
 async function gatewayRouter(/** @type {Record<string, string>} */ urls, /** @type {boolean} */ withSignals) {
   const opts = {
     regions: REGIONS.map((r) => ({ name: r.name, urls: [urls[r.name]] })),
-    endpoint: { models: ['m'], ...(withSignals && { loadSignals: { engine: 'vllm', interval: '50ms' } }) },
+    endpoint: { models: ['m'], ...(withSignals && { loadSignals: { engine: 'vllm', interval: INTERVAL } }) },
     config: { timeouts: { firstByte: '60s' }, routing: { modelDiscovery: { interval: 0 } } },
   };
   const { child, info } = await startNodeServer('gateway', 'regiongate', opts, { core: CORES.system });
@@ -183,7 +186,7 @@ const f = (/** @type {number} */ v) => (Number.isFinite(v) ? `${v.toFixed(0)} ms
 const med = (/** @type {string} */ name, /** @type {'steady' | 'burst'} */ ph, /** @type {'p50' | 'p99' | 'near' | 'errors'} */ k) =>
   median(runs[name].map((r) => r[ph][k]));
 const each = (/** @type {string} */ name, /** @type {'steady' | 'burst'} */ ph) => runs[name].map((r) => r[ph].p99.toFixed(0)).join(' / ');
-console.log(`near: 5 ms, ${NEAR_CAPACITY} sequences; far: 40 ms, 256 sequences; TTFT ${SIM.ttftMs} ms + ${SIM.tokens} tokens × ${SIM.tokenIntervalMs} ms`);
+console.log(`near: 5 ms, ${NEAR_CAPACITY} sequences; far: 40 ms, 256 sequences; TTFT ${SIM.ttftMs} ms + ${SIM.tokens} tokens × ${SIM.tokenIntervalMs} ms; load signals scraped every ${INTERVAL} ms`);
 console.log(`steady: ${STEADY} requests, 2 at a time; burst: ${REQUESTS} requests, ${BURST} at a time; median of ${ROUNDS} rounds (p99 of each round in brackets)\n`);
 console.log('| router | steady TTFT p50 | steady p99 | steady to near | burst TTFT p50 | burst p99 | burst to near | errors |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
