@@ -199,6 +199,12 @@ export async function runDemo(port?: string): Promise<{ fleet: SimFleet; gateway
       (gateway.admin ? `  dashboard ${gateway.admin.url}/  metrics ${gateway.admin.url}/metrics  state ${gateway.admin.url}/admin/state\n` : '') +
       `\n  # a chat completion\n  ${chat(false)} -i\n` +
       `\n  # the same, streamed (SSE)\n  ${chat(true)}\n` +
+      (gateway.admin
+        ? `\n  # load-aware routing: 8 streams at once fill us-east-1 (4 sequences), the rest spill to europe-west4;\n` +
+          `  # /admin/state shows each endpoint's loadSignals (reported, predicted, age) and score\n` +
+          `  for i in 1 2 3 4 5 6 7 8; do ${chat(true)} -o /dev/null -w '%header{x-regiongate-region}\\n' & done; wait\n` +
+          `  curl -s ${gateway.admin.url}/admin/state\n`
+        : '') +
       `\n  # take us-east-1 down, then back up (sim control API)\n` +
       `  curl -s -X POST ${fleet.control.url}/regions/us-east-1/fault -d '{"mode":"down"}'\n` +
       `  curl -s -X DELETE ${fleet.control.url}/regions/us-east-1/fault\n\nCtrl-C drains and stops.\n`,

@@ -146,7 +146,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   const health = new HealthTracker({ endpoints: registry.endpoints, clock, random, options: config.health, probe: opts.probe, onTlsFailure: tlsLog.note });
   health.onTransition((t) => logger.info(LOG_EVENT.transition, { ...t }));
   const loadCfg = config.routing.loadSignals;
-  const loadBook = new LoadBook(clock, loadCfg);
+  const loadBook = new LoadBook(clock, loadCfg, (e) => health.inflight(e));
   const metricsPages = createMetricsFetcher({ maxBytes: loadCfg.maxBytes, connectTimeout: config.timeouts.connect, onTlsFailure: tlsLog.note });
   const loadView = new LoadAwareView(health, loadBook);
   const buildPicker = (endpoints: readonly Endpoint[], routing: GatewayConfig['routing']): HealthAwarePicker =>
@@ -255,6 +255,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     const age = loadBook.ageMs(e);
     return age === undefined ? undefined : age / 1000;
   });
+  loadGauge(METRIC.endpointLoadPredictedWaiting, 'Requests predicted waiting on the model server now: its last report plus this gateway\'s attempts since (what scoring uses).', (e) => loadBook.predicted(e, undefined)?.waiting);
+  loadGauge(METRIC.endpointLoadPredictedRunning, 'Sequences predicted running on the model server now (what scoring uses).', (e) => loadBook.predicted(e, undefined)?.running);
   loadGauge(METRIC.endpointLoadSaturated, 'Whether the model server says it is saturated (1): out of first picks.', (e) => (loadBook.saturated(e, undefined) ? 1 : 0));
   loadGauge(METRIC.endpointScore, 'Routing score (predicted time to first token, ms) with load signals; latency only when stale.', (e) => loadView.score(e));
   // One series per outcome, read from the counters at each scrape of /metrics.

@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { COMMANDS } from '../src/cli/commands.js';
 import { DRILL_USAGE } from '../src/drill/drill-command.js';
 import { exitOf, Output, ROOT, spawnCli } from './helpers/built.js';
-import { within } from './helpers/wait.js';
+import { until, within } from './helpers/wait.js';
 
 /** What the helpers need of a test. */
 interface Tap {
@@ -258,6 +258,21 @@ t.test('demo: real requests through it, then SIGTERM drains and exits 0', async 
   const text = await streamed.body.text();
   t.match(text, /^data: \{.*"chat\.completion\.chunk"/, 'OpenAI-style chunks');
   t.ok(text.trimEnd().endsWith('data: [DONE]'), 'the stream ends with data: [DONE]');
+
+  // Load-aware routing in the demo: the two capacity-limited regions publish vLLM metrics, scraped.
+  const admin = /dashboard (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1] ?? '';
+  t.match(stdout, /for i in 1 2 3 4 5 6 7 8; do curl -sN /, 'prints the load-aware burst line');
+  type Shown = { region: string; score?: number; loadSignals?: { engine: string; fresh: boolean; ageMs: number | null; predicted: unknown } };
+  const shown = async (): Promise<Shown[]> => ((await (await request(`${admin}/admin/state`, { dispatcher: agent })).body.json()) as { endpoints: Shown[] }).endpoints;
+  let endpoints: Shown[] = [];
+  await until('the demo reads both regions\' load signals', async () => {
+    endpoints = await shown();
+    return endpoints.filter((e) => e.loadSignals?.fresh === true).length === 2;
+  });
+  const byRegion = Object.fromEntries(endpoints.map((e) => [e.region, e]));
+  t.match(byRegion['us-east-1'], { loadSignals: { engine: 'vllm', fresh: true, ageMs: Number, predicted: { waiting: 0 } }, score: Number }, 'us-east-1: signals, age, score');
+  t.match(byRegion['europe-west4'], { loadSignals: { engine: 'vllm', fresh: true } });
+  t.equal(byRegion.frankfurt?.loadSignals, undefined, 'frankfurt has no load signals: latency only');
 
   const ready = await request(`${url}/readyz`, { dispatcher: agent });
   t.equal(ready.statusCode, 200);

@@ -389,6 +389,11 @@ t.test('config/demo.yaml loads', async (t) => {
       ['frankfurt', 'onprem', 1],
     ],
   );
+  t.same(
+    cfg.regions.map((r) => r.endpoints[0].loadSignals?.engine),
+    ['vllm', 'vllm', undefined],
+    'the demo scrapes load signals in the two capacity-limited regions, frankfurt stays latency-only',
+  );
   const inDocker = loadConfigFile(join(ROOT, 'config/demo.yaml'), { LISTEN_HOST: '0.0.0.0', PORT: '0' });
   t.equal(inDocker.listen.host, '0.0.0.0', 'LISTEN_HOST (set in the Docker image) is honoured');
   t.equal(inDocker.listen.port, 0);

@@ -93,7 +93,7 @@ const fetchers = new Map<MemoryBus, MetricsFetch>();
 async function member(t: Teardown, f: Fleet, id: string, secret = SECRET): Promise<Member> {
   const store = new MemoryStore({ gatewayId: id, clock: f.clock, localEvents: () => [], bus: f.bus, secret });
   await store.start();
-  const book = new LoadBook(f.clock, SCORING);
+  const book = new LoadBook(f.clock, SCORING, () => 0);
   const share = new FleetScrape({
     gatewayId: id,
     clock: f.clock,

@@ -75,11 +75,43 @@ t.test('the faster but saturated region gets almost nothing, and takes its share
   const metrics = await (await request(`${gw.admin?.url}/metrics`)).body.text();
   t.match(metrics, /regiongate_endpoint_load_kv_usage\{endpoint="near-0",region="near"\} 0.97/);
   t.match(metrics, /regiongate_endpoint_load_saturated\{endpoint="near-0",region="near"\} 1/);
+  t.match(metrics, /regiongate_endpoint_load_predicted_running\{endpoint="near-0",region="near"\} 6[34]/, 'the prediction scoring uses (64, or 63 if a near attempt ended since the read)');
+  t.match(metrics, /regiongate_endpoint_load_age_seconds\{endpoint="near-0",region="near"\} [\d.e-]+/);
+  t.match(metrics, /regiongate_endpoint_score\{endpoint="near-0",region="near"\} [\d.e+]+/);
+  t.match(shown?.loadSignals, { predicted: { waiting: 0, running: 64 } }, '/admin/state shows the prediction');
 
   near.setLoadReport({ waiting: 0, running: 1, kv: 0.05 });
   await until('the near server reported idle', () => gw.loadBook.signals(nearEp, 'm')?.waiting === 0);
   const idle = await split(gw, 40);
   t.ok((idle.near ?? 0) >= 24, `idle near region took its share back: ${idle.near ?? 0} of 40`);
+});
+
+t.test('a burst through a real capacity model: the near server takes what its slots hold, the rest spills at once', async (t) => {
+  // Streams hold a slot for 300 ms to first token: the whole burst is picked before any of them ends.
+  const near = await startSim(t, { name: 'near', latencyMs: 0, ttftMs: 300, tokens: 2, capacity: 2, models: ['m'] });
+  const far = await startSim(t, { name: 'far', latencyMs: 40, ttftMs: 300, tokens: 2, models: ['m'] });
+  const gw = await loadGateway(t, near, far);
+  const nearEp = endpointOf(gw, 'near');
+  const stream = async (base = gw.url): Promise<string> => {
+    const res = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.body.text();
+    return String(res.headers['x-sim-region']);
+  };
+  // One stream straight to the near server while a read sees it: the gateway learns the KV share of a
+  // sequence (0.5), i.e. that the server runs 2 at once.
+  const first = stream(near.url);
+  await until('a read shows the near server running one sequence', () => gw.loadBook.signals(nearEp, 'm')?.running === 1);
+  await first;
+  await until('the near server idle again', () => gw.loadBook.signals(nearEp, 'm')?.running === 0);
+  const regions = await Promise.all(Array.from({ length: 12 }, () => stream()));
+  const toNear = regions.filter((r) => r === 'near').length;
+  t.ok(toNear >= 1 && toNear <= 2, `near took ${toNear} of 12 (it runs 2 at once)`);
+  t.equal(near.stats.byPath['/v1/chat/completions'], 1 + toNear, 'nothing else reached it');
+  t.equal(toNear + regions.filter((r) => r === 'far').length, 12, 'every stream answered');
 });
 
 t.test('a saturated region is still a fallback when every region is saturated', async (t) => {
@@ -119,7 +151,7 @@ t.test('scraper on a fake clock: one scrape per interval, a stale read after sta
     { url: sim.url, weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
     0,
   );
-  const book = new LoadBook(clock, SCORING);
+  const book = new LoadBook(clock, SCORING, () => 0);
   const fetcher = createMetricsFetcher({ maxBytes: 1 << 20, connectTimeout: 1000 });
   const scraper = new LoadScraper({ endpoints: [endpoint], clock, fetch: fetcher.fetch, book, timeout: 500 });
   t.teardown(async () => {
@@ -150,19 +182,47 @@ t.test('a burst between two reads does not herd onto the endpoint that looked id
     { url: 'http://127.0.0.1:9', weight: 1, models: ['m'], headers: {}, connections: 0, loadSignals: { engine: 'vllm', path: '/metrics', interval: 1000 } },
     0,
   );
-  const book = new LoadBook(clock, { ...SCORING, kvWeight: 0.5, runningWeight: 0 });
+  // This gateway's attempts in flight to the endpoint, as the health tracker counts them.
+  let inflight = 0;
+  const book = new LoadBook(clock, { ...SCORING, kvWeight: 0.5, runningWeight: 0 }, () => inflight);
   book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
   t.notOk(book.saturated(endpoint, 'm'));
-  book.attemptStarted(endpoint);
-  book.attemptStarted(endpoint);
-  t.notOk(book.saturated(endpoint, 'm'), 'two more sequences: KV 0.75 predicted');
-  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 2 + 0.5 * 0.75), 'picks since the read count as waiting and as KV');
-  book.attemptStarted(endpoint);
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 0.5 * 0.25), 'an idle server scores about its latency');
+  inflight += 2;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 3, kv: 0.75 }, 'two started since the read: 3 of 4 slots, no queue');
+  t.notOk(book.saturated(endpoint, 'm'), 'KV 0.75 predicted');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 0.5 * 0.75));
+  inflight++;
   t.ok(book.saturated(endpoint, 'm'), 'a third: KV 1.0 predicted, saturated before the next read');
-  book.update(endpoint, new Map([['m', { waiting: 0, running: 1, kv: 0.25 }]]));
-  t.notOk(book.saturated(endpoint, 'm'), 'a new read starts the count afresh');
-  const idle = new LoadBook(clock, SCORING);
-  idle.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: 0 }]]));
-  for (let i = 0; i < 5; i++) idle.attemptStarted(endpoint);
-  t.ok(idle.saturated(endpoint, 'm'), 'an idle server takes queueSaturation picks per read, not a whole burst');
+  inflight--;
+  t.notOk(book.saturated(endpoint, 'm'), 'one of them finished: a slot is free again, without waiting for a read');
+  inflight += 2;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 1, running: 4, kv: 1 }, 'past the 4 slots KV tells of, the rest is a predicted queue');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 1 + 0.5 * 1));
+  book.update(endpoint, new Map([['m', { waiting: 1, running: 4, kv: 1 }]]));
+  t.same(book.predicted(endpoint, 'm'), { waiting: 1, running: 4, kv: 1 }, 'a read that agrees with the prediction changes nothing');
+  inflight--;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 4, kv: 1 }, 'one ended since the read: the queued one took its slot');
+  clock.tick(10);
+  book.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: 0 }]]));
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 3, kv: 0.75 }, "a read that predates this gateway's attempts: they are on the server all the same");
+  inflight = 0;
+  t.same(book.predicted(endpoint, 'm'), { waiting: 0, running: 0, kv: 0 }, 'all ended: idle, the KV share learned earlier still known');
+  inflight = 4;
+  t.ok(book.saturated(endpoint, 'm'), 'the learned KV share saturates an idle-looking server at its capacity');
+
+  inflight = 0;
+  const unknown = new LoadBook(clock, SCORING, () => inflight);
+  unknown.update(endpoint, new Map([['m', { waiting: 0, running: 0, kv: undefined }]]));
+  inflight = 20;
+  t.same(unknown.predicted(endpoint, 'm'), { waiting: 0, running: 20, kv: undefined }, 'no KV figure and no queue: capacity unknown, no predicted queue');
+  inflight = 8;
+  unknown.update(endpoint, new Map([['m', { waiting: 2, running: 6, kv: undefined }]]));
+  inflight = 11;
+  t.same(unknown.predicted(endpoint, 'm'), { waiting: 5, running: 6, kv: undefined }, 'a reported queue says the server is full at 6: the 3 since queue');
+  t.ok(unknown.saturated(endpoint, 'm'), 'predicted queue 5 saturates');
+  clock.tick(SCORING.staleAfter + 1);
+  t.equal(unknown.predicted(endpoint, 'm'), undefined, 'stale: no prediction');
+  t.equal(unknown.score(endpoint, 'm', 10), 10, 'latency only');
+  t.notOk(unknown.saturated(endpoint, 'm'));
 });

@@ -514,13 +514,15 @@ export const configSchema = z
           .strictObject({
             /** Signals older than this are stale: the endpoint is scored on latency only. */
             staleAfter: positiveDuration(2000),
-            /** Saturated (out of first picks) at this many waiting requests... */
+            /** Saturated (out of first picks) at this many waiting requests (predicted: see load/load-prediction.ts)... */
             queueSaturation: int(1, 1_000_000).default(5),
             /** ...or at this KV cache use. */
             kvSaturation: num(0, 1).default(0.8),
-            /** Score multipliers: latency × (1 + queueWeight·waiting + kvWeight·kv + runningWeight·running). */
+            /** Score multipliers: latency × (1 + queueWeight·waiting + kvWeight·kv + runningWeight·running), on the predicted state. */
             queueWeight: num(0, 1000).default(2),
-            kvWeight: num(0, 1000).default(0.5),
+            // 0: KV use acts through saturation only, so a server with KV room scores its latency (the
+            // order at steady state is latency-only's); a weight makes fuller KV lose ties.
+            kvWeight: num(0, 1000).default(0),
             runningWeight: num(0, 1000).default(0),
             timeout: positiveDuration(1000),
             maxBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),

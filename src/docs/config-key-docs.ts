@@ -209,15 +209,15 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'routing.modelDiscovery.maxBytes':
     'Largest model list read; a longer one is refused (and the endpoint may serve any model).',
   'routing.loadSignals.staleAfter':
-    'Load signals older than this (or never read) count as missing: the endpoint is scored on latency only and is never saturated. See [Load signals](../README.md#load-signals-from-model-servers).',
+    'Load signals older than this (or never read) count as missing: the endpoint is scored on latency only and is never saturated. See [load-aware routing](load-aware.md).',
   'routing.loadSignals.queueSaturation':
-    'An endpoint whose server reports this many waiting requests is saturated: out of first picks, still a fallback.',
+    'An endpoint predicted to have this many waiting requests (its report plus this gateway\'s attempts since) is saturated: out of first picks, still a fallback.',
   'routing.loadSignals.kvSaturation':
     '...or this KV cache use.',
   'routing.loadSignals.queueWeight':
     'Score multiplier per waiting request.',
   'routing.loadSignals.kvWeight':
-    'Score multiplier for KV cache use (0..1).',
+    'Score multiplier for KV cache use (0..1). At 0, KV acts through `kvSaturation` only, and an idle server scores exactly its latency.',
   'routing.loadSignals.runningWeight':
     'Score multiplier per running request.',
   'routing.loadSignals.timeout':

@@ -1,8 +1,8 @@
 /**
  * The picker's `HealthView` with load signals: health, weights and drains are the tracker's; the score
- * is its latency estimate scaled by the endpoint's reported load (`LoadBook.score`), and `saturated`
- * takes an endpoint whose server says it is full out of first picks. Endpoints without fresh signals
- * keep the tracker's latency-only score.
+ * is its latency estimate scaled by the endpoint's predicted load (`LoadBook.score`), and `saturated`
+ * takes an endpoint whose server is full (as reported, or predicted from this gateway's attempts since
+ * the report) out of first picks. Endpoints without fresh signals keep the tracker's latency-only score.
  */
 import type { Endpoint } from '../registry/endpoint.js';
 import type { HealthView } from '../routing/health-view.js';
@@ -32,10 +32,6 @@ export class LoadAwareView implements HealthView {
 
   saturated(endpoint: Endpoint, model: string | undefined): boolean {
     return endpoint.loadSignals !== undefined && this.#book.saturated(endpoint, model);
-  }
-
-  picked(endpoint: Endpoint): void {
-    if (endpoint.loadSignals !== undefined) this.#book.attemptStarted(endpoint);
   }
 
   drained(endpoint: Endpoint): boolean {

@@ -5,26 +5,28 @@
  *
  *     score = latency × (1 + queueWeight·waiting + kvWeight·kv + runningWeight·running)
  *
- * where `waiting` is the reported queue plus the attempts this gateway sent to the endpoint since
- * the read (counted at the pick): between two scrapes a burst would otherwise all go to the endpoint that
- * looked idle at the last one (herding on stale data). Some of those may have finished already; over
- * one scrape interval, the overestimate is small and errs on the side of spilling.
- * Those started requests also raise `kv` by the KV share of one running sequence (kv / running at the
- * read), so an endpoint one sequence short of saturation takes about one more, not a whole burst.
- * where `latency` is the health tracker's peak-EWMA time to first byte × (this gateway's in flight + 1).
+ * where `latency` is the health tracker's latency-only score (peak-EWMA time to first byte × (this
+ * gateway's in flight + 1)), and `waiting`, `running`, `kv` are the server's state *predicted now* from
+ * its last report and this gateway's attempts started and finished since (`load-prediction.ts`), so a
+ * burst between two reads does not herd onto the endpoint that looked idle at the last one.
  * A waiting request delays a new one by about one prefill, which scales like the endpoint's own time to
  * first token; KV use near full means preemptions; running sequences slow each decode step a little.
  * The units stay milliseconds, so a near region with a long queue loses to a far idle one: 5 ms with 80
- * waiting scores 5 × 161 = 805, above 40 ms with none.
+ * waiting scores 5 × 161 = 805, above 40 ms with none. An idle server (no queue, little KV) scores
+ * about its latency: the order is latency-only's.
  *
- * Saturated: `waiting ≥ queueSaturation` or `kv ≥ kvSaturation` (the Gateway API Inference Extension's
- * defaults, 5 and 0.8). Signals older than `staleAfter`, or never read, count as missing: the endpoint is
- * scored on latency only and never saturated. Signals are looked up for the requested model, then the
- * unlabelled series, then the sum over every model the server reports (the whole server's load).
+ * Saturated: predicted `waiting ≥ queueSaturation` or `kv ≥ kvSaturation` (the Gateway API Inference
+ * Extension's defaults, 5 and 0.8). Predicted KV reaches 0.8 as this gateway fills the server's
+ * sequences, so a burst spills to the next region before the near one queues. Signals older than
+ * `staleAfter`, or never read, count as missing: the endpoint is scored on latency only and never
+ * saturated. Signals are looked up for the requested model, then the unlabelled series, then the sum
+ * over every model the server reports (the whole server's load); the in-flight correction is per
+ * endpoint (per server), so on a server of several models it counts every model's attempts.
  */
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Clock } from '../util/clock.js';
 import type { Engine, LoadSignals } from './engine-metrics.js';
+import { kvShareOf, predictLoad, type LoadPrediction } from './load-prediction.js';
 
 export interface LoadScoring {
   readonly staleAfter: number;
@@ -35,13 +37,18 @@ export interface LoadScoring {
   readonly runningWeight: number;
 }
 
+/** This gateway's attempts to `endpoint` that have not ended (the health tracker's in-flight count). */
+export type InflightFn = (endpoint: Endpoint) => number;
+
 interface Entry {
   byModel: ReadonlyMap<string, LoadSignals>;
   total: LoadSignals;
   /** clock.monotonic() of the last good read; -Infinity = never. */
   at: number;
-  /** `started` of the endpoint at the read. */
-  startedAtRead: number;
+  /** This gateway's attempts in flight to the endpoint at the read. */
+  inflightAtRead: number;
+  /** KV share of one running sequence, from the last read that had running sequences. */
+  kvShare: number | undefined;
   lastError: string | undefined;
 }
 
@@ -53,33 +60,28 @@ export interface LoadSignalsSnapshot {
   /** False when stale or missing: the endpoint is scored on latency only. */
   fresh: boolean;
   saturated: boolean;
-  /** The whole server's signals (sum over models). */
+  /** The whole server's signals (sum over models), as last reported. */
   total: LoadSignals | null;
+  /** The whole server's state predicted now (fresh signals only): what the score and saturation use. */
+  predicted: LoadPrediction | null;
   models: Record<string, LoadSignals>;
   lastError: string | null;
 }
 
-/** KV use with `started` more sequences of the size the running ones have (the reported value when unknown). */
-function predictedKv(s: LoadSignals, started: number): number {
-  const kv = s.kv ?? 0;
-  return started > 0 && s.running > 0 ? kv + (started * kv) / s.running : kv;
-}
+const NEVER: Omit<Entry, 'lastError'> = { byModel: new Map(), total: { waiting: 0, running: 0, kv: undefined }, at: -Infinity, inflightAtRead: 0, kvShare: undefined };
 
 export class LoadBook {
   readonly #clock: Clock;
   readonly #o: LoadScoring;
+  readonly #inflight: InflightFn;
   readonly #entries = new Map<string, Entry>();
-  /** Attempts this gateway started, per endpoint id. */
-  readonly #started = new Map<string, number>();
+  /** Scratch for `score` and `saturated`, which run on every pick: read before the next call. */
+  readonly #scratch: LoadPrediction = { waiting: 0, running: 0, kv: undefined };
 
-  constructor(clock: Clock, scoring: LoadScoring) {
+  constructor(clock: Clock, scoring: LoadScoring, inflight: InflightFn) {
     this.#clock = clock;
     this.#o = scoring;
-  }
-
-  /** This gateway picked `endpoint` for an attempt (counted until the next read reflects it). */
-  attemptStarted(endpoint: Endpoint): void {
-    this.#started.set(endpoint.id, (this.#started.get(endpoint.id) ?? 0) + 1);
+    this.#inflight = inflight;
   }
 
   get scoring(): LoadScoring {
@@ -94,43 +96,40 @@ export class LoadBook {
       total.running += s.running;
       if (s.kv !== undefined) total.kv = Math.max(total.kv ?? 0, s.kv);
     }
-    this.#entries.set(endpoint.id, { byModel, total, at, startedAtRead: this.#started.get(endpoint.id) ?? 0, lastError: undefined });
+    const kvShare = kvShareOf(total) ?? this.#entries.get(endpoint.id)?.kvShare;
+    this.#entries.set(endpoint.id, { byModel, total, at, inflightAtRead: this.#inflight(endpoint), kvShare, lastError: undefined });
   }
 
   /** Record a failed read: the last values stay until they are stale. */
   fail(endpoint: Endpoint, reason: string): void {
     const e = this.#entries.get(endpoint.id);
     if (e !== undefined) e.lastError = reason;
-    else this.#entries.set(endpoint.id, { byModel: new Map(), total: { waiting: 0, running: 0, kv: undefined }, at: -Infinity, startedAtRead: 0, lastError: reason });
+    else this.#entries.set(endpoint.id, { ...NEVER, lastError: reason });
   }
 
-  /** The endpoint's fresh signals for `model`, or undefined when stale or missing. */
+  /** The endpoint's fresh signals for `model` as reported, or undefined when stale or missing. */
   signals(endpoint: Endpoint, model: string | undefined): LoadSignals | undefined {
-    const e = this.#entries.get(endpoint.id);
-    if (e === undefined || this.#clock.monotonic() - e.at > this.#o.staleAfter) return undefined;
-    return (model !== undefined ? e.byModel.get(model) : undefined) ?? e.byModel.get('') ?? e.total;
+    const e = this.#fresh(endpoint);
+    return e === undefined ? undefined : this.#select(e, model);
   }
 
-  /** `latency` scaled by the endpoint's load (unchanged without fresh signals). */
+  /** The server's state for `model` predicted now (see `load-prediction.ts`), or undefined without fresh signals. */
+  predicted(endpoint: Endpoint, model: string | undefined, out?: LoadPrediction): LoadPrediction | undefined {
+    const e = this.#fresh(endpoint);
+    return e === undefined ? undefined : predictLoad(this.#select(e, model), this.#inflight(endpoint), e.inflightAtRead, e.kvShare, out);
+  }
+
+  /** `latency` scaled by the endpoint's predicted load (unchanged without fresh signals). */
   score(endpoint: Endpoint, model: string | undefined, latency: number): number {
-    const s = this.signals(endpoint, model);
-    if (s === undefined) return latency;
+    const p = this.predicted(endpoint, model, this.#scratch);
+    if (p === undefined) return latency;
     const o = this.#o;
-    const started = this.#startedSinceRead(endpoint);
-    return latency * (1 + o.queueWeight * (s.waiting + started) + o.kvWeight * predictedKv(s, started) + o.runningWeight * s.running);
+    return latency * (1 + o.queueWeight * p.waiting + o.kvWeight * (p.kv ?? 0) + o.runningWeight * p.running);
   }
 
   saturated(endpoint: Endpoint, model: string | undefined): boolean {
-    const s = this.signals(endpoint, model);
-    if (s === undefined) return false;
-    const started = this.#startedSinceRead(endpoint);
-    return s.waiting + started >= this.#o.queueSaturation || predictedKv(s, started) >= this.#o.kvSaturation;
-  }
-
-  /** Attempts this gateway started on the endpoint since the last read. */
-  #startedSinceRead(endpoint: Endpoint): number {
-    const e = this.#entries.get(endpoint.id);
-    return e === undefined ? 0 : (this.#started.get(endpoint.id) ?? 0) - e.startedAtRead;
+    const p = this.predicted(endpoint, model, this.#scratch);
+    return p !== undefined && (p.waiting >= this.#o.queueSaturation || (p.kv ?? 0) >= this.#o.kvSaturation);
   }
 
   /** Age of the last good read in ms, or undefined when never read. */
@@ -147,11 +146,21 @@ export class LoadBook {
     return {
       engine: cfg.engine,
       ageMs: age === undefined ? null : Math.round(age),
-      fresh: this.signals(endpoint, undefined) !== undefined,
+      fresh: this.#fresh(endpoint) !== undefined,
       saturated: this.saturated(endpoint, undefined),
       total: e !== undefined && age !== undefined ? { ...e.total } : null,
+      predicted: this.predicted(endpoint, undefined) ?? null,
       models: e === undefined ? {} : Object.fromEntries([...e.byModel].map(([m, s]) => [m, { ...s }])),
       lastError: e?.lastError ?? null,
     };
+  }
+
+  #fresh(endpoint: Endpoint): Entry | undefined {
+    const e = this.#entries.get(endpoint.id);
+    return e === undefined || this.#clock.monotonic() - e.at > this.#o.staleAfter ? undefined : e;
+  }
+
+  #select(e: Entry, model: string | undefined): LoadSignals {
+    return (model !== undefined ? e.byModel.get(model) : undefined) ?? e.byModel.get('') ?? e.total;
   }
 }

@@ -121,9 +121,7 @@ export class HealthAwarePicker implements Picker {
     this.#matchRules(req.model);
     // Saturated endpoints (their server says its queue or KV cache is full) are left out of the first
     // passes, like unhealthy ones, so priority load spills to the next region; they remain a fallback.
-    if (!this.#pick(req, res)) return undefined;
-    this.#health.picked?.(res.endpoint);
-    return res;
+    return this.#pick(req, res) ? res : undefined;
   }
 
   #pick(req: PickRequest, res: PickResult): boolean {

@@ -16,8 +16,6 @@ export interface HealthView {
   score(endpoint: Endpoint, model?: string): number;
   /** The server says it is full (queue or KV cache): out of first picks, still a fallback. Absent = never. */
   saturated?(endpoint: Endpoint, model: string | undefined): boolean;
-  /** The picker chose `endpoint` for an attempt (picks go out in the same tick, before any attempt starts). */
-  picked?(endpoint: Endpoint): void;
   /**
    * Out by operator intent: drained, or in a fire drill (here or on a peer). Such an endpoint takes no
    * new requests at all: panic, which ignores health, still honours it.

@@ -1,7 +1,11 @@
 /**
  * A fleet of simulated regions plus their control server, started and closed together; and the three
  * demo regions. Their served models differ so model filtering shows: `gpt-4o-mini` is not served in
- * frankfurt, `mistral-large` not in us-east-1, embeddings only in us-east-1.
+ * frankfurt, `mistral-large` not in us-east-1, embeddings only in us-east-1. The two priority-0 regions
+ * have a capacity model and publish vLLM /metrics (the demo config scrapes them as `loadSignals`): the
+ * nearest, us-east-1, runs only 4 sequences at once, so a few concurrent streams fill it and load-aware
+ * routing spills to europe-west4 (32 sequences); frankfurt has no capacity limit and no load signals, so
+ * it is scored on latency only.
  */
 import { RegionSimulator, type RegionSimulatorOptions } from './region-simulator.js';
 import { SimControl } from './sim-control.js';
@@ -31,6 +35,7 @@ export const DEMO_REGIONS: readonly Readonly<RegionSimulatorOptions>[] = Object.
     ttftMs: 30,
     tokens: 16,
     tokenIntervalMs: 15,
+    capacity: 4,
     models: Object.freeze(['gpt-4o-mini', 'llama-3.1-70b', 'text-embedding-3-small']),
   }),
   Object.freeze({
@@ -40,6 +45,7 @@ export const DEMO_REGIONS: readonly Readonly<RegionSimulatorOptions>[] = Object.
     ttftMs: 50,
     tokens: 16,
     tokenIntervalMs: 20,
+    capacity: 32,
     models: Object.freeze(['gpt-4o-mini', 'llama-3.1-70b', 'mistral-large']),
   }),
   Object.freeze({

@@ -28,6 +28,8 @@ export const METRIC = {
   endpointLoadKv: 'regiongate_endpoint_load_kv_usage',
   endpointLoadAge: 'regiongate_endpoint_load_age_seconds',
   endpointLoadSaturated: 'regiongate_endpoint_load_saturated',
+  endpointLoadPredictedWaiting: 'regiongate_endpoint_load_predicted_waiting',
+  endpointLoadPredictedRunning: 'regiongate_endpoint_load_predicted_running',
   endpointScore: 'regiongate_endpoint_score',
   /** Load reads shared through the store (scrape once per fleet), by outcome. */
   loadShared: 'regiongate_load_shared_reads_total',

@@ -6,6 +6,7 @@
 const KINDS = {
   'fixed-target': () => import('./fixed-target.mjs'),
   'sim-target': () => import('./sim-target.mjs'),
+  'sim-regions': () => import('./sim-regions.mjs'),
   regiongate: () => import('./regiongate.mjs'),
   'node-http-proxy': () => import('./http-proxy.mjs'),
   'fastify-http-proxy': () => import('./fastify-proxy.mjs'),
