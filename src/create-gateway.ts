@@ -50,6 +50,8 @@ import { FaultInjector } from './fault/fault-injector.js';
 import { encodeFault } from './fault/fault-spec.js';
 import { AdminClient } from './drill/admin-client.js';
 import { DrillSchedule } from './drill/drill-schedule.js';
+import { parseDrillRequest } from './drill/drill-request.js';
+import { DrillRunner } from './drill/drill-runner.js';
 
 /** Reported as the tracer's version. */
 const VERSION = '0.1.0';
@@ -373,6 +375,14 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     fleet: () => board.view(),
     drills: () => board.drills(),
     recordDrill: (record) => board.recordDrill(record),
+    startDrill: async (body) => {
+      const parsed = parseDrillRequest(body);
+      if ('problems' in parsed) return { status: 400, code: 'RG_ADMIN_BAD_REQUEST', message: parsed.problems.join('; ') };
+      if (registry.region(parsed.options.region) === undefined)
+        return { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: `unknown region ${JSON.stringify(parsed.options.region)}` };
+      if (drills === undefined) return { status: 503, code: 'RG_ADMIN_UNAVAILABLE', message: 'the gateway is not listening' };
+      return drills.start(parsed.options);
+    },
     reload: () => reload(),
     act: (action, scope, name, options) => {
       const endpoints = scope === 'region' ? registry.region(name)?.endpoints : [registry.endpoint(name)].filter((e) => e !== undefined);
@@ -393,13 +403,16 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   };
   const admin = config.admin.enabled ? new AdminServer(target, { ...config.admin, logger, clock }) : undefined;
   let schedule: DrillSchedule | undefined;
+  /** Drills started through the admin API; set once the admin API listens (the drills run through it). */
+  let drills: DrillRunner | undefined;
   let closing: Promise<void> | undefined;
   const close = (deadlineMs?: number, delayMs?: number): Promise<void> => {
     // Dashboards are told at once (their streams end) rather than watching a gateway that is going away.
     admin?.closeStreams();
     shares.close();
-    // A scheduled drill running here is aborted first (it restores its region), then the gateway drains.
-    closing ??= Promise.resolve(schedule?.close())
+    // A drill running here (scheduled or started through the admin API) is aborted first (it restores its
+    // region and records `aborted`), then the gateway drains.
+    closing ??= Promise.all([schedule?.close(), drills?.close()])
       .then(() => gw.drain(deadlineMs, delayMs))
       .then(() => {
         offFaults();
@@ -463,13 +476,15 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
         await close(0, 0);
         throw err;
       }
-      if (admin !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
+      const self = admin === undefined ? undefined : new AdminClient(loopbackUrl(admin.url), config.admin.token);
+      if (self !== undefined) drills = new DrillRunner({ clock, logger, admin: self });
+      if (self !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
         schedule = new DrillSchedule(config.drills, {
           clock,
           random,
           store,
           logger,
-          admin: new AdminClient(loopbackUrl(admin.url), config.admin.token),
+          admin: self,
           unwise: (name) => drillUnwise(registry, health, name),
         });
         schedule.start();

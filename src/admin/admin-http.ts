@@ -14,6 +14,8 @@ export type AdminErrorCode =
   | 'RG_ADMIN_METHOD'
   | 'RG_ADMIN_BAD_REQUEST'
   | 'RG_ADMIN_UNAVAILABLE'
+  | 'RG_ADMIN_STRANDS_MODEL'
+  | 'RG_ADMIN_DRILL_RUNNING'
   | 'RG_ADMIN_INTERNAL';
 
 /** Why the admin API will not do what a request asks. */

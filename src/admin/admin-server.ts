@@ -19,6 +19,7 @@ import type { Timeline } from './timeline.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { ConfigError } from '../errors.js';
 import { drillRecordSchema, MAX_DRILL_RECORD_BYTES, type DrillRecord } from '../fleet/fleet-board.js';
+import type { DrillStart } from '../drill/drill-runner.js';
 
 /** What the admin API acts on; `createGateway` supplies it. */
 export interface AdminTarget {
@@ -34,6 +35,8 @@ export interface AdminTarget {
   drills?(): Promise<readonly DrillRecord[] | undefined>;
   /** `POST /admin/drills`: keep a drill record; false when the store cannot be reached. */
   recordDrill?(record: DrillRecord): Promise<boolean>;
+  /** `POST /admin/drills/run`: start a drill on this gateway (body checked by `parseDrillRequest`); its id, or a refusal. */
+  startDrill?(body: unknown): Promise<DrillStart>;
   /** `GET /admin/events`: the dashboard's combined snapshot (default: `state()` alone). */
   dashboard?(): unknown;
   /** Pushed to event streams entry by entry as they happen. */
@@ -159,6 +162,7 @@ export class AdminServer {
     if (path === '/admin/state' && req.method === 'GET') return sendJson(res, 200, this.#target.state());
     if (path === '/admin/fleet' && req.method === 'GET' && this.#target.fleet) return sendJson(res, 200, this.#target.fleet());
     if (path === '/admin/drills') return this.#drills(req, res);
+    if (path === '/admin/drills/run') return this.#runDrill(req, res);
     if (path === '/admin/reload') return this.#reload(req, res);
     const m = ACTION_PATH.exec(path);
     if (m && ACTIONS.has(m[3])) {
@@ -224,6 +228,24 @@ export class AdminServer {
         return sendJson(res, 200, { kept: parsed.data.id });
       })
       .catch(failed);
+  }
+
+  /** Start a drill here in the background (the dashboard's form): 200 with its id once it has started. */
+  #runDrill(req: IncomingMessage, res: ServerResponse): void {
+    const start = this.#target.startDrill;
+    if (!start) return sendRefusal(res, { status: 404, code: 'RG_ADMIN_NOT_FOUND', message: 'no drills here' });
+    if (req.method !== 'POST') return sendRefusal(res, { status: 405, code: 'RG_ADMIN_METHOD', message: 'use POST', headers: { allow: 'POST' } });
+    void readJsonBody(req, 4096)
+      .then(async (body) => {
+        if ('error' in body) return badRequest(res, body.error);
+        const started = await start(body.value);
+        if ('id' in started) return sendJson(res, 200, { started: started.id });
+        return sendRefusal(res, started);
+      })
+      .catch((err: unknown) => {
+        this.#logger.error(LOG_EVENT.adminError, { method: req.method, url: req.url?.slice(0, 200), err });
+        answerInternalError(res);
+      });
   }
 
   #authorized(req: IncomingMessage): boolean {

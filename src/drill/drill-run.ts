@@ -23,11 +23,12 @@ export interface DrillOptions {
   readonly windowMs?: number;
   /** Fault mode: inject this fault instead of taking the region out (drain mode). */
   readonly fault?: FaultSpec;
-  /** Who started it (`cli`, or `schedule` for a drill from the config). */
-  readonly origin?: 'cli' | 'schedule';
+  /** Who started it: `cli`, `schedule` (the config's schedule), or `admin` (`POST /admin/drills/run`, the dashboard's form). */
+  readonly origin?: DrillOrigin;
 }
 
 export type DrillMode = 'drain' | 'fault';
+export type DrillOrigin = 'cli' | 'schedule' | 'admin';
 
 export type Verdict = 'pass' | 'fail' | 'aborted';
 
@@ -37,7 +38,7 @@ export interface DrillReport {
   readonly mode: DrillMode;
   /** Fault mode: the injected fault. */
   readonly fault?: FaultSpec;
-  readonly origin: 'cli' | 'schedule';
+  readonly origin: DrillOrigin;
   readonly hypothesis: string;
   readonly verdict: Verdict;
   /** Why the verdict is not pass (absent on pass). */
@@ -57,7 +58,14 @@ export interface DrillReport {
 }
 
 /** A drill that could not start (unknown region, refused, admin API unreachable): no report, exit 1. */
-export class DrillStartError extends Error {}
+export class DrillStartError extends Error {
+  /** The admin API's status when it refused the drill's action (409: it would strand a model), else undefined. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.status = status;
+  }
+}
 
 export interface DrillDeps {
   readonly admin: Pick<AdminClient, 'get' | 'post'>;
@@ -66,6 +74,8 @@ export interface DrillDeps {
   readonly signal?: AbortSignal;
   /** Progress lines (stderr). */
   readonly progress?: (line: string) => void;
+  /** Told the drill's id once its action is applied and its `running` record posted. */
+  readonly started?: (id: string) => void;
 }
 
 export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillReport> {
@@ -116,11 +126,12 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
       ? `/admin/regions/${region}/drill?${common}${o.force ? '&force=true' : ''}`
       : `/admin/regions/${region}/fault?${common}&fault=${f.kind}&percent=${f.percent}${f.kind === 'slow' ? `&delay=${f.delayMs}ms` : ''}`,
   );
-  if (started instanceof Error || started.status !== 200) throw new DrillStartError(`the drill was not started: ${describeFailure(started)}`);
+  if (started instanceof Error || started.status !== 200) throw new DrillStartError(`the drill was not started: ${describeFailure(started)}`, started instanceof Error ? undefined : started.status);
   say(f === undefined ? `${id}: region ${o.region} out fleet-wide for ${seconds} s` : `${id}: ${describeFault(f)} of attempts toward region ${o.region} faulted fleet-wide for ${seconds} s`);
   const origin = o.origin ?? 'cli';
   const kept0 = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: 'running', durationMs: o.durationMs, mode, origin });
   if (kept0 instanceof Error || kept0.status !== 200) say(`the running drill was not recorded in the store: ${describeFailure(kept0)}`);
+  d.started?.(id);
   watch.begin(base, startedAt);
 
   const history: { at: number; requests: number; clientErrors: number }[] = [{ at: startedAt, requests: 0, clientErrors: 0 }];

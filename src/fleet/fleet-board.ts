@@ -37,8 +37,8 @@ export const drillRecordSchema = z.object({
   durationMs: z.number().int().min(0).max(86_400_000).optional(),
   /** `drain` (the region out) or `fault` (a fault injected); absent in records from before fault mode. */
   mode: z.enum(['drain', 'fault']).optional(),
-  /** Started from the command line (`cli`) or by the config's schedule (`schedule`). */
-  origin: z.enum(['cli', 'schedule']).optional(),
+  /** Started from the command line (`cli`), by the config's schedule (`schedule`) or through `POST /admin/drills/run` (`admin`: the dashboard). */
+  origin: z.enum(['cli', 'schedule', 'admin']).optional(),
   report: z.record(z.string(), z.unknown()).optional(),
 });
 export type DrillRecord = z.infer<typeof drillRecordSchema>;

@@ -64,6 +64,8 @@ export const LOG_EVENT = {
   adminAction: 'admin.action',
   /** Scheduled drills (`drills.schedule`): a run started, its progress and verdict, or why one was skipped. */
   drillScheduled: 'drill.scheduled',
+  /** A drill started through `POST /admin/drills/run` (the dashboard's form) on this gateway. */
+  drillStarted: 'drill.started',
   drillProgress: 'drill.progress',
   drillEnded: 'drill.ended',
   drillSkipped: 'drill.skipped',
