@@ -3,7 +3,10 @@
  * two-gateway fleet (one in-process MemoryBus, simulated regions, steady bounded client load through both
  * gateways) shows both gateways, drains a region through its button, and shows that region's traffic
  * share fall to 0 %; a second drain that would strand the model asks first and goes through with force.
- * A missing or wrong token is said plainly. What other gateways publish is shown as text, never markup.
+ * A fault drill started from the form runs on the gateway (`POST /admin/drills/run`), its fault is listed
+ * while it lasts, and its record reaches its verdict on the page. A missing or wrong token is said
+ * plainly. What other gateways publish is shown as text, never markup; load signals show the prediction
+ * and who read them.
  * Every wait is on the page's DOM or the gateway's state, bounded by `EVENT_BOUND_MS`.
  */
 import t from 'tap';
@@ -104,6 +107,37 @@ t.test('gateway A\'s page shows the fleet, drains a region, and its share falls 
   t.same(errors, [], 'no script errors on the page');
 });
 
+t.test('a fault drill started from the form runs on the gateway, shows its fault, and keeps its record', async (t) => {
+  const browser = await launchChromium(t);
+  const { g1, g2 } = await fleet(t);
+  const page = await browser.newPage();
+  page.setDefaultTimeout(EVENT_BOUND_MS);
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${g1.admin!.url}/#token=${TOKEN}`);
+  await page.locator('#drill-region option[value="a"]').waitFor({ state: 'attached' });
+  t.ok(await page.locator('#drill-fault-fields').isHidden(), 'fault fields hidden in drain mode');
+  await page.selectOption('#drill-region', 'a');
+  await page.selectOption('#drill-mode', 'fault');
+  await page.selectOption('#drill-fault', 'slow');
+  await page.fill('#drill-percent', '20');
+  await page.fill('#drill-delay', '50');
+  await page.fill('#drill-seconds', '2');
+  await page.locator('#drill-form button[type="submit"]').click();
+  await page.locator('#drill-result').filter({ hasText: /started as drill-a-\d+/ }).waitFor();
+  const id = /started as (drill-a-\d+)/.exec((await page.locator('#drill-result').textContent()) ?? '')![1];
+  // The fault is applied fleet-wide, and the page lists it while it lasts.
+  const onG2 = (await (await request(`${g2.admin!.url}/admin/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.json()) as { faults: unknown[] };
+  t.match(onG2.faults, [{ endpointId: 'a-0', spec: { kind: 'slow', percent: 20, delayMs: 50 } }], 'the other gateway injects it too');
+  await page.locator('#faults tr[data-fault="a-0"]').filter({ hasText: /slow 50 ms · 20%/ }).waitFor();
+  // Its record: running, then its verdict, origin admin (the drill ran on gateway A, not in the page).
+  await page.locator(`#drills tr[data-drill="${id}"][data-status="pass"]`).waitFor();
+  t.match(await page.locator(`#drills tr[data-drill="${id}"]`).textContent(), /fault slow 50 ms · 20% \(admin\)/);
+  await page.locator('#faults').filter({ hasText: /no active faults/ }).waitFor();
+  t.pass('the fault ended with the drill');
+  t.same(errors, [], 'no script errors on the page');
+});
+
 t.test('a missing or wrong token is said plainly', async (t) => {
   const browser = await launchChromium(t);
   const sim = await startSim(t, { name: 'a' });
@@ -130,7 +164,18 @@ t.test('what other gateways publish is shown as text, never as markup', async (t
     inflight: 0,
     store: { store: 'memory' },
     retryBudget: 1,
-    endpoints: [{ region: 'r', id: 'e"1', state: 'ejected', cause: nasty, ewmaMs: 1, inflight: 0 }],
+    endpoints: [
+      { region: 'r', id: 'e"1', state: 'ejected', cause: nasty, ewmaMs: 1, inflight: 0 },
+      {
+        region: 'r',
+        id: 'e2',
+        state: 'healthy',
+        ewmaMs: 1,
+        inflight: 0,
+        score: 4,
+        loadSignals: { engine: 'vllm', ageMs: 10, fresh: true, saturated: false, total: { waiting: 1, running: 2, kv: 0.5 }, predicted: { waiting: 2.5, running: 3, kv: 0.5 }, source: nasty, owner: null },
+      },
+    ],
   };
   const target: AdminTarget = {
     state: () => state,
@@ -158,4 +203,7 @@ t.test('what other gateways publish is shown as text, never as markup', async (t
   t.match(await page.locator('[data-endpoint="e\\"1"]').textContent(), nasty, 'the cause is shown as text');
   t.match(await page.locator('#timeline').textContent(), nasty);
   t.match(await page.locator('#gateways').textContent(), nasty);
+  // Load signals: what the endpoint reported, the gateway's prediction, and who read it (here another gateway's id).
+  t.match(await page.locator('[data-endpoint="e2"]').textContent(), `waiting 1 · running 2 · KV 50% · age 10 ms read by ${nasty}`);
+  t.match(await page.locator('[data-endpoint="e2"]').textContent(), 'predicted waiting 2.5 · running 3.0');
 });

@@ -5,8 +5,11 @@
  * (a cause or a gateway id can come from another gateway through the fleet store). Buttons send
  * `X-Regiongate-Admin: 1`, the header the admin API requires of state changes (see `admin-guard.ts`);
  * a drain that would strand a model answers 409 and is repeated with `?force=true` only once the
- * operator confirms. Plain ES2020, no template literals (this file is one).
+ * operator confirms. Plain ES2020, no template literals (this file is one). The drill panel's part is in
+ * `page-drill-panel.ts`.
  */
+import { DRILL_PANEL_SCRIPT } from './page-drill-panel.js';
+
 export const PAGE_SCRIPT = String.raw`'use strict';
 (function () {
   var token = new URLSearchParams(location.hash.slice(1)).get('token');
@@ -97,6 +100,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     renderChart(shares);
     renderRegions(st.endpoints || [], s.providers || {}, fleet, shares);
     renderDrills(s.drills);
+    renderFaults(st.faults, s.at);
     renderTimeline();
     var names = Object.keys(s.providers || {}).sort();
     if (names.join('\n') !== regionsShown) {
@@ -160,7 +164,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     if (!l) return '<span class="muted">no load signals</span>';
     if (!l.total) return '<span class="warn">' + esc(l.engine) + ': not read yet' + (l.lastError ? ' (' + esc(l.lastError) + ')' : '') + '</span>';
     return esc(l.engine) + ' · waiting ' + esc(l.total.waiting) + ' · running ' + esc(l.total.running) + ' · KV ' + esc(num(100 * l.total.kv)) + '%' +
-      ' · age ' + esc(l.ageMs) + ' ms' + (l.fresh ? '' : ' <span class="warn">stale: latency only</span>') +
+      ' · age ' + esc(l.ageMs) + ' ms' + (l.source ? ' <span class="muted">read by ' + esc(l.source) + '</span>' : '') +
+      (l.fresh ? '' : ' <span class="warn">stale: latency only</span>') +
+      (l.predicted ? '<br>predicted waiting ' + esc(num(l.predicted.waiting, 1)) + ' · running ' + esc(num(l.predicted.running, 1)) : '') +
       (typeof e.score === 'number' ? ' · score ' + esc(num(e.score, 1)) : '') + (l.saturated ? ' <span class="bad">SATURATED</span>' : '');
   }
 
@@ -210,53 +216,49 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     $('regions').innerHTML = html;
   }
 
-  function renderDrills(drills) {
-    if (!drills) { $('drills').innerHTML = '<tr><td colspan="6" class="muted">drills unavailable (store unreachable)</td></tr>'; return; }
-    $('drills').innerHTML = drills.slice(0, 20).map(function (d) {
-      var r = d.report || {};
-      return '<tr><td>' + esc(d.id) + '</td><td>' + esc(d.region) + '</td><td class="' + (d.status === 'pass' ? 'healthy' : d.status === 'running' ? 'probation' : 'bad') + '">' + esc(d.status) +
-        '</td><td class="num">' + esc(ms(r.shiftMs)) + '</td><td class="num">' + esc(r.clientErrors == null ? '–' : r.clientErrors) + '</td><td class="num">' + esc(r.requests == null ? '–' : r.requests) + '</td></tr>';
-    }).join('') || '<tr><td colspan="6" class="muted">no drills kept</td></tr>';
-  }
-
   function renderTimeline() {
     $('timeline').innerHTML = timeline.slice().reverse().map(function (e) {
       return '<li><span class="muted">' + esc(new Date(e.at).toLocaleTimeString()) + '</span> ' + esc(e.kind) + ' <b>' + esc(e.subject) + '</b> ' + esc(e.text) + '</li>';
     }).join('');
   }
 
-  /** POST an admin action; a 409 (it would strand a model) is repeated with force once confirmed. */
-  async function act(path, query) {
-    var init = { method: 'POST', headers: Object.assign({ 'x-regiongate-admin': '1' }, auth) };
-    var res = await fetch(path + (query ? '?' + query : ''), init);
+  /**
+   * POST an admin action (query parameters, or a JSON body); a 409 that would strand a model is repeated
+   * with force once confirmed. Resolves to the answer's body with text: 'done', or why not.
+   */
+  async function act(path, query, body) {
+    var headers = Object.assign({ 'x-regiongate-admin': '1' }, auth, body ? { 'content-type': 'application/json' } : {});
+    var send = function (force) {
+      var q = force ? (query ? query + '&' : '') + 'force=true' : query;
+      var b = body ? JSON.stringify(force ? Object.assign({}, body, { force: true }) : body) : undefined;
+      return fetch(path + (q ? '?' + q : ''), { method: 'POST', headers: headers, body: b });
+    };
+    var res = await send(false);
     if (res.status === 409) {
-      var why = await errorText(res);
-      if (!confirm(why + ' Do it anyway?')) return 'not done: ' + why;
-      res = await fetch(path + '?' + (query ? query + '&' : '') + 'force=true', init);
+      var answer = await res.json().catch(function () { return {}; });
+      var why = answer.error && answer.error.message || 'HTTP 409';
+      if (!answer.error || answer.error.code !== 'RG_ADMIN_STRANDS_MODEL') return { text: 'refused: ' + why };
+      if (!confirm(why + ' Do it anyway?')) return { text: 'not done: ' + why };
+      res = await send(true);
     }
-    if (res.status === 401) { problem(tokenHelp(res.status)); return 'refused: admin token'; }
-    return res.ok ? 'done' : 'refused: ' + (await errorText(res));
+    if (res.status === 401) { problem(tokenHelp(res.status)); return { text: 'refused: admin token' }; }
+    if (!res.ok) return { text: 'refused: ' + (await errorText(res)) };
+    var done = await res.json().catch(function () { return {}; });
+    done.text = 'done';
+    return done;
   }
-
   document.addEventListener('click', function (ev) {
     var b = ev.target.closest && ev.target.closest('button[data-action]');
     if (!b) return;
     b.disabled = true;
     act('/admin/' + b.dataset.scope + '/' + encodeURIComponent(b.dataset.name) + '/' + b.dataset.action, '').then(function (r) {
-      if (r !== 'done') problem(b.dataset.action + ' ' + b.dataset.name + ': ' + r);
+      if (r.text !== 'done') problem(b.dataset.action + ' ' + b.dataset.name + ': ' + r.text);
     });
   });
 
   document.addEventListener('DOMContentLoaded', function () {
-    $('drill-form').addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      var region = $('drill-region').value, seconds = $('drill-seconds').value;
-      $('drill-result').textContent = 'starting a ' + seconds + ' s drill of ' + region + '…';
-      act('/admin/regions/' + encodeURIComponent(region) + '/drill', 'seconds=' + encodeURIComponent(seconds)).then(function (r) {
-        $('drill-result').textContent = 'drill of ' + region + ' for ' + seconds + ' s: ' + r;
-      });
-    });
+    setUpDrillForm();
     connect();
   });
-})();
+${DRILL_PANEL_SCRIPT}})();
 `;

@@ -13,6 +13,7 @@ button:hover{border-color:#888}
 .region-head{display:flex;gap:16px;align-items:baseline;flex-wrap:wrap}
 .split{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 form{display:flex;gap:10px;flex-wrap:wrap;align-items:end;margin-bottom:8px}
+[hidden]{display:none!important}.fields{display:contents}
 label{display:flex;flex-direction:column;color:#9ca3af;font-size:12px;gap:2px}
 input,select{background:#1a1d23;color:#e6e6e6;border:1px solid #444;border-radius:4px;padding:3px 6px}
 #timeline{max-height:360px;overflow:auto;padding-left:2.5em;margin:0}#timeline li{padding:2px 0}
