@@ -246,6 +246,18 @@ function handleSignals(gateway: RunningGateway | undefined, fleet?: SimFleet, pl
   });
 }
 
+/**
+ * A config error on stderr. The daemons (`start`, `demo`, a `--workers` worker) write one JSON line like
+ * every other line of a gateway (`config.invalid`, with `problems` and a one-line `msg`), for the log
+ * pipeline that collects them; `check-config` is a command a person runs at a terminal to read the
+ * problems, so it keeps the indented list, one problem per line.
+ */
+function reportConfigError(err: ConfigError, command: string | undefined): void {
+  if (command === 'check-config') return void process.stderr.write(`${err.message}\n`);
+  const [title] = err.message.split('\n', 1);
+  createProcessLog(hostname())('error', LOG_EVENT.configInvalid, `regiongate: ${title} ${err.issues.join('; ')}`, { problems: err.issues });
+}
+
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain || process.argv[1]?.endsWith('/regiongate')) {
   main(process.argv.slice(2)).then(
@@ -254,7 +266,7 @@ if (isMain || process.argv[1]?.endsWith('/regiongate')) {
     },
     (err: unknown) => {
       if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
+        reportConfigError(err, process.argv[2]);
         process.exit(EXIT.invalidConfig);
       }
       // A gateway that failed to start says so in JSON, like every line of a running one.

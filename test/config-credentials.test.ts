@@ -118,7 +118,15 @@ t.test('check-config and start warn loudly about a placeholder endpoint credenti
 
   const open = await runCli(t, [...BASE, 'admin: { host: 0.0.0.0, port: 0 }', 'regions:', '  - { name: a, endpoints: [{ url: "http://127.0.0.1:9" }] }'], ['start', '--config']);
   t.equal(open.code, 2, 'a config error');
-  t.match(open.stderr, /admin\.token: is required when admin\.host \("0\.0\.0\.0"\) is not a loopback address/);
+  // `start` says it in one JSON line, like every line of a gateway on stderr.
+  const lines = open.stderr.trim().split('\n');
+  t.equal(lines.length, 1, 'one line');
+  t.match(JSON.parse(lines[0]) as unknown, {
+    level: 'error',
+    event: 'config.invalid',
+    msg: /^regiongate: invalid config .*config\.yaml: admin\.token: is required/,
+    problems: [/^admin\.token: is required when admin\.host \("0\.0\.0\.0"\) is not a loopback address/],
+  });
   t.notMatch(open.stderr, /listening on/, 'nothing was started');
 
   const changeMe = await runCli(t, [...BASE, 'admin: { token: change-me }', 'regions:', '  - { name: a, endpoints: [{ url: "http://127.0.0.1:9" }] }'], ['check-config']);

@@ -88,6 +88,8 @@ export const LOG_EVENT = {
   credentialRenewed: 'credentials.renewed',
   /** A config reload: applied (what changed, what needs a restart), or refused (every problem). */
   configReloaded: 'config.reloaded',
+  /** `regiongate start` refused its config: every problem (`problems`), then exit 2. */
+  configInvalid: 'config.invalid',
   configReloadRefused: 'config.reload_refused',
   configNotLive: 'config.not_live',
 } as const;
