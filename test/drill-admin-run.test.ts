@@ -4,7 +4,8 @@
  * `regiongate drill` in the background and answers with the drill's id; the record (`running`, then its
  * verdict with the report, origin `admin`) is listed by `GET /admin/drills` on every gateway. One drill
  * per region per gateway (a second is 409), bad input is a 400 naming the field, and closing the gateway
- * aborts its running drill, which restores the region fleet-wide and is kept as `aborted`.
+ * aborts its running drill, which restores the region fleet-wide and is kept as `aborted`. Every gateway
+ * shows the drilled endpoints as drained with cause `drill` (the intent travels in the fleet event).
  */
 import t from 'tap';
 import { request } from 'undici';
@@ -30,8 +31,13 @@ async function listed(gw: RunningGateway): Promise<Listed> {
   return (await (await request(`${gw.admin!.url}/admin/drills`)).body.json()) as Listed;
 }
 
-async function state(gw: RunningGateway): Promise<{ faults: unknown[]; endpoints: { region: string; state: string }[] }> {
-  return (await (await request(`${gw.admin!.url}/admin/state`)).body.json()) as { faults: unknown[]; endpoints: { region: string; state: string }[] };
+interface State {
+  faults: unknown[];
+  endpoints: { region: string; state: string; cause: string | null }[];
+}
+
+async function state(gw: RunningGateway): Promise<State> {
+  return (await (await request(`${gw.admin!.url}/admin/state`)).body.json()) as State;
 }
 
 async function fleet(t: Teardown) {
@@ -58,7 +64,8 @@ t.test('a drill started through the admin API runs here and is kept, with its re
   t.equal(again.status, 409, 'one running drill per region per gateway');
   t.equal(again.body.error?.code, 'RG_ADMIN_DRILL_RUNNING');
   t.match((await listed(g2)).drills, [{ id, status: 'running', origin: 'admin', mode: 'drain' }], 'the running record is in the store');
-  t.ok((await state(g2)).endpoints.some((e) => e.region === 'a' && e.state === 'drained'), 'the region is out on the other gateway too');
+  for (const gw of [g1, g2])
+    t.match((await state(gw)).endpoints.find((e) => e.region === 'a'), { state: 'drained', cause: 'drill' }, `out on ${gw.gatewayId} too, and why: a drill`);
   let l: Listed = { drills: [] };
   await waitUntil('the drill to end', async () => (l = await listed(g2)).drills.some((d) => d.id === id && d.status !== 'running'), 30_000);
   t.match(l.drills.find((d) => d.id === id), { status: 'pass', origin: 'admin', report: { verdict: 'pass', origin: 'admin' } });

@@ -208,7 +208,8 @@ export function evaluate(
 export function applyRemoteLayer(h: EndpointHealth, report: RemoteHealthReport, now: number): boolean {
   if (report.state === 'healthy') {
     if (h.ejectCause === 'remote') h.ejectedUntil = 0;
-    if (h.drainCause === 'remote' && Number.isFinite(h.drainedUntil)) h.drainedUntil = 0;
+    // A drill is applied from the fleet's intent (cause `drill`), so it is lifted the same way.
+    if ((h.drainCause === 'remote' || h.drainCause === 'drill') && Number.isFinite(h.drainedUntil)) h.drainedUntil = 0;
     if (h.rateLimitCause === 'remote') h.rateLimitedUntil = 0;
     return true;
   }

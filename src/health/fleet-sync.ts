@@ -20,8 +20,11 @@ const DRAIN_HOLD_MS = 24 * 3_600_000;
 const DRILL_END_MS = 500;
 /** How long an undrain marker replaces a drain record: long enough to settle every race with a refresh. */
 const UNDRAIN_MARKER_MS = 60_000;
-/** Causes that concern this gateway alone: each gateway refreshes its own credentials. */
-const LOCAL_ONLY: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['credentials_expired', 'credentials_renewed']);
+/**
+ * Causes never reported to the fleet as health: each gateway refreshes its own credentials, and a drill
+ * is already a fleet intent (every gateway applies it from the intent, with cause `drill`).
+ */
+const LOCAL_ONLY: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['credentials_expired', 'credentials_renewed', 'drill']);
 
 export interface FleetSyncOptions {
   readonly gatewayId: string;
@@ -205,8 +208,10 @@ export class FleetSync {
     if (state === undefined) return;
     // The view lifts a drain when its record ends or is undrained.
     if (state.drained) this.#applyDrain(endpointId, state);
-    // A drill is operator intent, applied as a drain that ends with it (panic never routes to it).
-    if (state.drillUntil !== undefined) health.applyRemote({ endpointId, state: 'drained', until: state.drillUntil });
+    // A drill is operator intent, applied as a drain that ends with it (panic never routes to it), with
+    // cause `drill` on every gateway, whichever one it was started through.
+    const endpoint = state.drillUntil === undefined ? undefined : this.#o.registry.endpoint(endpointId);
+    if (endpoint !== undefined && state.drillUntil !== undefined) health.drill(endpoint, state.drillUntil);
     if (state.ejectedUntil !== undefined) health.applyRemote({ endpointId, state: 'ejected', until: state.ejectedUntil });
     if (state.rateLimitedUntil !== undefined) health.applyRemote({ endpointId, state: 'rate_limited', until: state.rateLimitedUntil });
   }
