@@ -118,3 +118,21 @@ t.test('undrill ends a drill and leaves an operator drain; undrain ends both', a
   await admin(gw, '/admin/regions/eu-west-1/undrain');
   t.not(gw.fleet.view.states().get(eu0.id)?.drained, true, 'undrain lifts the drain');
 });
+
+t.test('a drill holds steady through snapshot loads whose expiry is a few ms off; an undrill still lifts it', async (t) => {
+  const sim = await startSim(t, { name: 'a' });
+  const gw = await startGateway(t, [{ name: 'a', url: sim.url }], { health: { probes: false } });
+  const transitions: string[] = [];
+  gw.health.onTransition((tr) => transitions.push(`${tr.from}>${tr.to}:${tr.cause}`));
+  const now = Date.now();
+  const drill = { v: 2, type: 'drill', gatewayId: 'other', endpointId: 'a-0', cause: 'drill-a-1', at: now, seq: 1 } as const;
+  gw.fleet.view.apply({ ...drill, expiresAt: now + 30_000 });
+  t.match(gw.health.snapshot()[0], { state: 'drained', cause: 'drill' }, 'applied from the intent with cause drill');
+  // A snapshot load re-derives the expiry from the store's remaining lifetime: 3 ms earlier is not a lift.
+  gw.fleet.view.applySnapshot([{ ...drill, expiresAt: now + 29_997 }], Date.now() + 1);
+  t.same(transitions, ['healthy>drained:drill'], 'no drained → healthy → drained flap');
+  // An undrill (the drill record replaced by one ending in 500 ms) is.
+  gw.fleet.view.apply({ ...drill, seq: 2, at: Date.now(), expiresAt: Date.now() + 500 });
+  t.same(transitions.slice(1, 3), ['drained>healthy:remote', 'healthy>drained:drill'], 'lifted, then held to the new end');
+  await waitUntil('the drill to end', () => gw.health.snapshot()[0]?.state === 'healthy');
+});

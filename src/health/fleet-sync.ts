@@ -26,6 +26,18 @@ const UNDRAIN_MARKER_MS = 60_000;
  */
 const LOCAL_ONLY: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['credentials_expired', 'credentials_renewed', 'drill']);
 
+/**
+ * How much earlier an expiry must come to count as a layer lifted. A snapshot load re-derives each
+ * record's expiry from the store's remaining lifetime, a few ms off the event's: without this margin
+ * every refresh "lifted" and re-applied a drill (a drained → healthy → drained flap in the timeline).
+ * Real shortenings (an undrill, an uneject) move it by far more.
+ */
+const EXPIRY_JITTER_MS = 1000;
+
+function shortened(before: number | undefined, after: number | undefined): boolean {
+  return (before ?? 0) - (after ?? 0) > EXPIRY_JITTER_MS;
+}
+
 export interface FleetSyncOptions {
   readonly gatewayId: string;
   readonly clock: Clock;
@@ -201,9 +213,9 @@ export class FleetSync {
       before !== undefined &&
       (state === undefined ||
         (before.drained && !state.drained) ||
-        (before.drillUntil ?? 0) > (state.drillUntil ?? 0) ||
-        (before.ejectedUntil ?? 0) > (state.ejectedUntil ?? 0) ||
-        (before.rateLimitedUntil ?? 0) > (state.rateLimitedUntil ?? 0));
+        shortened(before.drillUntil, state.drillUntil) ||
+        shortened(before.ejectedUntil, state.ejectedUntil) ||
+        shortened(before.rateLimitedUntil, state.rateLimitedUntil));
     if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
     if (state === undefined) return;
     // The view lifts a drain when its record ends or is undrained.
