@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { createGateway, resolveConfig, RegionSimulator } from '../dist/index.js';
+import { createGateway, resolveConfig } from '../dist/index.js';
+import { RegionSimulator } from '../dist/sim/region-simulator.js';
 import { MemoryBus } from '../dist/state/memory-store.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
