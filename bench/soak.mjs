@@ -4,7 +4,7 @@
  * requests per second, the share of time spent in GC pauses, heap and RSS; the table compares the
  * first bursts with the last, so a system whose cost per request grows with its age shows it. It was
  * added after a Set churned at request rate made regiongate's minor GC six times dearer after ~40 s
- * (see README, Performance).
+ * (see bench/results/HISTORY.md, "The GC story").
  *
  *   node bench/soak.mjs [--quick] [--systems regiongate,undici-minimal]
  */

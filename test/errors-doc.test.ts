@@ -1,11 +1,14 @@
 // Every error code is documented (like fastify's test/internals/errors.test.js): docs/errors.md (generated
 // by `npm run docs`; test/docs.test.ts fails when it is stale) lists each code in ERROR_CODES once, with
-// its HTTP status, and neither it nor README.md names a code that does not exist.
-import { readFileSync } from 'node:fs';
+// its HTTP status, and neither it, README.md nor any other doc under docs/ names a code that does not exist.
+import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { ConfigError, ERROR_CODES, GatewayError, ListenError, UsageError, type ErrorCode } from '../src/errors.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const docs = readdirSync(new URL('../docs/', import.meta.url))
+  .filter((f) => f.endsWith('.md'))
+  .map((f): [string, string] => [`docs/${f}`, readFileSync(new URL(`../docs/${f}`, import.meta.url), 'utf8')]);
 const errorsDoc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 
 /** Rows `| \`RG_ERR_X\` | 503 | ... |` of docs/errors.md's table of HTTP errors, in order. */
@@ -41,9 +44,10 @@ t.test('the table lists no code that does not exist, and each code once', async 
   t.equal(new Set(rows.map((r) => r.code)).size, rows.length, 'no code is listed twice');
 });
 
-t.test('no RG_ERR_ code mentioned anywhere in README.md or docs/errors.md is made up', async (t) => {
+t.test('no RG_ERR_ code mentioned anywhere in README.md or docs/*.md is made up', async (t) => {
   const known = new Set<string>([...codes, new ConfigError([]).code, new ListenError('main', '127.0.0.1', 0, undefined).code, new UsageError('').code]);
-  for (const [name, text] of [['README.md', readme], ['docs/errors.md', errorsDoc]])
+  t.ok(docs.some(([name]) => name === 'docs/routing.md'), 'the docs under docs/ are read');
+  for (const [name, text] of [['README.md', readme], ...docs])
     for (const [code] of text.matchAll(/RG_ERR_[A-Z0-9_]+/g)) t.ok(known.has(code), `${name}: ${code} is a real code`);
 });
 

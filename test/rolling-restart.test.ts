@@ -1,7 +1,8 @@
 // A rolling restart loses no request: two gateways (dist/cli.js) behind nginx and behind HAProxy, set up
-// as the README says, POST load at concurrency 8, gateway A stopped with SIGTERM and started again twice.
-// Every request must be answered 200 (nginx does not resend a POST once sent, so a keep-alive connection
-// the gateway closes under it would surface as a 502). The load is bounded in count and time.
+// as docs/operations.md says, POST load at concurrency 8, gateway A stopped with SIGTERM and started
+// again twice. Every request must be answered 200 (nginx does not resend a POST once sent, so a
+// keep-alive connection the gateway closes under it would surface as a 502). The load is bounded in
+// count and time.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import t, { type Test } from 'tap';
 import { Pool } from 'undici';

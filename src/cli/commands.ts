@@ -64,9 +64,9 @@ export const COMMANDS = {
   },
   drill: {
     synopsis: 'drill --admin URL --region NAME --duration DUR [options]',
-    summary: 'take a region out fleet-wide for a while through a gateway\'s admin API, watch, report',
+    summary: 'take a region out fleet-wide (or inject faults into its traffic) through a gateway\'s admin API, watch, report',
     details:
-      'The fleet is watched while the region is out; the drill aborts and restores the region when client errors\n' +
+      'The fleet is watched while the drill runs; it aborts and restores the region when client errors\n' +
       'exceed --max-error-rate or on Ctrl-C. Exit 0 when it passes; 1 when it fails, is aborted or cannot start.',
     optionsHelp: [
       '      --admin URL            a gateway\'s admin API (required)',
@@ -74,11 +74,11 @@ export const COMMANDS = {
       '      --region NAME          the region to take out (required)',
       '      --duration DUR         how long, 1s to 24h, e.g. 30s or 5m (required)',
       '      --max-error-rate PCT   abort and restore when client errors exceed PCT % (default 1)',
+      '      --mode drain|fault     drain (default): the region takes no requests; fault: the gateways inject --fault',
+      '      --fault error|hang|slow   fault mode: fail the attempt (503), hold it until its first-byte limit, or delay it',
+      '      --percent P            fault mode: share of attempts toward the region that get the fault (0..100)',
+      '      --delay DUR            fault slow: how late each faulted attempt is sent (e.g. 500ms)',
       '      --force                drill even if a model would be left with no routable endpoint',
-      '      --mode drain|fault     take the region out (drain, the default) or inject a fault into its traffic',
-      '      --fault error|hang|slow  fault mode: what the chosen attempts get',
-      '      --percent P            fault mode: the share of attempts toward the region that get it, 0 to 100',
-      '      --delay DUR            slow fault: how late attempts are sent (default 500ms)',
       '      --json                 print the report as JSON',
     ].join('\n'),
   },

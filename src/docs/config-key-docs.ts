@@ -17,11 +17,11 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'listen.backlog':
     'Accept queue length of the main listener; raise it (with the kernel\'s `net.core.somaxconn`) where thousands of connections open at once.',
   'listen.healthzPath':
-    'Liveness path (see [Health and drain](../README.md#health-endpoints-and-graceful-drain)).',
+    'Liveness path (see [Health and drain](operations.md#health-endpoints-and-graceful-drain)).',
   'listen.readyzPath':
     'Readiness path.',
   'listen.trustProxy':
-    'Which proxies in front of the gateway are believed about the client (as Express\'s and fastify\'s `trustProxy`): `false` nobody; `true` every hop; a number, that many hops from the gateway; a list (or comma-separated string) of addresses and CIDRs, or `loopback`, `linklocal`, `uniquelocal`. See [Headers, paths and methods at the edge](../README.md#headers-paths-and-methods-at-the-edge).',
+    'Which proxies in front of the gateway are believed about the client (as Express\'s and fastify\'s `trustProxy`): `false` nobody; `true` every hop; a number, that many hops from the gateway; a list (or comma-separated string) of addresses and CIDRs, or `loopback`, `linklocal`, `uniquelocal`. See [Headers, paths and methods at the edge](routing.md#headers-paths-and-methods-at-the-edge).',
   'listen.tls.cert':
     'Set `listen.tls` to serve HTTPS: the server certificate, leaf first, then intermediates. Re-read on reload; see [TLS](tls.md).',
   'listen.tls.key':
@@ -43,11 +43,11 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'admin.allowedHosts':
     '`Host` names the admin API answers besides loopback names (`localhost`, `127.x`, `::1`), IP addresses and `admin.host`, e.g. the DNS name Prometheus or operators use for it. Any other `Host` gets `403` (DNS rebinding).',
   'state.store':
-    'Where health is shared. `memory`: this process only (or the workers of one `--workers N` gateway). `redis`: every gateway using the same Redis and `keyPrefix` (see [Running a fleet](../README.md#running-a-fleet-for-real)).',
+    'Where health is shared. `memory`: this process only (or the workers of one `--workers N` gateway). `redis`: every gateway using the same Redis and `keyPrefix` (see [Running a fleet](fleet.md)).',
   'state.refreshInterval':
     'Every gateway rewrites its active events into the shared snapshot and reads the others\' on this fixed interval. Heals lost messages and lets a newcomer start with the fleet\'s state.',
   'state.summaryInterval':
-    'Every gateway publishes a summary of its own traffic (for [`GET /admin/fleet`](../README.md#the-fleet-view-and-fire-drills)) through the store on this fixed interval; a summary lives three intervals.',
+    'Every gateway publishes a summary of its own traffic (for [`GET /admin/fleet`](operations.md#the-fleet-view)) through the store on this fixed interval; a summary lives three intervals.',
   'state.secret':
     'Signs every fleet message and snapshot entry (HMAC-SHA256); anything without a valid signature is dropped and counted. Give every gateway of the fleet the same one, from the environment (`secret: ${REGIONGATE_FLEET_SECRET}`). Without it a Redis fleet trusts every writer of Redis and says so (a `fleet.unsigned` warning at start, `/admin/state`, the dashboard). Masked by `check-config`.',
   'state.redis.url':
@@ -171,7 +171,7 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'timeouts.drain':
     'On SIGTERM/SIGINT, how long the drain waits for in-flight requests, streams, WebSocket tunnels and idle keep-alive connections to end; whatever is still open then is cut. `0` cuts them at once.',
   'timeouts.drainDelay':
-    'On SIGTERM/SIGINT, how long `/readyz` fails while the gateway still accepts and serves, before the listener closes. With active health checks on `/readyz`, set it above what the load balancer needs to notice (check interval × unhealthy threshold, with margin); with passive checks only (nginx), leave it at 0. See [Behind a load balancer](../README.md#behind-a-load-balancer).',
+    'On SIGTERM/SIGINT, how long `/readyz` fails while the gateway still accepts and serves, before the listener closes. With active health checks on `/readyz`, set it above what the load balancer needs to notice (check interval × unhealthy threshold, with margin); with passive checks only (nginx), leave it at 0. See [Behind a load balancer](operations.md#behind-a-load-balancer).',
   'limits.bodyBytes':
     'Largest request body (`413` above). Bodies are buffered for replay.',
   'limits.bufferedBytes':
@@ -265,7 +265,7 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'regions[].provider':
     'Informative: `aws`, `gcp`, `onprem`, and so on.',
   'regions[].priority':
-    'Lower is preferred. A higher number takes traffic as the lower tiers lose health (see [Picking an endpoint](../README.md#picking-an-endpoint)).',
+    'Lower is preferred. A higher number takes traffic as the lower tiers lose health (see [Picking an endpoint](routing.md#picking-an-endpoint)).',
   'regions[].endpoints':
     'The region\'s endpoints.',
   'regions[].endpoints[].id':
@@ -275,7 +275,7 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'regions[].endpoints[].weight':
     'Relative share within the priority tier.',
   'regions[].endpoints[].models':
-    'Models served. `"*"` means what the endpoint lists on its own `GET /v1/models` (see `routing.modelDiscovery`), or any model while it lists none. Requests without a `model` go to any endpoint. A model no endpoint serves gets `404 model_not_found`. A map, `{ "llama-3.1-70b": "meta.llama3-1-70b-instruct-v1:0" }`, serves the keys (the ids clients use) and names each model to this endpoint by its value (see [One model, many names](../README.md#one-model-many-names)); `"*"` cannot be a key.',
+    'Models served. `"*"` means what the endpoint lists on its own `GET /v1/models` (see `routing.modelDiscovery`), or any model while it lists none. Requests without a `model` go to any endpoint. A model no endpoint serves gets `404 model_not_found`. A map, `{ "llama-3.1-70b": "meta.llama3-1-70b-instruct-v1:0" }`, serves the keys (the ids clients use) and names each model to this endpoint by its value (see [One model, many names](routing.md#one-model-many-names)); `"*"` cannot be a key.',
   'regions[].endpoints[].headers':
     'Headers added to every upstream request and health probe, e.g. `authorization: Bearer ${VLLM_API_KEY}`. They replace a client header of the same name. Values are masked by `check-config`.',
   'regions[].endpoints[].connections':
@@ -291,7 +291,7 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'regions[].endpoints[].tls.rejectUnauthorized':
     '`false` accepts any server certificate (unverified; for tests only).',
   'regions[].endpoints[].credentials':
-    'A credential that changes while the gateway runs, sent as `<header>: <scheme> <token>` on every request, probe and model-list fetch to this endpoint only (it replaces a client header of that name). See [Credentials that refresh](../README.md#credentials-that-refresh).',
+    'A credential that changes while the gateway runs, sent as `<header>: <scheme> <token>` on every request, probe and model-list fetch to this endpoint only (it replaces a client header of that name). See [Credentials that refresh](#credentials-that-refresh).',
   'regions[].endpoints[].credentials.file.path':
     'A token file re-read when its mtime, size or inode changes (a Kubernetes projected service-account token). A JWT\'s `exp` is its expiry.',
   'regions[].endpoints[].credentials.file.pollInterval':
@@ -319,7 +319,7 @@ export const CONFIG_KEY_DOCS: Readonly<Record<string, string>> = {
   'regions[].endpoints[].credentials.command.scheme':
     'Put before the token; `""` sends the bare token.',
   'regions[].endpoints[].loadSignals.engine':
-    'Set `loadSignals` to scrape the model server\'s own load metrics (these engines\' names) and route on them (see [Load signals](../README.md#load-signals-from-model-servers)). Without `loadSignals`: latency-only scoring.',
+    'Set `loadSignals` to scrape the model server\'s own load metrics (these engines\' names) and route on them (see [Load signals](load-aware.md)). Without `loadSignals`: latency-only scoring.',
   'regions[].endpoints[].loadSignals.path':
     'Appended to the endpoint URL\'s path; fetched with the endpoint\'s `headers`.',
   'regions[].endpoints[].loadSignals.interval':

@@ -8,9 +8,9 @@ export const ERROR_NOTES: Readonly<Record<ErrorCode, string>> = {
   RG_ERR_BAD_REQUEST:
     'Node\'s HTTP parser rejected the request (request-smuggling shapes included), the request target is not a path (e.g. absolute-form `GET http://…`), it has two `Host` headers, or a `Transfer-Encoding` other than `chunked`. Fix the request; retrying it unchanged will fail again. A malformed JSON body is not judged here: the upstream answers it with its own 400.',
   RG_ERR_MODEL_UNDETERMINED:
-    'Some `routing.rules` entry names a model, and the body\'s model cannot be read exactly as the upstream would read it (malformed JSON, duplicate form fields, a compressed body, …; the message names the reason; see [How the model is read](../README.md#how-the-model-is-read)). No upstream was contacted. Send one plain `model` as a JSON string or a single form field.',
+    'Some `routing.rules` entry names a model, and the body\'s model cannot be read exactly as the upstream would read it (malformed JSON, duplicate form fields, a compressed body, …; the message names the reason; see [How the model is read](routing.md#how-the-model-is-read)). No upstream was contacted. Send one plain `model` as a JSON string or a single form field.',
   RG_ERR_AMBIGUOUS_PATH:
-    '`%00` in the path, or a dot segment hidden behind `%2F`, `%5C`, `\\` or a double `%25` encoding (see [Headers, paths and methods](../README.md#headers-paths-and-methods-at-the-edge)). Send the path plainly.',
+    '`%00` in the path, or a dot segment hidden behind `%2F`, `%5C`, `\\` or a double `%25` encoding (see [Headers, paths and methods](routing.md#headers-paths-and-methods-at-the-edge)). Send the path plainly.',
   RG_ERR_BAD_UPGRADE:
     'An Upgrade request for another protocol (`h2c`) or with another method.',
   RG_ERR_MODEL_REQUIRED:
@@ -28,7 +28,7 @@ export const ERROR_NOTES: Readonly<Record<ErrorCode, string>> = {
   RG_ERR_NOT_IN_REGIONS:
     'The model is served, but not in the regions `x-regiongate-regions` and `routing.rules` allow (data residency). The body says `model_not_found` for a request with a model. Widen the header, or ask for a model served there.',
   RG_ERR_MODEL_RENAME_UNSUPPORTED:
-    'The body is a form (multipart or urlencoded) and some endpoint\'s `models` map renames its model (see [One model, many names](../README.md#one-model-many-names)). No upstream was contacted. Send the request as JSON.',
+    'The body is a form (multipart or urlencoded) and some endpoint\'s `models` map renames its model (see [One model, many names](routing.md#one-model-many-names)). No upstream was contacted. Send the request as JSON.',
   RG_ERR_HEADERS_TOO_LARGE:
     'The header block is larger than `limits.headerBytes`. Trim the headers (cookies, tokens).',
   RG_ERR_UPSTREAM_CONNECT:

@@ -1,6 +1,6 @@
 /**
- * Test helper: nginx and HAProxy in front of two gateways, configured as the README's "Behind a load
- * balancer" section says (the settings that make a rolling restart lossless). Each runs in the
+ * Test helper: nginx and HAProxy in front of two gateways, configured as docs/operations.md's "Behind a
+ * load balancer" section says (the settings that make a rolling restart lossless). Each runs in the
  * foreground as one process, on a free port, killed in teardown. `NGINX_SKIP` / `HAPROXY_SKIP` say how
  * to install them when they are not on PATH.
  */
@@ -24,7 +24,7 @@ export interface Balancer {
   log(): string;
 }
 
-/** nginx with the README's upstream settings over `backends` (`host:port`). */
+/** nginx with docs/operations.md's upstream settings over `backends` (`host:port`). */
 export function nginxConf(dir: string, port: number, backends: readonly string[]): string {
   return `daemon off;
 master_process off;
@@ -60,7 +60,7 @@ ${backends.map((b) => `    server ${b} max_fails=1 fail_timeout=2s;`).join('\n')
 `;
 }
 
-/** HAProxy with the README's backend settings over `backends` (`host:port`). */
+/** HAProxy with docs/operations.md's backend settings over `backends` (`host:port`). */
 export function haproxyConf(port: number, backends: readonly string[]): string {
   return `global
   nbthread 1
