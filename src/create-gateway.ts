@@ -365,7 +365,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     drills: () => board.drills(),
     timeline,
     shares,
-    providers: Object.fromEntries(registry.regions.map((r) => [r.name, r.provider])),
+    providers: () => Object.fromEntries(registry.regions.map((r) => [r.name, r.provider])),
   });
   const target: AdminTarget = {
     state: adminState,

@@ -53,6 +53,7 @@ t.test('the feed reads drills at most every DRILL_READ_MS and puts new or change
   const timeline = new Timeline();
   let reads = 0;
   let drills: DrillRecord[] = [{ id: 'd1', region: 'a', startedAt: 1, status: 'pass' }];
+  let providers: Record<string, string> = { a: 'aws' };
   const feed = new DashboardFeed({
     clock,
     state: () => ({}),
@@ -60,10 +61,12 @@ t.test('the feed reads drills at most every DRILL_READ_MS and puts new or change
     drills: () => (reads++, Promise.resolve(drills)),
     timeline,
     shares: new ShareHistory({ clock, intervalMs: 1000, size: 1, totals: () => ({}) }),
-    providers: { a: 'aws' },
+    providers: () => providers,
   });
   const settle = () => new Promise((r) => setImmediate(r));
   t.match(feed.snapshot(), { drills: null, providers: { a: 'aws' } }, 'no drills before the first read');
+  providers = { a: 'aws', b: 'gcp' };
+  t.same((feed.snapshot() as { providers: unknown }).providers, { a: 'aws', b: 'gcp' }, 'providers are read at each snapshot (a reload may add a region)');
   await settle();
   t.match(feed.snapshot(), { drills: [{ id: 'd1' }] });
   t.equal(reads, 1, 'not read again within DRILL_READ_MS');

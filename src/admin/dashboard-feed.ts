@@ -20,8 +20,8 @@ export interface DashboardFeedOptions {
   readonly drills: () => Promise<readonly DrillRecord[] | undefined>;
   readonly timeline: Timeline;
   readonly shares: ShareHistory;
-  /** Region name → provider. */
-  readonly providers: Readonly<Record<string, string>>;
+  /** Region name → provider, read at each snapshot (a config reload may add regions). */
+  readonly providers: () => Readonly<Record<string, string>>;
 }
 
 export class DashboardFeed {
@@ -43,7 +43,7 @@ export class DashboardFeed {
       at: this.#o.clock.now(),
       state: this.#o.state(),
       fleet: this.#o.fleet(),
-      providers: this.#o.providers,
+      providers: this.#o.providers(),
       drills: this.#drills ?? null,
       timeline: this.#o.timeline.entries(),
       shares: this.#o.shares.samples(),
