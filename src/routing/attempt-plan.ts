@@ -76,7 +76,7 @@ export class AttemptPlan {
   /** The request is ready to go: count it for the retry budget, start the deadline, pick the first endpoint. */
   start(): Endpoint | undefined {
     this.#deps.retryGate?.deposit();
-    this.#deadline = this.#deps.clock.setTimeout(this.#onDeadline, this.#deps.options.requestTimeout);
+    this.#deadline = this.#deps.clock.setTimeoutFor(AttemptPlan.#onDeadline, this.#deps.options.requestTimeout, this);
     return this.#deps.picker.pick(this.#owner);
   }
 
@@ -84,7 +84,7 @@ export class AttemptPlan {
   launched(): void {
     const o = this.#deps.options;
     if (o.hedgeAfter > 0 && this.replayable && this.#hedges < o.maxHedges && this.#hedgeTimer === undefined && !this.#closed)
-      this.#hedgeTimer = this.#deps.clock.setTimeout(this.#onHedge, o.hedgeAfter);
+      this.#hedgeTimer = this.#deps.clock.setTimeoutFor(AttemptPlan.#onHedge, o.hedgeAfter, this);
   }
 
   /** Whether an answer with `status` is to be retried elsewhere rather than passed on (before the commit). */
@@ -131,22 +131,23 @@ export class AttemptPlan {
     this.#deadline = undefined;
   }
 
-  readonly #onDeadline = (): void => {
-    this.#deadline = undefined;
-    this.#expired = true;
-    this.#clearHedge();
-    this.#owner.deadlinePassed();
-  };
+  // Static, with the plan as the timer's argument: one plan per request, and no closure per plan.
+  static #onDeadline(plan: AttemptPlan): void {
+    plan.#deadline = undefined;
+    plan.#expired = true;
+    plan.#clearHedge();
+    plan.#owner.deadlinePassed();
+  }
 
   /** No answer yet from the live attempt: race a second one (the picker prefers another region). */
-  readonly #onHedge = (): void => {
-    this.#hedgeTimer = undefined;
-    if (this.#closed || this.#expired || this.#owner.tried.length >= this.#deps.options.attempts) return;
-    const next = this.#deps.picker.pick(this.#owner);
-    if (next === undefined || (this.#deps.retryGate !== undefined && !this.#deps.retryGate.tryWithdraw())) return;
-    this.#hedges++;
-    this.#owner.hedge(next);
-  };
+  static #onHedge(plan: AttemptPlan): void {
+    plan.#hedgeTimer = undefined;
+    if (plan.#closed || plan.#expired || plan.#owner.tried.length >= plan.#deps.options.attempts) return;
+    const next = plan.#deps.picker.pick(plan.#owner);
+    if (next === undefined || (plan.#deps.retryGate !== undefined && !plan.#deps.retryGate.tryWithdraw())) return;
+    plan.#hedges++;
+    plan.#owner.hedge(next);
+  }
 
   #clearHedge(): void {
     this.#deps.clock.clearTimeout(this.#hedgeTimer);

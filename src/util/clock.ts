@@ -15,6 +15,11 @@ export interface Clock {
   /** Monotonic milliseconds with sub-ms precision, for measuring durations. */
   monotonic(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * `fn(arg)` after `ms`, as Node's `setTimeout(fn, ms, arg)`: with a static `fn`, code that arms a timer
+   * per request allocates no closure for it.
+   */
+  setTimeoutFor<A>(fn: (arg: A) => void, ms: number, arg: A): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
   setInterval(fn: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle | undefined): void;
@@ -25,6 +30,7 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setTimeoutFor: (fn, ms, arg) => setTimeout(fn, ms, arg),
   clearTimeout: (h) => {
     if (h !== undefined) clearTimeout(h as unknown as NodeJS.Timeout);
   },

@@ -34,6 +34,10 @@ export class FakeClock implements Clock {
     return this.#add(fn, ms, 0);
   }
 
+  setTimeoutFor<A>(fn: (arg: A) => void, ms: number, arg: A): TimerHandle {
+    return this.#add(() => fn(arg), ms, 0);
+  }
+
   setInterval(fn: () => void, ms: number): TimerHandle {
     return this.#add(fn, ms, Math.max(1, ms));
   }
