@@ -36,8 +36,8 @@ export class AccessLog {
       region: e?.region ?? null,
       endpoint: e?.id ?? null,
       attempts: r.tried.length,
-      retryReasons: r.retryReasons ?? [],
-      faults: r.faults ?? [],
+      retryReasons: r.retryReasons ?? NONE,
+      faults: r.faults ?? NONE,
       durationMs: round(now - r.startedAt),
       firstByteMs: r.firstByteAt < 0 ? null : round(r.firstByteAt - r.startedAt),
       bytesIn: r.bytesIn,
@@ -46,6 +46,9 @@ export class AccessLog {
     this.#write(`${JSON.stringify(line)}\n`);
   }
 }
+
+/** Shared by every line with no retry and no fault: nothing allocated for the common case. */
+const NONE: readonly string[] = Object.freeze([]);
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
