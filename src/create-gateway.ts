@@ -478,13 +478,13 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       }
       const self = admin === undefined ? undefined : new AdminClient(loopbackUrl(admin.url), config.admin.token);
       if (self !== undefined) drills = new DrillRunner({ clock, logger, admin: self });
-      if (self !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
+      if (drills !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
         schedule = new DrillSchedule(config.drills, {
           clock,
           random,
           store,
           logger,
-          admin: self,
+          runner: drills,
           unwise: (name) => drillUnwise(registry, health, name),
         });
         schedule.start();

@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { resolveConfig } from '../src/config/index.js';
 import { DrillSchedule, inWindow, type DrillScheduleConfig } from '../src/drill/drill-schedule.js';
 import type { DrillOptions, DrillReport } from '../src/drill/drill-run.js';
+import { DrillRunner } from '../src/drill/drill-runner.js';
 import { ConfigError } from '../src/errors.js';
 import { MemoryBus, MemoryStore } from '../src/state/memory-store.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -42,17 +43,22 @@ async function twoSchedules(t: Teardown, cfg: DrillScheduleConfig, unwise: (regi
     const store = new MemoryStore({ gatewayId: gw, clock, localEvents: () => [], bus });
     await store.start();
     t.teardown(() => store.close());
+    const logger = createLogger('info', (l) => void lines.push(l), { gatewayId: gw });
     const s = new DrillSchedule(cfg, {
       clock,
       random: seededRandom(1),
       store,
-      logger: createLogger('info', (l) => void lines.push(l), { gatewayId: gw }),
-      admin: { get: async () => new Error('unused'), post: async () => new Error('unused') },
+      logger,
       unwise,
-      run: async (o) => {
-        runs.push({ gw, o });
-        return { id: `d-${runs.length}`, region: o.region, verdict: 'pass' } as DrillReport;
-      },
+      runner: new DrillRunner({
+        clock,
+        logger,
+        admin: { get: async () => new Error('unused'), post: async () => new Error('unused') },
+        run: async (o) => {
+          runs.push({ gw, o });
+          return { id: `d-${runs.length}`, region: o.region, verdict: 'pass' } as DrillReport;
+        },
+      }),
     });
     t.teardown(() => s.close());
     return s;

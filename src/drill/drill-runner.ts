@@ -1,6 +1,6 @@
 /**
- * Drills started through the admin API (`POST /admin/drills/run`, the dashboard's form): the same engine
- * as `regiongate drill` and the schedule (`runDrill`, through this gateway's own admin API), run in the
+ * Drills started here, through the admin API (`POST /admin/drills/run`, the dashboard's form) or by the
+ * schedule (`drill-schedule.ts`): the engine of `regiongate drill` (`runDrill`, through this gateway's own admin API), run in the
  * background here, so the drill keeps its record and report in the store whoever started it. Bounded:
  * one running drill per region on this gateway (a second is refused), and `close()` aborts every running
  * drill (each restores its region and records `aborted`) before the gateway drains.
@@ -38,12 +38,22 @@ export class DrillRunner {
     return [...this.#running.keys()];
   }
 
+  /** The region's drill running from here, settling once it has ended and been recorded; undefined when none. */
+  ended(region: string): Promise<void> | undefined {
+    return this.#running.get(region);
+  }
+
   /** Start a drill in the background; resolves once it has started (its `running` record kept) or was refused. */
   start(o: DrillOptions): Promise<DrillStart> {
-    if (this.#abort.signal.aborted) return Promise.resolve({ status: 503, code: 'RG_ADMIN_UNAVAILABLE', message: 'the gateway is closing' });
-    if (this.#running.has(o.region))
-      return Promise.resolve({ status: 409, code: 'RG_ADMIN_DRILL_RUNNING', message: `a drill of region ${JSON.stringify(o.region)} is already running on this gateway` });
     const log = this.#d.logger;
+    // Every refusal is logged here (one `drill.skipped` line), whoever asked: the admin API or the schedule.
+    const refuse = (r: AdminRefusal): Promise<DrillStart> => {
+      log.warn(LOG_EVENT.drillSkipped, { region: o.region, reason: r.message });
+      return Promise.resolve(r);
+    };
+    if (this.#abort.signal.aborted) return refuse({ status: 503, code: 'RG_ADMIN_UNAVAILABLE', message: 'the gateway is closing' });
+    if (this.#running.has(o.region))
+      return refuse({ status: 409, code: 'RG_ADMIN_DRILL_RUNNING', message: `a drill of region ${JSON.stringify(o.region)} is already running on this gateway` });
     return new Promise<DrillStart>((answer) => {
       const run = (this.#d.run ?? runDrill)(o, {
         admin: this.#d.admin,

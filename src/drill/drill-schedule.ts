@@ -4,9 +4,10 @@
  * window, the gateway first asks whether a drill is wise now (the region and its failover target
  * healthy: never during a real outage), then claims the period in the store (`SET NX` with the
  * cadence as lifetime), so exactly one gateway of the fleet runs it, then takes one of the day's
- * `maxPerDay` budget tokens the same way. The winner runs the same engine as `regiongate drill`
- * (`runDrill`, through its own admin API), which keeps the record and report in the store. Runs on the
- * injected clock; one drill at a time per gateway; `close()` aborts a running drill (which restores).
+ * `maxPerDay` budget tokens the same way. The winner hands the drill to the gateway's `DrillRunner`, the
+ * same one the admin API's drills run through (the engine of `regiongate drill`, which keeps the record
+ * and report in the store). Runs on the injected clock; one scheduled drill at a time per gateway; the
+ * runner's `close()` aborts a running drill (which restores), and this one's waits for it.
  */
 import type { GatewayConfig } from '../config/schema.js';
 import type { FaultSpec } from '../fault/fault-spec.js';
@@ -15,7 +16,8 @@ import type { Logger } from '../telemetry/logger.js';
 import { LOG_EVENT } from '../telemetry/names.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { DrillStartError, runDrill, type DrillDeps, type DrillOptions, type DrillReport } from './drill-run.js';
+import type { DrillOptions } from './drill-run.js';
+import type { DrillRunner } from './drill-runner.js';
 
 export type DrillScheduleConfig = GatewayConfig['drills'];
 export type ScheduledDrill = DrillScheduleConfig['schedule'][number];
@@ -27,12 +29,10 @@ export interface DrillScheduleDeps {
   readonly random: Random;
   readonly store: Pick<StateStore, 'claim'>;
   readonly logger: Logger;
-  /** The admin API the drill runs through (this gateway's own). */
-  readonly admin: DrillDeps['admin'];
+  /** Runs the drill (and logs its progress and end), as for drills started through the admin API. */
+  readonly runner: Pick<DrillRunner, 'start' | 'ended'>;
   /** Why a drill of `region` would be unwise now (it or its failover target unhealthy), or undefined. */
   readonly unwise: (region: string) => string | undefined;
-  /** The drill engine (default `runDrill`; tests replace it). */
-  readonly run?: (o: DrillOptions, d: DrillDeps) => Promise<DrillReport>;
 }
 
 /** Whether `minute` of the UTC day is inside [start, end) (wrapping past midnight when start > end). */
@@ -56,7 +56,6 @@ export class DrillSchedule {
   readonly #skipLogged: number[];
   #timer: TimerHandle | undefined;
   #running: Promise<void> | undefined;
-  readonly #abort = new AbortController();
   #closed = false;
 
   constructor(cfg: DrillScheduleConfig, deps: DrillScheduleDeps) {
@@ -71,12 +70,11 @@ export class DrillSchedule {
     this.#arm();
   }
 
-  /** Stop looking; a running drill is aborted (and restores) before this resolves. */
+  /** Stop looking; resolves when a drill started here has ended (the runner's `close()` aborts it). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#d.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#abort.abort();
     await this.#running;
   }
 
@@ -119,21 +117,11 @@ export class DrillSchedule {
   }
 
   async #run(entry: ScheduledDrill): Promise<void> {
-    const run = this.#d.run ?? runDrill;
-    const log = this.#d.logger;
-    log.info(LOG_EVENT.drillScheduled, { region: entry.region, mode: entry.mode });
-    try {
-      const report = await run(drillOptions(entry), {
-        admin: this.#d.admin,
-        clock: this.#d.clock,
-        signal: this.#abort.signal,
-        progress: (line) => log.info(LOG_EVENT.drillProgress, { region: entry.region, line }),
-      });
-      log.info(LOG_EVENT.drillEnded, { id: report.id, region: report.region, verdict: report.verdict, reason: report.reason, shiftMs: report.shiftMs, clientErrors: report.clientErrors, requests: report.requests });
-    } catch (err) {
-      // A drill that cannot start (refused: it would strand a model, unknown region) is logged, never thrown.
-      log.warn(LOG_EVENT.drillSkipped, { region: entry.region, reason: err instanceof DrillStartError ? err.message : String(err) });
-    }
+    this.#d.logger.info(LOG_EVENT.drillScheduled, { region: entry.region, mode: entry.mode });
+    // A drill that cannot start (it would strand a model, one of the region is already running here) is
+    // logged by the runner, never thrown.
+    const start = await this.#d.runner.start(drillOptions(entry));
+    if (!('code' in start)) await this.#d.runner.ended(entry.region);
   }
 
   #arm(): void {
