@@ -523,7 +523,10 @@ function loopbackUrl(url: string): string {
   return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
 }
 
-/** Drains, drills and faults are fleet intents (`FleetSync`); ejections are this gateway's, shared as reports. */
+/**
+ * Drains, drills, faults and unejects are fleet intents (`FleetSync`); an operator's ejection is this
+ * gateway's, shared as a report like any other.
+ */
 function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminAction, endpoint: Endpoint, o: ActionOptions): void {
   switch (action) {
     case 'drain':
@@ -543,6 +546,6 @@ function applyAction(health: HealthTracker, fleet: FleetSync, action: AdminActio
     case 'eject':
       return health.eject(endpoint, 'operator');
     case 'uneject':
-      return health.uneject(endpoint, 'operator');
+      return fleet.uneject(endpoint.id, o.reason);
   }
 }

@@ -139,3 +139,29 @@ t.test('two gateways that both detect a failure keep each other ejected', async 
   const snap = g1.health.snapshot().find((s) => s.id === 'a-0');
   t.equal(snap?.cause, 'consecutive_5xx', 'a peer\'s report did not relabel our own ejection');
 });
+
+t.test('an operator uneject through one gateway ends every gateway\'s ejection, and it stays ended', async (t) => {
+  const bus = new MemoryBus();
+  const regions = await twoRegions(t);
+  const cfg = (id: string) => ({ ...base, gatewayId: id, state: { store: 'memory' as const, refreshInterval: 100 }, admin: { host: '127.0.0.1', port: 0 } });
+  const g1 = await startGateway(t, regions, cfg('g1'), { bus });
+  const g2 = await startGateway(t, regions, cfg('g2'), { bus });
+  const ejectedUntil = Date.now() + 60_000;
+  // Both saw the endpoint fail: each asserts its own ejection to the other.
+  g1.health.eject(g1.registry.endpoint('a-0')!, 'consecutive_5xx', ejectedUntil);
+  g2.health.eject(g2.registry.endpoint('a-0')!, 'consecutive_5xx', ejectedUntil);
+  await Promise.all([refreshes(g1, 2), refreshes(g2, 2)]);
+  const res = await request(`${g1.admin!.url}/admin/endpoints/a-0/uneject`, { method: 'POST', headers: { 'x-regiongate-admin': '1' } });
+  t.equal(res.statusCode, 200);
+  await res.body.dump();
+  // Before, g2's own ejection stayed, and its report put the endpoint back out on g1 at the next refresh.
+  for (const g of [g1, g2]) t.equal(stateOf(g, 'a-0'), 'probation', `${g.gatewayId}: back in rotation (probation), at once`);
+  await Promise.all([refreshes(g1, 5), refreshes(g2, 5)]);
+  for (const g of [g1, g2]) t.equal(stateOf(g, 'a-0'), 'probation', `${g.gatewayId}: still in after five snapshot refreshes`);
+  const snap = g2.health.snapshot().find((s) => s.id === 'a-0');
+  t.equal(snap?.cause, 'operator', 'g2 says an operator put it back');
+  // A failure after the uneject is new evidence: ejected again, and the peer believes it.
+  g2.health.eject(g2.registry.endpoint('a-0')!, 'consecutive_5xx', Date.now() + 60_000);
+  await until('g1 applies g2\'s new ejection', () => stateOf(g1, 'a-0') === 'ejected');
+  t.pass('a later ejection is reported and applied as before');
+});

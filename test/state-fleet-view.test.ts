@@ -67,6 +67,34 @@ t.test('recovered clears the ejection record only', async (t) => {
   t.ok(view.remoteState('ep-1')?.rateLimitedUntil, 'the rate limit, another record, still holds');
 });
 
+t.test('an operator uneject voids the ejection reports made before it, from any gateway, not later ones', async (t) => {
+  const { clock, view, gw } = setup();
+  const [a, b] = [gw('gw-a'), gw('gw-b')];
+  view.apply(a.create('ejected', 'ep-1', 'consecutive_5xx', 60_000));
+  view.apply(b.create('ejected', 'ep-1', 'breaker_open', 60_000));
+  view.apply(a.create('rate_limited', 'ep-1', 'rate_limited', 60_000));
+  t.equal(view.remoteState('ep-1')?.from.length, 2, 'confirmed by both');
+  clock.tick(1000);
+  const marker = gw('gw-ops').create('unejected', 'ep-1', 'fixed upstream', 60_000);
+  view.apply(marker);
+  const after = view.remoteState('ep-1');
+  t.equal(after?.ejectedUntil, undefined, 'both earlier ejections no longer count');
+  t.equal(after?.unejectedAt, marker.at, 'the marker is part of the state, for each gateway to act on once');
+  t.ok(after?.rateLimitedUntil, 'a rate limit is another record: an uneject leaves it');
+  t.same(view.summary().intents, [], 'a marker, not an intent in force');
+  clock.tick(1000);
+  view.apply(b.create('ejected', 'ep-1', 'consecutive_5xx', 60_000));
+  t.ok(view.remoteState('ep-1')?.ejectedUntil, 'a gateway that ejects it again afterwards is believed');
+  t.equal(view.remoteState('ep-1')?.cause, 'consecutive_5xx');
+  // Only the marker left: a state with nothing in force but the marker, until the marker ends.
+  const { view: v2, gw: gw2, clock: c2 } = setup();
+  v2.apply(gw2('gw-ops').create('unejected', 'ep-2', 'operator', 60_000));
+  t.match(v2.remoteState('ep-2'), { drained: false, cause: 'operator', from: [] });
+  t.equal(v2.remoteState('ep-2')?.ejectedUntil, undefined);
+  c2.tick(60_000);
+  t.equal(v2.remoteState('ep-2'), undefined, 'gone at the marker\'s end');
+});
+
 t.test('one gateway may eject at most maxEjectShare of all endpoints unless others confirm', async (t) => {
   const { clock, view, gw, setTotal } = setup();
   const x = gw('gw-x');

@@ -20,6 +20,8 @@ const DRAIN_HOLD_MS = 24 * 3_600_000;
 const DRILL_END_MS = 500;
 /** How long an undrain marker replaces a drain record: long enough to settle every race with a refresh. */
 const UNDRAIN_MARKER_MS = 60_000;
+/** How long an uneject marker voids older ejection reports: as long, for the same reason. */
+const UNEJECT_MARKER_MS = 60_000;
 /**
  * Causes never reported to the fleet as health: each gateway refreshes its own credentials, and a drill
  * is already a fleet intent (every gateway applies it from the intent, with cause `drill`).
@@ -61,6 +63,8 @@ export class FleetSync {
   #seq = 0;
   /** The remote state last applied per endpoint, to tell a lifted layer from a renewed one. */
   readonly #applied = new Map<string, RemoteEndpointState>();
+  /** The uneject marker last acted on per endpoint (its `at`): each ends this gateway's ejection once. */
+  readonly #unejected = new Map<string, number>();
   readonly #off: (() => void)[] = [];
 
   constructor(opts: FleetSyncOptions) {
@@ -118,6 +122,16 @@ export class FleetSync {
   drain(endpointId: string, reason: string, ms?: number): void {
     const now = this.#o.clock.now();
     this.#intent(this.#event('drained', endpointId, reason, ms === undefined ? Number.POSITIVE_INFINITY : now + ms, now));
+  }
+
+  /**
+   * An operator uneject, fleet-wide: every gateway ends its own ejection of the endpoint (an open breaker
+   * or failing probes still hold it there), and ejection reports made before now stop counting. Without
+   * it, a peer that had also ejected the endpoint kept asserting its ejection, and the fleet put it back.
+   */
+  uneject(endpointId: string, reason: string): void {
+    const now = this.#o.clock.now();
+    this.#intent(this.#event('unejected', endpointId, reason, now + UNEJECT_MARKER_MS, now));
   }
 
   /** Lift a drain fleet-wide, whichever gateway made it. */
@@ -217,7 +231,12 @@ export class FleetSync {
         shortened(before.ejectedUntil, state.ejectedUntil) ||
         shortened(before.rateLimitedUntil, state.rateLimitedUntil));
     if (lifted) health.applyRemote({ endpointId, state: 'healthy' });
-    if (state === undefined) return;
+    if (state === undefined) return void this.#unejected.delete(endpointId);
+    if (state.unejectedAt !== undefined && this.#unejected.get(endpointId) !== state.unejectedAt) {
+      this.#unejected.set(endpointId, state.unejectedAt);
+      const endpoint = this.#o.registry.endpoint(endpointId);
+      if (endpoint !== undefined) health.uneject(endpoint, 'operator');
+    }
     // The view lifts a drain when its record ends or is undrained.
     if (state.drained) this.#applyDrain(endpointId, state);
     // A drill is operator intent, applied as a drain that ends with it (panic never routes to it), with

@@ -2,7 +2,7 @@
  * The message gateways exchange about endpoints: a `FleetEvent`, its validation and the record it
  * belongs to. Two kinds: *reports* (ejections, whatever their cause — an open breaker is an `ejected`
  * with cause `breaker_open` — rate limits, recoveries), which one gateway
- * asserts about what it sees, and operator *intents* (drains, undrains, drills), which are the fleet's
+ * asserts about what it sees, and operator *intents* (drains, undrains, drills, faults, unejects), which are the fleet's
  * and live in the store on their own (see `intent-book.ts`). Bytes from Redis or another gateway are
  * decoded by `fleet-wire.ts` (signed, with a relative lifetime), then validated by `toFleetEvent`.
  */
@@ -16,6 +16,7 @@ export const FLEET_EVENT_TYPES = [
   'undrained',
   'drill',
   'fault',
+  'unejected',
 ] as const;
 
 export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
@@ -45,7 +46,7 @@ export interface FleetEvent {
  * The record an event sets or clears. A gateway holds at most one event per (endpoint, class): a later
  * `recovered` replaces its `ejected`, a later `undrained` its `drained`.
  */
-export type EventClass = 'ejection' | 'rate' | 'drain' | 'drill' | 'fault';
+export type EventClass = 'ejection' | 'rate' | 'drain' | 'drill' | 'fault' | 'uneject';
 
 const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   ejected: 'ejection',
@@ -55,6 +56,7 @@ const CLASS_OF: Readonly<Record<FleetEventType, EventClass>> = {
   undrained: 'drain',
   drill: 'drill',
   fault: 'fault',
+  unejected: 'uneject',
 };
 
 const TYPES: ReadonlySet<string> = new Set(FLEET_EVENT_TYPES);
@@ -66,9 +68,16 @@ export const MAX_CAUSE = 256;
 
 /**
  * Operator intents: the fleet's, stored once per (endpoint, class), applied by every gateway. A `fault`
- * (a drill's injected fault, `src/fault/`) carries its spec in `cause`.
+ * (a drill's injected fault, `src/fault/`) carries its spec in `cause`. An `unejected` marker is an
+ * operator's uneject: every gateway ends its own ejection of the endpoint, and ejection reports made
+ * before it are ignored.
  */
-const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill', 'fault']);
+const INTENT_TYPES: ReadonlySet<FleetEventType> = new Set<FleetEventType>(['drained', 'undrained', 'drill', 'fault', 'unejected']);
+
+/** The intent class of an intent event: one record per (endpoint, class) in the store. */
+export function intentClass(event: Pick<FleetEvent, 'type'>): EventClass {
+  return CLASS_OF[event.type];
+}
 
 export function isIntent(event: Pick<FleetEvent, 'type'>): boolean {
   return INTENT_TYPES.has(event.type);

@@ -1,11 +1,11 @@
 /**
  * Operator intent as the fleet holds it: at most one record per (endpoint, class), a drain (or the
- * short-lived undrain marker that replaced it) and a drill, whoever made them. Intents live in the
+ * short-lived undrain marker that replaced it), a drill, a fault and an uneject marker, whoever made them. Intents live in the
  * store on their own, so they outlive the gateway that made them and reach gateways started later;
  * every gateway, the maker included, applies them from here. A record is replaced by any newer
  * message for its key, reconciled with each snapshot load, and forgotten at its expiry (on this
  * process's clock, from the lifetime the store says is left). Only endpoints of the registry are
- * kept, so a flood of messages cannot grow it beyond two records per endpoint.
+ * kept, so a flood of messages cannot grow it beyond four records per endpoint.
  */
 import { isIntent, type FleetEvent } from './fleet-event.js';
 import { intentKey } from './snapshot.js';
@@ -80,7 +80,7 @@ export class IntentBook {
   summary(): IntentSummary[] {
     const out: IntentSummary[] = [];
     for (const { event: e, until } of this.#records.values()) {
-      if (e.type === 'undrained') continue;
+      if (e.type === 'undrained' || e.type === 'unejected') continue; // markers, not intents in force
       out.push({
         kind: e.type === 'drill' || e.type === 'fault' ? e.type : 'drain',
         endpointId: e.endpointId,

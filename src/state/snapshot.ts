@@ -11,14 +11,14 @@
  * per-field expiry (HEXPIRE is 7.4), so each refresh prunes, in one atomic step. The Lua scripts do it
  * in Redis; `putEntry` and `refreshSnapshot` do the same for `MemoryBus`. Keep them in step.
  */
-import { isIntent, recordKey, type FleetEvent } from './fleet-event.js';
+import { intentClass, isIntent, recordKey, type FleetEvent } from './fleet-event.js';
 
 /** Most entries one refresh returns: a flooded hash cannot grow a gateway's memory without bound. */
 export const MAX_SNAPSHOT_ENTRIES = 4096;
 
 /** The field of an intent: one per (endpoint, class), whoever made it. */
 export function intentKey(event: Pick<FleetEvent, 'endpointId' | 'type'>): string {
-  return JSON.stringify([event.endpointId, event.type === 'drill' || event.type === 'fault' ? event.type : 'drain']);
+  return JSON.stringify([event.endpointId, intentClass(event)]);
 }
 
 /** The snapshot field of any event. */

@@ -4,7 +4,8 @@
  * - Operator intents (`IntentBook`: one drain record and one drill record per endpoint, signed like
  *   every message) are authoritative: the admin API refuses one that would leave a model with no
  *   routable endpoint unless forced. A drain holds until undrained or its end; a drill ejects its
- *   endpoint until the drill's end (a fire drill rehearses losing it).
+ *   endpoint until the drill's end (a fire drill rehearses losing it). An uneject marker (an operator
+ *   put the endpoint back) voids every ejection report made before it, whoever made it.
  * - Ejections (`ejected`, whatever the cause) and rate limits count per reporting gateway. An endpoint
  *   reported by two or more gateways is confirmed. A single gateway's reports may impair at most
  *   `floor(maxShare × totalEndpoints)` endpoints: its confirmed ones use its quota first, then its
@@ -32,6 +33,11 @@ export interface RemoteEndpointState {
   /** A fire drill holds the endpoint until this epoch ms (operator intent: applied as a drain). */
   readonly drillUntil?: number;
   readonly rateLimitedUntil?: number;
+  /**
+   * The latest operator uneject (`at` of its marker, the maker's epoch ms): every gateway ends its own
+   * ejection of the endpoint once per marker.
+   */
+  readonly unejectedAt?: number;
   /** Cause of the strongest applied report: drain > drill > ejection > rate limit. */
   readonly cause: string;
   /** Gateways whose reports are applied, sorted. */
@@ -47,6 +53,7 @@ export interface TrustResult {
 interface Gathered {
   drain?: RemoteRecord;
   drills: RemoteRecord[];
+  uneject?: RemoteRecord;
   eject: Map<string, RemoteRecord[]>;
   rate: Map<string, RemoteRecord[]>;
 }
@@ -63,9 +70,22 @@ function gather(records: Iterable<RemoteRecord>): Map<string, Gathered> {
     if (e.type === 'drained' || e.type === 'undrained') {
       if (!g.drain || newer(e, g.drain.event)) g.drain = r;
     } else if (e.type === 'drill') g.drills.push(r);
-    else if (e.type === 'ejected' || e.type === 'rate_limited') {
+    else if (e.type === 'unejected') {
+      if (!g.uneject || newer(e, g.uneject.event)) g.uneject = r;
+    } else if (e.type === 'ejected' || e.type === 'rate_limited') {
       const m = e.type === 'rate_limited' ? g.rate : g.eject;
       m.set(e.gatewayId, [...(m.get(e.gatewayId) ?? []), r]);
+    }
+  }
+  // An operator's uneject voids the ejection reports made before it (a gateway that ejects the endpoint
+  // again afterwards reports it anew, with a later time).
+  for (const g of byEndpoint.values()) {
+    const voidBefore = g.uneject?.event.at;
+    if (voidBefore === undefined) continue;
+    for (const [gw, recs] of g.eject) {
+      const kept = recs.filter((r) => r.event.at > voidBefore);
+      if (kept.length > 0) g.eject.set(gw, kept);
+      else g.eject.delete(gw);
     }
   }
   return byEndpoint;
@@ -121,9 +141,18 @@ export function effectiveStates(records: Iterable<RemoteRecord>, totalEndpoints:
     const ejectedUntil = maxUntil(ejections);
     const drillUntil = maxUntil(g.drills);
     const rateLimitedUntil = maxUntil(limits);
-    if (!drained && ejectedUntil === undefined && drillUntil === undefined && rateLimitedUntil === undefined) continue;
+    const unejectedAt = g.uneject?.event.at;
+    if (!drained && ejectedUntil === undefined && drillUntil === undefined && rateLimitedUntil === undefined && unejectedAt === undefined) continue;
     const strongest =
-      drained && g.drain ? g.drain : g.drills.length ? latest(g.drills) : ejections.length ? latest(ejections) : latest(limits);
+      drained && g.drain
+        ? g.drain
+        : g.drills.length
+          ? latest(g.drills)
+          : ejections.length
+            ? latest(ejections)
+            : limits.length
+              ? latest(limits)
+              : g.uneject!;
     const from = new Set([...(drained && g.drain ? [g.drain] : []), ...g.drills, ...ejections, ...limits].map((r) => r.event.gatewayId));
     states.set(endpointId, {
       ...(ejectedUntil !== undefined && { ejectedUntil }),
@@ -131,6 +160,7 @@ export function effectiveStates(records: Iterable<RemoteRecord>, totalEndpoints:
       ...(drained && g.drain && { drainedUntil: g.drain.until }),
       ...(drillUntil !== undefined && { drillUntil }),
       ...(rateLimitedUntil !== undefined && { rateLimitedUntil }),
+      ...(unejectedAt !== undefined && { unejectedAt }),
       cause: strongest.event.cause,
       from: [...from].sort(),
     });
@@ -147,6 +177,7 @@ export function sameState(a: RemoteEndpointState | undefined, b: RemoteEndpointS
     a.drainedUntil === b.drainedUntil &&
     a.drillUntil === b.drillUntil &&
     a.rateLimitedUntil === b.rateLimitedUntil &&
+    a.unejectedAt === b.unejectedAt &&
     a.cause === b.cause &&
     a.from.join('\n') === b.from.join('\n')
   );
