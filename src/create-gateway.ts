@@ -297,7 +297,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       const now = performance.now();
       metrics.requestEnded(status, code, exchange, now);
       accessLog?.served(exchange, code, now);
-      tally.requestEnded(status);
+      tally.requestEnded(status, code);
     },
     tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
     onTlsFailure: tlsLog.note,

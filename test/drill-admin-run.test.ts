@@ -40,7 +40,7 @@ async function state(gw: RunningGateway): Promise<State> {
   return (await (await request(`${gw.admin!.url}/admin/state`)).body.json()) as State;
 }
 
-async function fleet(t: Teardown) {
+async function fleet(t: Teardown, more: Record<string, unknown> = {}) {
   const a = await startSim(t, { name: 'a' });
   const b = await startSim(t, { name: 'b' });
   const bus = new MemoryBus();
@@ -48,7 +48,7 @@ async function fleet(t: Teardown) {
     { name: 'a', url: a.url, models: ['m'] },
     { name: 'b', url: b.url, models: ['m'] },
   ];
-  const base = { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 }, state: { summaryInterval: '200ms' } };
+  const base = { health: { probes: false }, admin: { host: '127.0.0.1', port: 0 }, state: { summaryInterval: '200ms' }, ...more };
   const g1 = await startGateway(t, regions, { ...base, gatewayId: 'g1' }, { bus });
   const g2 = await startGateway(t, regions, { ...base, gatewayId: 'g2' }, { bus });
   return { g1, g2 };
@@ -80,6 +80,27 @@ t.test('a fault drill started through the admin API injects the fault and keeps 
   let l: Listed = { drills: [] };
   await waitUntil('the drill to end', async () => (l = await listed(g1)).drills.some((d) => d.id === started.body.started && d.status !== 'running'), 30_000);
   t.match(l.drills[0], { mode: 'fault', origin: 'admin', report: { fault: { kind: 'slow' } } });
+});
+
+t.test('a fault drill the retry budget cannot absorb ends not passing, and its report names the cause', async (t) => {
+  // No retry budget at all: every faulted attempt that cannot go elsewhere reaches the client.
+  const { g1 } = await fleet(t, { retry: { budget: { percent: 0, minRetriesPerSec: 0 } } });
+  const started = await run(g1, { region: 'a', duration: '20s', mode: 'fault', fault: 'error', percent: 100 });
+  t.equal(started.status, 200);
+  // Bounded load through g1 until the drill has a verdict (it aborts once the errors are seen).
+  let l: Listed = { drills: [] };
+  const ended = () => l.drills.some((d) => d.id === started.body.started && d.status !== 'running');
+  for (let i = 0; i < 5000 && !ended(); i++) {
+    const res = await request(`${g1.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","messages":[]}' });
+    await res.body.dump();
+    if (i % 20 === 19) l = await listed(g1);
+  }
+  await waitUntil('the drill to end', async () => ended() || ((l = await listed(g1)), ended()), 30_000);
+  const report = l.drills.find((d) => d.id === started.body.started)?.report as unknown as { verdict: string; reason: string; clientErrors: number; clientErrorCauses: Record<string, number> };
+  t.not(report.verdict, 'pass');
+  t.ok(report.clientErrors > 0);
+  t.ok((report.clientErrorCauses.RG_ERR_RETRY_BUDGET ?? 0) > 0, `the budget named as the cause: ${JSON.stringify(report.clientErrorCauses)}`);
+  t.match(report.reason, /RG_ERR_RETRY_BUDGET \d+/, 'and in the reason');
 });
 
 t.test('bad drill requests are refused, naming the problem', async (t) => {

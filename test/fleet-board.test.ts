@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { ABANDONED_AFTER_MS, FleetBoard, MAX_DRILLS_LISTED } from '../src/fleet/fleet-board.js';
-import { MAX_SUMMARY_BYTES } from '../src/fleet/fleet-summary.js';
+import { MAX_ERROR_CAUSES, MAX_SUMMARY_BYTES } from '../src/fleet/fleet-summary.js';
 import { TrafficTally } from '../src/fleet/traffic-tally.js';
 import type { EndpointHealthSnapshot } from '../src/health/health-snapshot.js';
 import type { Endpoint } from '../src/registry/endpoint.js';
@@ -57,6 +57,28 @@ t.test('every gateway sees every gateway of its fleet, and no forged one', async
   // g2 read g1's first summary, whose window held the sample; g1's next window has none.
   t.equal(g2.view().gateways.find((g) => g.gatewayId === 'g1')?.regions.find((r) => r.region === 'a')?.p50Ms, 40);
   t.equal(view.gateways.find((g) => g.self)?.regions.find((r) => r.region === 'a')?.p50Ms, null);
+});
+
+t.test('client errors are counted by cause, bounded, and travel in the summary', async (t) => {
+  const clock = new FakeClock();
+  const bus = new MemoryBus();
+  const g1 = await member(t, bus, clock, 'g1', SECRET);
+  const g2 = await member(t, bus, clock, 'g2', SECRET);
+  g1.tally.requestEnded(503, 'RG_ERR_RETRY_BUDGET');
+  g1.tally.requestEnded(503, 'RG_ERR_RETRY_BUDGET');
+  g1.tally.requestEnded(502); // an upstream's answer passed on: no gateway code
+  g1.tally.requestEnded(429, 'RG_ERR_RATE_LIMITED'); // not a 5xx: not a client error
+  g1.tally.requestEnded(200);
+  t.same(g1.tally.client(), { requests: 5, clientErrors: 3, clientErrorCauses: { RG_ERR_RETRY_BUDGET: 2, http_502: 1 } });
+  for (let i = 0; i < 40; i++) g1.tally.requestEnded(500 + (i % 100), `RG_ERR_X${i}`);
+  const causes = g1.tally.client().clientErrorCauses;
+  t.equal(Object.keys(causes).length, MAX_ERROR_CAUSES, 'at most MAX_ERROR_CAUSES causes');
+  t.ok((causes.other ?? 0) > 0, 'the rest count under other');
+  t.equal(Object.values(causes).reduce((x, y) => x + y, 0), g1.tally.client().clientErrors, 'every error counted once');
+  await g1.board.tick();
+  await g2.board.tick();
+  const seen = g2.view().gateways.find((g) => g.gatewayId === 'g1') as unknown as { clientErrorCauses: Record<string, number> };
+  t.same(seen.clientErrorCauses, causes, 'the peer reads the causes');
 });
 
 t.test('a summary over the size bound keeps its counters and drops its endpoint view', async (t) => {

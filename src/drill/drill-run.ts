@@ -48,6 +48,8 @@ export interface DrillReport {
   /** Drain mode: ms until no gateway sent the region a new request (null: not complete; always null in fault mode). */
   readonly shiftMs: number | null;
   readonly clientErrors: number;
+  /** The client errors by cause (error code, or `http_<status>`), most frequent first: why they failed. */
+  readonly clientErrorCauses: Readonly<Record<string, number>>;
   readonly requests: number;
   readonly maxErrorRatePct: number;
   /** The drill was ended early through `undrill` (after an abort) and the gateway confirmed it. */
@@ -154,7 +156,7 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
     const requests = b.requests - a.requests;
     const errors = b.clientErrors - a.clientErrors;
     if (requests > 0 && (errors / requests) * 100 > o.maxErrorRatePct)
-      abortReason = `client errors ${errors} of ${requests} requests (${((errors / requests) * 100).toFixed(1)} %) over the last ${Math.round((b.at - a.at) / 100) / 10} s exceed ${o.maxErrorRatePct} %`;
+      abortReason = `client errors ${errors} of ${requests} requests (${((errors / requests) * 100).toFixed(1)} %) over the last ${Math.round((b.at - a.at) / 100) / 10} s exceed ${o.maxErrorRatePct} %${causesText(watch.errorCauses())}`;
   }
 
   let restored = false;
@@ -174,11 +176,12 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   const { requests, clientErrors } = watch.totals();
   const shiftMs = watch.shiftMs();
   const rate = requests > 0 ? (clientErrors / requests) * 100 : 0;
+  const clientErrorCauses = watch.errorCauses();
   let verdict: Verdict = 'pass';
   let reason: string | undefined;
   if (abortReason !== undefined) [verdict, reason] = ['aborted', abortReason];
   else if (shiftMs === null && mode === 'drain') [verdict, reason] = ['fail', `the region still got new requests at the end of the drill`];
-  else if (rate > o.maxErrorRatePct) [verdict, reason] = ['fail', `client error rate ${rate.toFixed(2)} % exceeds ${o.maxErrorRatePct} %`];
+  else if (rate > o.maxErrorRatePct) [verdict, reason] = ['fail', `client error rate ${rate.toFixed(2)} % exceeds ${o.maxErrorRatePct} %${causesText(clientErrorCauses)}`];
   const report: DrillReport = {
     id,
     region: o.region,
@@ -192,6 +195,7 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
     durationMs: o.durationMs,
     shiftMs: mode === 'drain' ? shiftMs : null,
     clientErrors,
+    clientErrorCauses,
     requests,
     maxErrorRatePct: o.maxErrorRatePct,
     restored,
@@ -201,4 +205,10 @@ export async function runDrill(o: DrillOptions, d: DrillDeps): Promise<DrillRepo
   const kept = await d.admin.post('/admin/drills', { id, region: o.region, startedAt, status: verdict, mode, origin, report });
   if (kept instanceof Error || kept.status !== 200) say(`the report was not kept in the store: ${describeFailure(kept)}`);
   return report;
+}
+
+/** ` (RG_ERR_RETRY_BUDGET 40, http_503 2)`: the first causes, to say why clients saw errors; '' for none. */
+function causesText(causes: Readonly<Record<string, number>>): string {
+  const top = Object.entries(causes).slice(0, 3);
+  return top.length === 0 ? '' : ` (${top.map(([c, n]) => `${c} ${n}`).join(', ')}${Object.keys(causes).length > 3 ? ', ...' : ''})`;
 }

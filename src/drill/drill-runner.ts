@@ -66,7 +66,7 @@ export class DrillRunner {
         },
       })
         .then((report) => {
-          log.info(LOG_EVENT.drillEnded, { id: report.id, region: report.region, verdict: report.verdict, reason: report.reason, shiftMs: report.shiftMs, clientErrors: report.clientErrors, requests: report.requests });
+          log.info(LOG_EVENT.drillEnded, { id: report.id, region: report.region, verdict: report.verdict, reason: report.reason, shiftMs: report.shiftMs, clientErrors: report.clientErrors, clientErrorCauses: report.clientErrorCauses, requests: report.requests });
           answer({ id: report.id }); // already answered unless the engine skipped `started` (a replaced engine)
         })
         .catch((err: unknown) => {

@@ -95,6 +95,24 @@ export class DrillWatch {
     return { requests, clientErrors };
   }
 
+  /**
+   * Client errors during the drill so far by cause (error code, or `http_<status>`), over every gateway,
+   * most frequent first; gateways too old to send causes are left out.
+   */
+  errorCauses(): Record<string, number> {
+    const sum = new Map<string, number>();
+    for (const t of this.#tracks.values()) {
+      const end = t.end?.clientErrorCauses;
+      if (t.start === undefined || end === undefined) continue;
+      const start = t.start.clientErrorCauses ?? {};
+      for (const [cause, n] of Object.entries(end)) {
+        const d = n - (start[cause] ?? 0);
+        if (d > 0) sum.set(cause, (sum.get(cause) ?? 0) + d);
+      }
+    }
+    return Object.fromEntries([...sum].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+  }
+
   /** Ms until the region got no new attempts on every gateway; null while some gateway still sends to it. */
   shiftMs(): number | null {
     let worst = 0;

@@ -196,6 +196,7 @@ export class FleetBoard {
       intervalMs: this.#o.intervalMs,
       requests: client.requests,
       clientErrors: client.clientErrors,
+      clientErrorCauses: client.clientErrorCauses,
       inflight: this.#o.inflight(),
       ...all,
       regions,

@@ -13,6 +13,8 @@ export const MAX_ENDPOINTS = 256;
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().min(0).max(86_400_000).nullable();
 const name = z.string().min(1).max(200);
+/** Causes of client errors counted per summary (`TrafficTally`'s bound). */
+export const MAX_ERROR_CAUSES = 32;
 
 export const regionTrafficSchema = z.object({
   region: name,
@@ -38,6 +40,11 @@ export const fleetSummarySchema = z.object({
   intervalMs: count,
   requests: count,
   clientErrors: count,
+  /** The client errors by cause (error code, or `http_<status>`), cumulative; absent from older gateways. */
+  clientErrorCauses: z
+    .record(z.string().min(1).max(64), count)
+    .refine((o) => Object.keys(o).length <= MAX_ERROR_CAUSES, `at most ${MAX_ERROR_CAUSES} causes`)
+    .optional(),
   inflight: count,
   /** Time to first byte over the last window, every region together. */
   p50Ms: ms,

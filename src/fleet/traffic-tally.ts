@@ -7,9 +7,11 @@
 import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.js';
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Clock } from '../util/clock.js';
+import { MAX_ERROR_CAUSES } from './fleet-summary.js';
 
 /** Latency samples kept per region and window; beyond, the oldest are overwritten. */
 const WINDOW_SAMPLES = 1024;
+
 
 /** One region's traffic as this gateway sees it. Counters are cumulative since start. */
 export interface RegionTraffic {
@@ -31,6 +33,11 @@ export interface ClientTraffic {
   readonly requests: number;
   /** Answers with a 5xx status: what clients saw as errors. */
   readonly clientErrors: number;
+  /**
+   * The same errors by cause: the gateway's error code (`RG_ERR_RETRY_BUDGET`, ...), or `http_<status>`
+   * for an upstream's 5xx passed on. At most `MAX_ERROR_CAUSES` causes; a copy.
+   */
+  readonly clientErrorCauses: Readonly<Record<string, number>>;
 }
 
 class RegionCounter {
@@ -72,6 +79,7 @@ export class TrafficTally implements AttemptObserver {
   readonly #all = new RegionCounter();
   #requests = 0;
   #clientErrors = 0;
+  readonly #causes = new Map<string, number>();
 
   constructor(endpoints: readonly Endpoint[], clock: Clock) {
     this.#clock = clock;
@@ -102,14 +110,21 @@ export class TrafficTally implements AttemptObserver {
     }
   }
 
-  /** A client request ended with `status`. */
-  requestEnded(status: number): void {
+  /**
+   * A client request ended with `status`; `code`, the gateway's error code when it answered itself.
+   * Causes beyond `MAX_ERROR_CAUSES` count under `other` (codes are a fixed table, statuses 100).
+   */
+  requestEnded(status: number, code?: string): void {
     this.#requests++;
-    if (status >= 500) this.#clientErrors++;
+    if (status < 500) return;
+    this.#clientErrors++;
+    let cause = code ?? `http_${status}`;
+    if (!this.#causes.has(cause) && this.#causes.size >= MAX_ERROR_CAUSES - 1) cause = 'other';
+    this.#causes.set(cause, (this.#causes.get(cause) ?? 0) + 1);
   }
 
   client(): ClientTraffic {
-    return { requests: this.#requests, clientErrors: this.#clientErrors };
+    return { requests: this.#requests, clientErrors: this.#clientErrors, clientErrorCauses: Object.fromEntries(this.#causes) };
   }
 
   /** Every region's counters and the closing window's percentiles (all regions' under `all`); starts a new window. */
