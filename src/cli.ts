@@ -13,7 +13,7 @@ import { createGateway, type RunningGateway } from './create-gateway.js';
 import { runPrimary, type WorkerAdminMessage, type WorkerReadyMessage } from './cluster.js';
 import { ConfigError, ListenError, UsageError } from './errors.js';
 import { installShutdown } from './lifecycle/shutdown.js';
-import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage } from './state/ipc-bus.js';
+import { IpcBus, isIpcBusMessage, isIpcSnapshotMessage, isIpcStoreReply } from './state/ipc-bus.js';
 import { DEMO_REGIONS, startSimFleet, type SimFleet } from './sim/index.js';
 import { runDrillCommand } from './drill/drill-command.js';
 import { commandUsage, EXIT, isCommand, parseCommand, topUsage, wantsHelp } from './cli/commands.js';
@@ -74,8 +74,6 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
       const early = createProcessLog(config.gatewayId ?? hostname());
       if (cluster.isPrimary) for (const w of configWarnings(config)) early('warn', LOG_EVENT.processWarning, `WARNING: ${w}`);
       const workers = Number(str('workers') ?? 1);
-      if (cluster.isPrimary && workers > 1 && config.state.store === 'memory' && config.drills.schedule.length > 0)
-        early('warn', LOG_EVENT.processWarning, 'WARNING: drills.schedule: not run with --workers and state.store memory (workers cannot share a claim); use state.store redis');
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError([`--workers: must be a whole number from 1 to 256`]);
       const watchFlag = values['watch-config'] === true;
       // A reload re-reads the same file through the same loader and checks its TLS files, like start.
@@ -111,17 +109,14 @@ async function runCommand(argv: readonly string[]): Promise<number | undefined> 
         const send = process.send?.bind(process);
         bus = new IpcBus((msg) => send?.(msg));
         process.on('message', (msg: unknown) => {
-          if (isIpcBusMessage(msg) || isIpcSnapshotMessage(msg)) bus?.receive(msg);
+          if (isIpcBusMessage(msg) || isIpcSnapshotMessage(msg) || isIpcStoreReply(msg)) bus?.receive(msg);
         });
         gatewayId = `${config.gatewayId ?? hostname()}-w${cluster.worker.id}`;
         // The primary serves the admin port; this worker's admin API is private, reached through it.
         asWorker = (c) => ({ ...c, admin: { ...c.admin, host: '127.0.0.1', port: 0 } });
         run = asWorker(config);
       }
-      // Scheduled drills are claimed in the store; workers on the memory store cannot share a claim, so
-      // each would run every drill: with --workers they need state.store redis (the primary warns).
-      const drillSchedule = !cluster.isWorker || config.state.store === 'redis';
-      const gw = createGateway(run, { bus, gatewayId, drillSchedule, configSource: () => asWorker(read()) });
+      const gw = createGateway(run, { bus, gatewayId, configSource: () => asWorker(read()) });
       const bound = await gw.listen();
       if (cluster.isWorker && gw.admin) {
         const msg: WorkerAdminMessage = { rg: 'worker-admin', gatewayId: gw.gatewayId, url: gw.admin.url };

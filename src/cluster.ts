@@ -13,7 +13,8 @@ import { ClusterReload, type ClusterReloadAnswer } from './reload/cluster-reload
 import { ConfigWatcher } from './reload/config-watcher.js';
 import { installShutdown } from './lifecycle/shutdown.js';
 import { WorkerRestarts, type WorkerRestartOptions } from './lifecycle/worker-restarts.js';
-import { isIpcBusMessage, type IpcBusMessage, type IpcSnapshotMessage } from './state/ipc-bus.js';
+import { answerStoreCall, isIpcBusMessage, isIpcStoreCall, type IpcBusMessage, type IpcSnapshotMessage } from './state/ipc-bus.js';
+import { LocalRecords } from './state/memory-store.js';
 import { LOG_EVENT } from './telemetry/names.js';
 import { createProcessLog, type ProcessLog } from './telemetry/process-log.js';
 
@@ -79,6 +80,9 @@ export async function runPrimary(opts: ClusterOptions): Promise<number> {
   // Let the kernel balance accepted connections instead of round-robin through the primary.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const snapshot = new Map<string, string>();
+  // Record books and claims of every worker (memory store): the fleet view, drill records, shared load
+  // signals and scheduled drills' claims, held here as Redis would hold them, pruned by this clock.
+  const records = new LocalRecords();
   const admins = new Map<number, WorkerAdmin>();
   const live = new Map<number, WorkerSlot>();
   const restarts = new WorkerRestarts(opts.workers, opts.restarts);
@@ -103,6 +107,10 @@ export async function runPrimary(opts: ClusterOptions): Promise<number> {
         return;
       }
       if (isWorkerAdminMessage(msg)) return void admins.set(w.id, { gatewayId: msg.gatewayId, url: msg.url });
+      if (isIpcStoreCall(msg)) {
+        if (w.isConnected()) w.send(answerStoreCall(records, msg, Date.now()));
+        return;
+      }
       if (!isIpcBusMessage(msg)) return;
       snapshot.set(msg.field, msg.raw);
       relay(w, msg);

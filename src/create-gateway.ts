@@ -71,8 +71,6 @@ export interface CreateGatewayOptions {
   readonly gatewayId?: string;
   /** Where log and access-log lines go (default: stderr). */
   readonly logWrite?: (line: string) => void;
-  /** Run `drills.schedule` here (default true; off for `--workers` on the memory store, see cli.ts). */
-  readonly drillSchedule?: boolean;
   /** Replaces AWS's standard credential chain for `credentials.aws` endpoints (tests). */
   readonly awsCredentials?: CredentialManagerInit['awsCredentials'];
   /**
@@ -478,7 +476,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       }
       const self = admin === undefined ? undefined : new AdminClient(loopbackUrl(admin.url), config.admin.token);
       if (self !== undefined) drills = new DrillRunner({ clock, logger, admin: self });
-      if (drills !== undefined && config.drills.schedule.length > 0 && opts.drillSchedule !== false) {
+      if (drills !== undefined && config.drills.schedule.length > 0) {
         schedule = new DrillSchedule(config.drills, {
           clock,
           random,

@@ -103,3 +103,45 @@ t.test('two workers share one port and their health', async (t) => {
   child.kill('SIGTERM');
   t.same(await within('the primary to exit after SIGTERM', exited), { code: 0, signal: null }, 'SIGTERM drains the workers and exits 0');
 });
+
+t.test('--workers 2 on the memory store: the fleet view shows both workers, and one worker runs a scheduled drill', async (t) => {
+  const a = await startSim(t, { name: 'a' });
+  const b = await startSim(t, { name: 'b' });
+  const file = writeConfig(t, [
+    'listen: { host: 127.0.0.1, port: 0 }',
+    'admin: { host: 127.0.0.1, port: 0 }',
+    'log: { level: info, access: false }',
+    'health: { probes: false }',
+    'state: { summaryInterval: 200ms }',
+    // A fresh 24 h period whose window is the whole day: due at the first look of each worker.
+    'drills: { checkInterval: 200ms, schedule: [{ region: a, cadence: 24h, duration: 1s }] }',
+    'regions:',
+    `  - { name: a, endpoints: [{ url: "${a.url}", models: [m] }] }`,
+    `  - { name: b, endpoints: [{ url: "${b.url}", models: [m] }] }`,
+  ]);
+  const child = spawnCli(t, ['start', '--config', file, '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const err = new Output(child, 'stderr');
+  const exited = exitOf(child);
+  await err.match('the primary\'s admin port', /2 workers, admin on \S+\n/);
+  const admin = /2 workers, admin on (http:\/\/[^\s",]+)/.exec(err.text)?.[1] ?? '';
+  const get = async (path: string): Promise<unknown> => (await request(`${admin}${path}`, { reset: true })).body.json();
+
+  // Summaries were private to each worker: the primary relayed the question to one, which saw only itself.
+  // (Until both workers have told the primary their admin listener, it may answer 503: no gateways yet.)
+  await until('both workers in the fleet view', async () => ((await get('/admin/fleet')) as { gateways?: unknown[] }).gateways?.length === 2);
+  const view = (await get('/admin/fleet')) as { stale: boolean; gateways: { gatewayId: string; self: boolean }[] };
+  t.same(view.gateways.map((g) => g.gatewayId.replace(/^.*-(w\d+)$/, '$1')).sort(), ['w1', 'w2']);
+  t.equal(view.stale, false);
+  t.equal(view.gateways.filter((g) => g.self).length, 1, 'the worker that answered marks itself');
+
+  type Listed = { drills: { status: string; origin?: string }[] };
+  let listed: Listed = { drills: [] };
+  await until('the scheduled drill to end', async () => (listed = (await get('/admin/drills')) as Listed).drills.some((d) => d.status !== 'running'));
+  t.equal(listed.drills.length, 1, 'one drill record, whichever worker is asked');
+  t.match(listed.drills[0], { origin: 'schedule', status: 'pass' });
+  // Both workers kept looking at the schedule (every 200 ms) while the drill ran; only one ran it.
+  t.equal(err.text.match(/"event":"drill\.scheduled"/g)?.length, 1, 'exactly one worker claimed the period');
+
+  child.kill('SIGTERM');
+  t.same(await within('the primary to exit after SIGTERM', exited), { code: 0, signal: null });
+});

@@ -26,13 +26,36 @@ interface BusMember {
   deliver(raw: string): void;
 }
 
-/** The shared medium of several `MemoryStore`s: a channel and a snapshot hash. */
-export class MemoryBus {
-  readonly #members = new Set<BusMember>();
-  readonly #snapshot = new Map<string, string>();
+/**
+ * Record books and claims held in this process, with Redis's rules (`REFRESH_SCRIPT`, `SET NX PX`): a
+ * `MemoryBus`'s, and the `--workers` primary's, which holds them for all its workers (`IpcBus`).
+ */
+export class LocalRecords {
   readonly #books = new Map<RecordBook, Map<string, string>>();
   /** Claimed keys and when they expire (epoch ms); pruned at each claim, so bounded by the live ones. */
   readonly #claims = new Map<string, number>();
+
+  /** `REFRESH_SCRIPT` on a record book: write `own`, prune, return the rest. */
+  exchange(book: RecordBook, own: RecordWrite | undefined, now: number, gatewayId: string): SnapshotEntry[] {
+    let hash = this.#books.get(book);
+    if (hash === undefined) this.#books.set(book, (hash = new Map()));
+    return refreshSnapshot(hash, own === undefined ? [] : [[own.field, own.ttl, own.raw]], now, gatewayId);
+  }
+
+  /** `SET key NX PX ttl`: true when `key` was free (or expired) and is now held until `now + ttl`. */
+  claim(key: string, ttl: number, now: number): boolean {
+    for (const [k, until] of this.#claims) if (until <= now) this.#claims.delete(k);
+    if (this.#claims.has(key)) return false;
+    this.#claims.set(key, now + ttl);
+    return true;
+  }
+}
+
+/** The shared medium of several `MemoryStore`s: a channel, a snapshot hash, record books and claims. */
+export class MemoryBus {
+  readonly #members = new Set<BusMember>();
+  readonly #snapshot = new Map<string, string>();
+  readonly #records = new LocalRecords();
 
   attach(member: BusMember): () => void {
     this.#members.add(member);
@@ -62,19 +85,17 @@ export class MemoryBus {
     return refreshSnapshot(this.#snapshot, own, now, gatewayId);
   }
 
-  /** `REFRESH_SCRIPT` on a record book: write `own`, prune, return the rest. */
-  exchangeRecords(book: RecordBook, own: RecordWrite | undefined, now: number, gatewayId: string): SnapshotEntry[] {
-    let hash = this.#books.get(book);
-    if (hash === undefined) this.#books.set(book, (hash = new Map()));
-    return refreshSnapshot(hash, own === undefined ? [] : [[own.field, own.ttl, own.raw]], now, gatewayId);
+  /**
+   * `REFRESH_SCRIPT` on a record book: write `own`, prune, return the rest. A bus that spans processes
+   * (`IpcBus`) answers asynchronously, undefined when the holder does not answer.
+   */
+  exchangeRecords(book: RecordBook, own: RecordWrite | undefined, now: number, gatewayId: string): SnapshotEntry[] | Promise<SnapshotEntry[] | undefined> {
+    return this.#records.exchange(book, own, now, gatewayId);
   }
 
   /** `SET key NX PX ttl`: true when `key` was free (or expired) and is now held until `now + ttl`. */
-  claim(key: string, ttl: number, now: number): boolean {
-    for (const [k, until] of this.#claims) if (until <= now) this.#claims.delete(k);
-    if (this.#claims.has(key)) return false;
-    this.#claims.set(key, now + ttl);
-    return true;
+  claim(key: string, ttl: number, now: number): boolean | Promise<boolean | undefined> {
+    return this.#records.claim(key, ttl, now);
   }
 
   /** Delete fields that failed a reader's checks. */
@@ -169,12 +190,12 @@ export class MemoryStore implements StateStore {
 
   async exchangeRecords(book: RecordBook, own: RecordWrite | undefined): Promise<readonly SnapshotEntry[] | undefined> {
     if (!this.#detach) return undefined;
-    return this.bus.exchangeRecords(book, own, this.#opts.clock.now(), this.#opts.gatewayId);
+    return await this.bus.exchangeRecords(book, own, this.#opts.clock.now(), this.#opts.gatewayId);
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean | undefined> {
     if (!this.#detach) return undefined;
-    return this.bus.claim(key, ttlMs, this.#opts.clock.now());
+    return await this.bus.claim(key, ttlMs, this.#opts.clock.now());
   }
 
   status(): StateStoreStatus {
