@@ -53,7 +53,7 @@ t.test('every gateway sees every gateway of its fleet, and no forged one', async
   t.equal(view.stale, false);
   t.same(view.totals.requests, 2);
   t.same(view.totals.clientErrors, 1);
-  t.same(view.totals.regions, { a: { attempts: 1, errors: 0, inflight: 0 }, b: { attempts: 1, errors: 1, inflight: 0 } });
+  t.match(view.totals.regions, { a: { attempts: 1, errors: 0, inflight: 0 }, b: { attempts: 1, errors: 1, inflight: 0 } });
   // g2 read g1's first summary, whose window held the sample; g1's next window has none.
   t.equal(g2.view().gateways.find((g) => g.gatewayId === 'g1')?.regions.find((r) => r.region === 'a')?.p50Ms, 40);
   t.equal(view.gateways.find((g) => g.self)?.regions.find((r) => r.region === 'a')?.p50Ms, null);

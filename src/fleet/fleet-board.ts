@@ -13,6 +13,7 @@ import type { StateStore } from '../state/state-store.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { MAX_ENDPOINTS, MAX_SUMMARY_BYTES, fleetSummarySchema, type FleetSummary } from './fleet-summary.js';
 import { decodeRecord, encodeRecord } from './signed-record.js';
+import { mergedQuantiles, type SparseHistogram } from './latency-buckets.js';
 import type { TrafficTally } from './traffic-tally.js';
 
 /** A summary lives this many intervals in the store: one or two lost writes do not drop a gateway. */
@@ -63,27 +64,33 @@ interface Heard {
   readonly readAt: number;
 }
 
-/** Cumulative counters of the whole fleet, and per region. */
+/**
+ * Cumulative counters of the whole fleet, and per region; per region too, time to first byte p50/p99
+ * over every gateway's last window together (merged buckets; null without samples).
+ */
 export interface FleetTotals {
   requests: number;
   clientErrors: number;
   inflight: number;
-  regions: Record<string, { attempts: number; errors: number; inflight: number }>;
+  regions: Record<string, { attempts: number; errors: number; inflight: number; p50Ms: number | null; p99Ms: number | null }>;
 }
 
 function fleetTotals(summaries: readonly FleetSummary[]): FleetTotals {
   const totals: FleetTotals = { requests: 0, clientErrors: 0, inflight: 0, regions: {} };
+  const windows = new Map<string, SparseHistogram[]>();
   for (const s of summaries) {
     totals.requests += s.requests;
     totals.clientErrors += s.clientErrors;
     totals.inflight += s.inflight;
     for (const r of s.regions) {
-      const t = (totals.regions[r.region] ??= { attempts: 0, errors: 0, inflight: 0 });
+      const t = (totals.regions[r.region] ??= { attempts: 0, errors: 0, inflight: 0, p50Ms: null, p99Ms: null });
       t.attempts += r.attempts;
       t.errors += r.errors;
       t.inflight += r.inflight;
+      if (r.ttfb !== undefined) windows.set(r.region, [...(windows.get(r.region) ?? []), r.ttfb]);
     }
   }
+  for (const [region, hs] of windows) [totals.regions[region].p50Ms, totals.regions[region].p99Ms] = mergedQuantiles(hs, [0.5, 0.99]);
   return totals;
 }
 

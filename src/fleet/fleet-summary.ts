@@ -5,6 +5,7 @@
  * endpoint view is left out of a summary that would be larger); a reader refuses anything bigger.
  */
 import { z } from 'zod';
+import { MAX_BUCKET } from './latency-buckets.js';
 
 export const MAX_SUMMARY_BYTES = 32 * 1024;
 export const MAX_REGIONS = 64;
@@ -23,6 +24,11 @@ export const regionTrafficSchema = z.object({
   inflight: count,
   p50Ms: ms,
   p99Ms: ms,
+  /** The window's time to first byte as shared buckets `[bucket, count]`; absent from older gateways. */
+  ttfb: z
+    .array(z.tuple([z.number().int().min(0).max(MAX_BUCKET), count]))
+    .max(MAX_BUCKET + 1)
+    .optional(),
   lastAttemptAt: count.nullable(),
 });
 

@@ -8,6 +8,7 @@ import type { AttemptObserver, AttemptOutcome } from '../health/attempt-outcome.
 import type { Endpoint } from '../registry/endpoint.js';
 import type { Clock } from '../util/clock.js';
 import { MAX_ERROR_CAUSES } from './fleet-summary.js';
+import { histogramOf, type SparseHistogram } from './latency-buckets.js';
 
 /** Latency samples kept per region and window; beyond, the oldest are overwritten. */
 const WINDOW_SAMPLES = 1024;
@@ -24,6 +25,8 @@ export interface RegionTraffic {
   /** Time to first byte over the last window (ms); null without samples. */
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
+  /** The same window as shared buckets, which merge across gateways (`latency-buckets.ts`). */
+  readonly ttfb: SparseHistogram;
   /** Epoch ms (this gateway's clock) of the last attempt started toward the region; null: none yet. */
   readonly lastAttemptAt: number | null;
 }
@@ -64,12 +67,12 @@ export interface Percentiles {
   readonly p99Ms: number | null;
 }
 
-/** The window's percentiles of `r`; starts its next window. */
-function window(r: RegionCounter): Percentiles {
+/** The window's percentiles of `r` and its buckets; starts its next window. */
+function window(r: RegionCounter): Percentiles & { ttfb: SparseHistogram } {
   const n = Math.min(r.count, WINDOW_SAMPLES);
   const sorted = r.samples.slice(0, n).sort();
   r.count = 0;
-  return { p50Ms: n === 0 ? null : Math.round(quantile(sorted, 0.5)), p99Ms: n === 0 ? null : Math.round(quantile(sorted, 0.99)) };
+  return { p50Ms: n === 0 ? null : Math.round(quantile(sorted, 0.5)), p99Ms: n === 0 ? null : Math.round(quantile(sorted, 0.99)), ttfb: histogramOf(sorted) };
 }
 
 export class TrafficTally implements AttemptObserver {
@@ -132,6 +135,7 @@ export class TrafficTally implements AttemptObserver {
     const regions: RegionTraffic[] = [];
     for (const [region, r] of this.#regions)
       regions.push({ region, attempts: r.attempts, errors: r.errors, inflight: r.inflight, ...window(r), lastAttemptAt: r.lastAttemptAt });
-    return { regions, all: window(this.#all) };
+    const { p50Ms, p99Ms } = window(this.#all);
+    return { regions, all: { p50Ms, p99Ms } };
   }
 }

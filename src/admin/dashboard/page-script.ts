@@ -189,20 +189,17 @@ export const PAGE_SCRIPT = String.raw`'use strict';
         var share = latest ? shareOf(latest, region) : null;
         var t = latest && latest.regions[region];
         var errRate = t && t.attempts > 0 ? (100 * t.errors) / t.attempts : null;
-        var p50 = null, p99 = null, inflight = 0;
+        // Fleet-wide percentiles: every gateway's last window merged (the totals' shared buckets).
+        var tot = fleet.totals && fleet.totals.regions ? fleet.totals.regions[region] : null;
+        var p50 = tot && tot.p50Ms != null ? tot.p50Ms : null, p99 = tot && tot.p99Ms != null ? tot.p99Ms : null, inflight = 0;
         (fleet.gateways || []).forEach(function (g) {
-          (g.regions || []).forEach(function (r) {
-            if (r.region !== region) return;
-            inflight += r.inflight;
-            if (r.p50Ms !== null && (p50 === null || r.p50Ms > p50)) p50 = r.p50Ms;
-            if (r.p99Ms !== null && (p99 === null || r.p99Ms > p99)) p99 = r.p99Ms;
-          });
+          (g.regions || []).forEach(function (r) { if (r.region === region) inflight += r.inflight; });
         });
         var allDrained = eps.length > 0 && eps.every(function (e) { return e.state === 'drained'; });
         html += '<div class="region-head"><strong>' + esc(region) + '</strong>' +
           '<span>share <b data-share="' + esc(region) + '">' + (share === null ? '–' : esc(Math.round(share)) + '%') + '</b></span>' +
           '<span>errors <b class="' + (errRate ? 'bad' : '') + '">' + (errRate === null ? '–' : esc(num(errRate, 1)) + '%') + '</b></span>' +
-          '<span>ttfb p50 / p99 ' + esc(ms(p50)) + ' / ' + esc(ms(p99)) + ' <span class="muted">(worst gateway)</span></span>' +
+          '<span>ttfb p50 / p99 ' + esc(ms(p50)) + ' / ' + esc(ms(p99)) + ' <span class="muted">(all gateways)</span></span>' +
           '<span>in flight ' + esc(inflight) + '</span>' + button('regions', region, allDrained ? 'undrain' : 'drain') + '</div>';
         html += '<table><thead><tr><th>endpoint</th><th>state</th><th>why</th><th>ttfb ewma</th><th>in flight</th><th>load signals</th><th></th></tr></thead><tbody>' +
           eps.map(function (e) {
