@@ -136,8 +136,9 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   // Our own logger's level follows `log.level` across reloads; a given one is the caller's to set.
   const levelled = opts.logger === undefined ? createLogger(config.log.level, logWrite, logFields) : undefined;
   const logger: Logger = opts.logger ?? (levelled as Logger);
-  // `silent` means nothing on stderr: no access lines either.
-  const accessLog = config.log.access && config.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined;
+  // `silent` means nothing on stderr: no access lines either. Rebuilt by a reload (`log.access` is live).
+  const accessLogFor = (c: GatewayConfig): AccessLog | undefined => (c.log.access && c.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined);
+  let accessLog = accessLogFor(config);
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const registry = new LiveRegistry(Registry.fromConfig(config));
@@ -320,6 +321,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     credentials,
     sideClients: [modelLists, metricsPages],
     logger,
+    retryBudget,
+    setAccessLog: (cfg) => void (accessLog = accessLogFor(cfg)),
   });
   // TLS toward clients: every applied reload re-reads the listener's files (a renewed certificate with an
   // unchanged config included); new handshakes present it, connections in use keep theirs. Turning TLS on

@@ -39,13 +39,13 @@ t.test('changed settings are named by path; only the live ones are left out of n
   const before = cfg(regions);
   const after = cfg([{ name: 'a', endpoints: [{ url: 'http://b' }] }], {
     listen: { port: 9000 },
-    retry: { attempts: 5, statuses: [502] },
     routing: { rules: [{ model: 'm', regions: ['a'] }] },
     health: { interval: '3s' },
-    log: { level: 'warn' },
+    log: { level: 'warn', access: false },
+    retry: { attempts: 5, statuses: [502], budget: { percent: 50 } },
   });
   const changed = changedSettings(before, after);
-  t.same(changed.sort(), ['health.interval', 'listen.port', 'log.level', 'retry.attempts', 'retry.statuses', 'routing.rules'], 'regions are left to the endpoint diff');
+  t.same(changed.sort(), ['health.interval', 'listen.port', 'log.access', 'log.level', 'retry.attempts', 'retry.budget.percent', 'retry.statuses', 'routing.rules'], 'regions are left to the endpoint diff');
   t.same(notLiveSettings(changed), ['health.interval', 'listen.port']);
   t.ok(isLiveSetting('routing.rules[0].regions'), 'a prefix covers what is under it');
   t.notOk(isLiveSetting('routing.loadSignals.timeout'), 'a sibling is not covered');

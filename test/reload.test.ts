@@ -153,6 +153,30 @@ t.test('a reload under steady load: zero client errors, a stream to a removed en
   t.same(statuses.filter((s) => s !== 200), [], 'zero client errors');
 });
 
+t.test('log.access and retry.budget are live: the access log stops, the budget takes its new floor', async (t) => {
+  const a = await startSim(t, { name: 'a' });
+  const text = (access: boolean, floor: number): string =>
+    configText([{ name: 'a', url: a.url }], [`retry: { budget: { minRetriesPerSec: ${floor}, percent: 0 } }`]).replace('access: false', `access: ${access}`);
+  const { gw, write, logs } = await startFromFile(t, text(true, 10));
+  const chat = async (): Promise<void> => {
+    const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', body: CHAT, headers: { 'content-type': 'application/json' } });
+    t.equal(res.statusCode, 200);
+    await res.body.dump();
+  };
+  const accessLines = (): number => logs.filter((l) => l.includes('"event":"http.access"')).length;
+  const balance = async (): Promise<number> => ((await (await request(`${gw.admin?.url}/admin/state`)).body.json()) as { retryBudget: number }).retryBudget;
+  await chat();
+  t.equal(accessLines(), 1, 'one access line per request');
+  t.equal(await balance(), 100, 'a floor of 10/s over 10 s');
+  write(text(false, 2));
+  const answer = await reloadOverAdmin(gw);
+  t.equal(answer.status, 200);
+  t.same(answer.body.notLive, [], 'both are applied, none named for a restart');
+  await chat();
+  t.equal(accessLines(), 1, 'no access line after the reload');
+  t.equal(await balance(), 20, 'the new floor');
+});
+
 t.test('a broken config is refused with every problem; the old one keeps serving', async (t) => {
   const a = await startSim(t, { name: 'a' });
   const { gw, file, write, logs } = await startFromFile(t, configText([{ name: 'a', url: a.url }]));

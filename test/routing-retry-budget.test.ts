@@ -78,3 +78,23 @@ t.test('rejects bad options', async (t) => {
   t.throws(() => new RetryBudget({ clock, ...retryBudgetOptions({ minRetriesPerSec: -1 }) }), RangeError);
   t.throws(() => new RetryBudget({ clock, ...retryBudgetOptions({ buckets: 0 }) }), RangeError);
 });
+
+t.test('configure (a reload): percent and floor apply at once, the window is kept; a new ttl starts a new one', async (t) => {
+  const clock = new FakeClock();
+  const budget = new RetryBudget({ clock, ...retryBudgetOptions({ ttl: 10_000, percent: 20, minRetriesPerSec: 0 }) });
+  for (let i = 0; i < 50; i++) budget.deposit();
+  t.equal(budget.balance(), 10, '20 % of 50 requests');
+  budget.configure(retryBudgetOptions({ ttl: 10_000, percent: 50, minRetriesPerSec: 1 }));
+  t.equal(budget.balance(), 20, 'the deposits kept (10) plus the new floor (1/s over 10 s)');
+  for (let i = 0; i < 10; i++) budget.deposit();
+  t.equal(budget.balance(), 25, 'new requests earn 50 %');
+  budget.configure(retryBudgetOptions({ ttl: 2000, percent: 50, minRetriesPerSec: 1 }));
+  t.equal(budget.balance(), 2, 'a new window: only the floor over 2 s');
+  clock.tick(1000);
+  budget.deposit();
+  budget.deposit();
+  t.equal(budget.balance(), 3);
+  clock.tick(2000);
+  t.equal(budget.balance(), 2, 'deposits expire after the new ttl');
+  t.throws(() => budget.configure(retryBudgetOptions({ ttl: 0 })), RangeError);
+});

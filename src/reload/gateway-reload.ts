@@ -42,6 +42,10 @@ export interface GatewayParts {
   /** Side clients holding per-endpoint pools (model lists, load metrics). */
   readonly sideClients: readonly { forget(endpoint: Endpoint): void }[];
   readonly logger: Logger;
+  /** `retry.budget` is live: new settings, the window kept unless its length changed. */
+  readonly retryBudget: { configure(options: GatewayConfig['retry']['budget']): void };
+  /** `log.access` (and `log.level: silent`) is live: the access log is rebuilt from the new config. */
+  readonly setAccessLog: (config: GatewayConfig) => void;
 }
 
 export function gatewayReloader(p: GatewayParts): Reloader {
@@ -59,6 +63,8 @@ export function gatewayReloader(p: GatewayParts): Reloader {
       p.catalog.update(next.endpoints, cfg.routing.rules);
       p.gateway.reconfigure(cfg);
       p.levelled?.setLevel(cfg.log.level);
+      p.setAccessLog(cfg);
+      p.retryBudget.configure(cfg.retry.budget);
     },
     swapSideWork: (removed, added) => {
       for (const e of removed) for (const c of p.sideClients) c.forget(e);

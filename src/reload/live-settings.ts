@@ -18,6 +18,8 @@ const LIVE: readonly string[] = [
   'retry.nonIdempotent',
   'retry.replayablePaths',
   'retry.hedge',
+  // Reconfigured in place (`RetryBudget.configure`); a new `ttl` starts a new window.
+  'retry.budget',
   'timeouts.queue',
   'timeouts.connect',
   'timeouts.firstByte',
@@ -27,6 +29,8 @@ const LIVE: readonly string[] = [
   'timeouts.request',
   'limits.bodyBytes',
   'log.level',
+  // The access log is rebuilt from the new config.
+  'log.access',
   // The switch itself: the watcher starts or stops.
   'watch',
   // TLS toward clients (branch listentls): its listener swaps its secure context in an `onReload` hook,

@@ -42,27 +42,40 @@ const RETRY_COST = 1000;
 
 export class RetryBudget {
   readonly #clock: Clock;
-  readonly #slotMs: number;
+  #slotMs: number;
   readonly #slots: Float64Array;
-  readonly #depositValue: number;
-  readonly #reserve: number;
+  #depositValue: number;
+  #reserve: number;
   #sum = 0;
   #currentSlot: number;
 
   constructor(options: RetryBudgetInit) {
-    const clock = options.clock;
-    const { ttl, percent, minRetriesPerSec } = options;
     const buckets = options.buckets ?? WINDOW_BUCKETS;
-    if (!(ttl > 0)) throw new RangeError('ttl must be positive');
-    if (!(percent >= 0 && percent <= 1000)) throw new RangeError('percent must be within 0..1000');
-    if (!(minRetriesPerSec >= 0)) throw new RangeError('minRetriesPerSec must not be negative');
     if (!(Number.isInteger(buckets) && buckets >= 1)) throw new RangeError('buckets must be a positive integer');
-    this.#clock = clock;
-    this.#slotMs = ttl / buckets;
+    checkOptions(options);
+    this.#clock = options.clock;
+    this.#slotMs = options.ttl / buckets;
     this.#slots = new Float64Array(buckets);
-    this.#depositValue = (percent / 100) * RETRY_COST;
-    this.#reserve = minRetriesPerSec * (ttl / 1000) * RETRY_COST;
-    this.#currentSlot = this.#slotOf(clock.monotonic());
+    this.#depositValue = (options.percent / 100) * RETRY_COST;
+    this.#reserve = options.minRetriesPerSec * (options.ttl / 1000) * RETRY_COST;
+    this.#currentSlot = this.#slotOf(this.#clock.monotonic());
+  }
+
+  /**
+   * New settings (a config reload). The percentage applies to new requests and the floor at once; a
+   * new `ttl` starts a new window (what was deposited and withdrawn is forgotten), the same `ttl` keeps it.
+   */
+  configure(options: RetryBudgetOptions): void {
+    checkOptions(options);
+    this.#advance();
+    this.#depositValue = (options.percent / 100) * RETRY_COST;
+    this.#reserve = options.minRetriesPerSec * (options.ttl / 1000) * RETRY_COST;
+    const slotMs = options.ttl / this.#slots.length;
+    if (slotMs === this.#slotMs) return;
+    this.#slotMs = slotMs;
+    this.#slots.fill(0);
+    this.#sum = 0;
+    this.#currentSlot = this.#slotOf(this.#clock.monotonic());
   }
 
   /** Record one client request (not a retry): it earns `percent` % of a retry. */
@@ -105,4 +118,10 @@ export class RetryBudget {
     for (let i = 0; i < n; i++) sum += this.#slots[i];
     this.#sum = sum;
   }
+}
+
+function checkOptions({ ttl, percent, minRetriesPerSec }: RetryBudgetOptions): void {
+  if (!(ttl > 0)) throw new RangeError('ttl must be positive');
+  if (!(percent >= 0 && percent <= 1000)) throw new RangeError('percent must be within 0..1000');
+  if (!(minRetriesPerSec >= 0)) throw new RangeError('minRetriesPerSec must not be negative');
 }
