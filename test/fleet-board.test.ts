@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { ABANDONED_AFTER_MS, FleetBoard, MAX_DRILLS_LISTED } from '../src/fleet/fleet-board.js';
-import { MAX_ERROR_CAUSES, MAX_SUMMARY_BYTES } from '../src/fleet/fleet-summary.js';
+import { fleetSummarySchema, MAX_ERROR_CAUSES, MAX_SUMMARY_BYTES } from '../src/fleet/fleet-summary.js';
 import { TrafficTally } from '../src/fleet/traffic-tally.js';
 import type { EndpointHealthSnapshot } from '../src/health/health-snapshot.js';
 import type { Endpoint } from '../src/registry/endpoint.js';
@@ -79,6 +79,9 @@ t.test('client errors are counted by cause, bounded, and travel in the summary',
   await g2.board.tick();
   const seen = g2.view().gateways.find((g) => g.gatewayId === 'g1') as unknown as { clientErrorCauses: Record<string, number> };
   t.same(seen.clientErrorCauses, causes, 'the peer reads the causes');
+  const summary = (g1.board.view() as { gateways: object[] }).gateways[0];
+  t.ok(fleetSummarySchema.safeParse({ ...summary, clientErrorCauses: { RG_ERR_RETRY_BUDGET: 1 } }).success, 'a plain cause is read');
+  t.notOk(fleetSummarySchema.safeParse({ ...summary, clientErrorCauses: { '\u001b[31mred': 1 } }).success, 'a cause with control characters is refused');
 });
 
 t.test('a summary over the size bound keeps its counters and drops its endpoint view', async (t) => {

@@ -122,5 +122,13 @@ export function formatReport(r: DrillReport): string {
       ].join(' '),
     );
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
+}
+
+/**
+ * The line with control characters shown as `?`: gateway ids, regions and causes come from the fleet's
+ * summaries, and an unsigned fleet's store could carry terminal escapes in them.
+ */
+function printable(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }

@@ -48,7 +48,8 @@ export const fleetSummarySchema = z.object({
   clientErrors: count,
   /** The client errors by cause (error code, or `http_<status>`), cumulative; absent from older gateways. */
   clientErrorCauses: z
-    .record(z.string().min(1).max(64), count)
+    // Plain names only: a drill prints them on an operator's terminal.
+    .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/), count)
     .refine((o) => Object.keys(o).length <= MAX_ERROR_CAUSES, `at most ${MAX_ERROR_CAUSES} causes`)
     .optional(),
   inflight: count,
