@@ -139,6 +139,8 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
   // `silent` means nothing on stderr: no access lines either. Rebuilt by a reload (`log.access` is live).
   const accessLogFor = (c: GatewayConfig): AccessLog | undefined => (c.log.access && c.log.level !== 'silent' ? new AccessLog(logWrite, logFields) : undefined);
   let accessLog = accessLogFor(config);
+  // Spans with the SDK the process registers; `telemetry.tracing` is live (`Gateway.setTracer`).
+  const tracerFor = (c: GatewayConfig): RequestTracer | undefined => (c.telemetry.tracing ? new RequestTracer(VERSION) : undefined);
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const registry = new LiveRegistry(Registry.fromConfig(config));
@@ -298,7 +300,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
       accessLog?.served(exchange, code, now);
       tally.requestEnded(status, code);
     },
-    tracer: config.telemetry.tracing ? new RequestTracer(VERSION) : undefined,
+    tracer: tracerFor(config),
     onTlsFailure: tlsLog.note,
     faults,
   });
@@ -323,6 +325,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     logger,
     retryBudget,
     setAccessLog: (cfg) => void (accessLog = accessLogFor(cfg)),
+    setTracing: (cfg) => gw.setTracer(tracerFor(cfg)),
   });
   // TLS toward clients: every applied reload re-reads the listener's files (a renewed certificate with an
   // unchanged config included); new handshakes present it, connections in use keep theirs. Turning TLS on

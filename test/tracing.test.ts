@@ -53,3 +53,30 @@ t.test('a request and its attempts are traced, and the trace continues upstream'
   const upstream = good.stats.lastRequest?.headers.traceparent as string | undefined;
   t.equal(upstream, `00-${traceId}-${attempts[1].spanContext().spanId}-01`, 'the upstream gets the attempt span as parent');
 });
+
+t.test('telemetry.tracing is live: a reload turns spans on, and off again', async (t) => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  trace.setGlobalTracerProvider(provider);
+  t.teardown(async () => {
+    await provider.shutdown();
+    trace.disable();
+  });
+  const sim = await startSim(t, { name: 'a' });
+  const gw = await startGateway(t, [{ name: 'a', url: sim.url }], { health: { probes: false } });
+  const chat = async (): Promise<void> => {
+    const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","messages":[]}' });
+    t.equal(res.statusCode, 200);
+    await res.body.dump();
+  };
+  const servers = (): number => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER).length;
+  await chat();
+  t.equal(servers(), 0, 'off at start');
+  const on = await gw.reload({ ...gw.config, telemetry: { tracing: true } });
+  t.same(on.notLive, [], 'applied live');
+  await chat();
+  t.equal(servers(), 1, 'traced after the reload');
+  await gw.reload({ ...gw.config, telemetry: { tracing: false } });
+  await chat();
+  t.equal(servers(), 1, 'no new span once turned off');
+});

@@ -170,6 +170,11 @@ export class Gateway {
     this.#deps = { ...this.#deps, plan: { ...this.#deps.plan, options: planOptions(cfg) }, options: exchangeOptions(cfg, this.#trust) };
   }
 
+  /** `telemetry.tracing` turned on or off by a reload: later requests are traced by `tracer` (or not). */
+  setTracer(tracer: RequestTracer | undefined): void {
+    this.#deps = { ...this.#deps, tracer };
+  }
+
   /**
    * Let endpoints a reload removed finish: their pools close once their requests in flight end, or are
    * destroyed after `graceMs` (the drain deadline). Resolves when every one is closed.

@@ -46,6 +46,8 @@ export interface GatewayParts {
   readonly retryBudget: { configure(options: GatewayConfig['retry']['budget']): void };
   /** `log.access` (and `log.level: silent`) is live: the access log is rebuilt from the new config. */
   readonly setAccessLog: (config: GatewayConfig) => void;
+  /** `telemetry.tracing` is live: later requests are traced, or no longer. */
+  readonly setTracing: (config: GatewayConfig) => void;
 }
 
 export function gatewayReloader(p: GatewayParts): Reloader {
@@ -64,6 +66,7 @@ export function gatewayReloader(p: GatewayParts): Reloader {
       p.gateway.reconfigure(cfg);
       p.levelled?.setLevel(cfg.log.level);
       p.setAccessLog(cfg);
+      p.setTracing(cfg);
       p.retryBudget.configure(cfg.retry.budget);
     },
     swapSideWork: (removed, added) => {

@@ -29,8 +29,9 @@ const LIVE: readonly string[] = [
   'timeouts.request',
   'limits.bodyBytes',
   'log.level',
-  // The access log is rebuilt from the new config.
+  // The access log and the tracer are rebuilt from the new config.
   'log.access',
+  'telemetry.tracing',
   // The switch itself: the watcher starts or stops.
   'watch',
   // TLS toward clients (branch listentls): its listener swaps its secure context in an `onReload` hook,
