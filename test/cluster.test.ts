@@ -114,7 +114,7 @@ t.test('--workers 2 on the memory store: the fleet view shows both workers, and 
     'health: { probes: false }',
     'state: { summaryInterval: 200ms }',
     // A fresh 24 h period whose window is the whole day: due at the first look of each worker.
-    'drills: { checkInterval: 200ms, schedule: [{ region: a, cadence: 24h, duration: 1s }] }',
+    'drills: { checkInterval: 200ms, schedule: [{ region: a, cadence: 24h, duration: 2s }] }',
     'regions:',
     `  - { name: a, endpoints: [{ url: "${a.url}", models: [m] }] }`,
     `  - { name: b, endpoints: [{ url: "${b.url}", models: [m] }] }`,
@@ -134,11 +134,12 @@ t.test('--workers 2 on the memory store: the fleet view shows both workers, and 
   t.equal(view.stale, false);
   t.equal(view.gateways.filter((g) => g.self).length, 1, 'the worker that answered marks itself');
 
-  type Listed = { drills: { status: string; origin?: string }[] };
+  type Listed = { drills: { status: string; origin?: string; report?: { gateways: unknown[] } }[] };
   let listed: Listed = { drills: [] };
   await until('the scheduled drill to end', async () => (listed = (await get('/admin/drills')) as Listed).drills.some((d) => d.status !== 'running'));
   t.equal(listed.drills.length, 1, 'one drill record, whichever worker is asked');
   t.match(listed.drills[0], { origin: 'schedule', status: 'pass' });
+  t.equal(listed.drills[0]?.report?.gateways.length, 2, 'the drill watched both workers');
   // Both workers kept looking at the schedule (every 200 ms) while the drill ran; only one ran it.
   t.equal(err.text.match(/"event":"drill\.scheduled"/g)?.length, 1, 'exactly one worker claimed the period');
 
