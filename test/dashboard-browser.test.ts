@@ -107,6 +107,26 @@ t.test('gateway A\'s page shows the fleet, drains a region, and its share falls 
   t.same(errors, [], 'no script errors on the page');
 });
 
+t.test('an endpoint ejected on the other gateway has an uneject button, which puts it back on both', async (t) => {
+  const browser = await launchChromium(t);
+  const { g1, g2 } = await fleet(t);
+  const stateOf = (gw: RunningGateway, id: string) => gw.health.state(gw.registry.endpoint(id)!);
+  const page = await browser.newPage();
+  page.setDefaultTimeout(EVENT_BOUND_MS);
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${g1.admin!.url}/#token=${TOKEN}`);
+  await page.locator('[data-gateway="gw-two"]').waitFor();
+  // Both gateways saw a-0 fail (each its own ejection, each reporting it to the other).
+  for (const g of [g1, g2]) g.health.eject(g.registry.endpoint('a-0')!, 'consecutive_5xx', Date.now() + 600_000);
+  const uneject = page.locator('button[data-scope="endpoints"][data-name="a-0"][data-action="uneject"]');
+  await uneject.click();
+  await until('a-0 back in rotation on both gateways', () => stateOf(g1, 'a-0') !== 'ejected' && stateOf(g2, 'a-0') !== 'ejected');
+  await uneject.waitFor({ state: 'detached' });
+  t.equal(stateOf(g2, 'a-0'), 'probation', 'the other gateway ended its own ejection too');
+  t.same(errors, [], 'no script errors on the page');
+});
+
 t.test('a fault drill started from the form runs on the gateway, shows its fault, and keeps its record', async (t) => {
   const browser = await launchChromium(t);
   const { g1, g2 } = await fleet(t);

@@ -205,6 +205,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
           eps.map(function (e) {
             return '<tr data-endpoint="' + esc(e.id) + '"><td>' + esc(e.id) + '</td><td class="' + esc(e.state) + '">' + esc(e.state) + '</td><td>' + esc(e.cause || '') +
               '</td><td class="num">' + esc(num(e.ewmaMs, 1)) + ' ms</td><td class="num">' + esc(e.inflight) + '</td><td>' + loadCells(e) + '</td><td>' +
+              // An ejected endpoint the operator knows is fixed goes back on every gateway (a fleet uneject).
+              (e.state === 'ejected' ? button('endpoints', e.id, 'uneject') + ' ' : '') +
               button('endpoints', e.id, e.state === 'drained' ? 'undrain' : 'drain') + '</td></tr>';
           }).join('') + '</tbody></table>';
       });
