@@ -153,10 +153,10 @@ t.test('a reload under steady load: zero client errors, a stream to a removed en
   t.same(statuses.filter((s) => s !== 200), [], 'zero client errors');
 });
 
-t.test('log.access and retry.budget are live: the access log stops, the budget takes its new floor', async (t) => {
+t.test('log.access, retry.budget and limits.bufferedBytes are live: the access log stops, the budgets take their new bounds', async (t) => {
   const a = await startSim(t, { name: 'a' });
-  const text = (access: boolean, floor: number): string =>
-    configText([{ name: 'a', url: a.url }], [`retry: { budget: { minRetriesPerSec: ${floor}, percent: 0 } }`]).replace('access: false', `access: ${access}`);
+  const text = (access: boolean, floor: number, buffered = 134217728): string =>
+    configText([{ name: 'a', url: a.url }], [`retry: { budget: { minRetriesPerSec: ${floor}, percent: 0 } }`, `limits: { bufferedBytes: ${buffered} }`]).replace('access: false', `access: ${access}`);
   const { gw, write, logs } = await startFromFile(t, text(true, 10));
   const chat = async (): Promise<void> => {
     const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', body: CHAT, headers: { 'content-type': 'application/json' } });
@@ -168,13 +168,21 @@ t.test('log.access and retry.budget are live: the access log stops, the budget t
   await chat();
   t.equal(accessLines(), 1, 'one access line per request');
   t.equal(await balance(), 100, 'a floor of 10/s over 10 s');
-  write(text(false, 2));
+  const big = JSON.stringify({ model: 'm', max_tokens: 2, messages: [{ role: 'user', content: 'x'.repeat(4096) }] });
+  const sendBig = async (): Promise<{ status: number; code: unknown }> => {
+    const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
+    await res.body.dump();
+    return { status: res.statusCode, code: res.headers['x-regiongate-error'] };
+  };
+  t.equal((await sendBig()).status, 200, 'a 4 KiB body fits the 128 MiB buffer');
+  write(text(false, 2, 2048));
   const answer = await reloadOverAdmin(gw);
   t.equal(answer.status, 200);
-  t.same(answer.body.notLive, [], 'both are applied, none named for a restart');
+  t.same(answer.body.notLive, [], 'all three are applied, none named for a restart');
   await chat();
-  t.equal(accessLines(), 1, 'no access line after the reload');
+  t.equal(accessLines(), 2, 'no access line after the reload');
   t.equal(await balance(), 20, 'the new floor');
+  t.same(await sendBig(), { status: 503, code: 'RG_ERR_BUFFER_FULL' }, 'the 4 KiB body no longer fits the new 2 KiB buffer');
 });
 
 t.test('a broken config is refused with every problem; the old one keeps serving', async (t) => {

@@ -6,11 +6,23 @@
  * hundred clients each holding a large body cannot exhaust the gateway's memory.
  */
 export class BodyBudget {
-  readonly limit: number;
+  #limit: number;
   #held = 0;
 
   constructor(limit: number) {
-    this.limit = limit;
+    this.#limit = limit;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /**
+   * A new bound (a config reload). What is held stays held: a lower bound refuses new bodies until
+   * enough of it is given back.
+   */
+  setLimit(limit: number): void {
+    this.#limit = limit;
   }
 
   /** Bytes reserved now. */
@@ -20,7 +32,7 @@ export class BodyBudget {
 
   /** Reserve `bytes`; false (nothing reserved) when that would pass the limit. */
   tryReserve(bytes: number): boolean {
-    if (this.#held + bytes > this.limit) return false;
+    if (this.#held + bytes > this.#limit) return false;
     this.#held += bytes;
     return true;
   }

@@ -168,6 +168,7 @@ export class Gateway {
     const timeouts = { ...cfg.timeouts, drain: was.timeouts.drain, drainDelay: was.timeouts.drainDelay };
     this.#config = { ...cfg, listen: was.listen, timeouts };
     this.#deps = { ...this.#deps, plan: { ...this.#deps.plan, options: planOptions(cfg) }, options: exchangeOptions(cfg, this.#trust) };
+    this.#deps.bodyBudget.setLimit(cfg.limits.bufferedBytes);
   }
 
   /** `telemetry.tracing` turned on or off by a reload: later requests are traced by `tracer` (or not). */

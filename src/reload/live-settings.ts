@@ -28,6 +28,8 @@ const LIVE: readonly string[] = [
   'timeouts.idle',
   'timeouts.request',
   'limits.bodyBytes',
+  // The one gateway-wide budget takes its new bound (`BodyBudget.setLimit`).
+  'limits.bufferedBytes',
   'log.level',
   // The access log and the tracer are rebuilt from the new config.
   'log.access',
