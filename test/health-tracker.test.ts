@@ -279,3 +279,52 @@ t.test('latency is forgotten however the endpoint is ejected (here by a peer)', 
   t.equal(tracker.state(a), 'ejected');
   t.equal(tracker.snapshot().find((s) => s.id === 'a')?.samples, 0, 'samples from before the ejection are gone');
 });
+
+t.test('configure (a reload): new thresholds and probation apply now, state kept; probes, path and breakers stay', async (t) => {
+  const { clock, a, b, tracker, refuse, succeed } = setup({ outlier: { consecutiveLocalOriginFailures: 3, consecutiveConnectRefused: 3, baseEjectionTime: 1000 }, probation: { window: 60_000 } });
+  t.teardown(() => tracker.close());
+  refuse(a);
+  refuse(a);
+  t.equal(tracker.state(a), 'healthy', 'two refusals of three');
+  tracker.configure(healthOptions({ probes: true, path: '/other', outlier: { consecutiveLocalOriginFailures: 1, consecutiveConnectRefused: 1, baseEjectionTime: 1000 }, probation: { window: 60_000 }, breaker: { resetTimeout: 1 } }));
+  t.equal(tracker.options.probes, false, 'probes on/off is not live');
+  t.equal(tracker.options.path, '/health', 'nor the probe path');
+  t.equal(tracker.options.breaker.resetTimeout, 10_000, 'nor the breakers');
+  refuse(b);
+  t.equal(tracker.state(b), 'ejected', 'one refusal ejects under the new threshold');
+  clock.tick(1000);
+  t.equal(tracker.state(b), 'probation');
+  clock.tick(5000);
+  succeed(b);
+  t.equal(tracker.state(b), 'probation', 'in probation for 60 s');
+  tracker.configure(healthOptions({ outlier: { consecutiveLocalOriginFailures: 1, consecutiveConnectRefused: 1, baseEjectionTime: 1000 }, probation: { window: 2000 } }));
+  t.equal(tracker.state(b), 'healthy', 'a probation in course ends by the shorter window at once');
+});
+
+t.test('configure (a reload): a shorter probe interval applies now, not after the old wait', async (t) => {
+  const clock = new FakeClock();
+  const a = testEndpoint('a');
+  let probes = 0;
+  const tracker = new HealthTracker({
+    endpoints: [a],
+    clock,
+    random: () => 0.5,
+    options: healthOptions({ interval: 60_000, jitter: 0 }),
+    probe: async () => {
+      probes++;
+      return 200;
+    },
+  });
+  t.teardown(() => tracker.close());
+  tracker.start();
+  clock.tick(30_000); // the first probe, at half an interval
+  await Promise.resolve();
+  t.equal(probes, 1);
+  tracker.configure(healthOptions({ interval: 1000, jitter: 0 }));
+  clock.tick(1000);
+  await Promise.resolve();
+  t.equal(probes, 2, 'rescheduled within the new interval');
+  clock.tick(1000);
+  await Promise.resolve();
+  t.equal(probes, 3, 'and every new interval after');
+});

@@ -1,6 +1,7 @@
 // The parts of a reload without sockets: the config diff by endpoint id, which settings are live, and
 // the health tracker and prober taking endpoints in and out on simulated time.
 import t from 'tap';
+import { HEALTH_NOT_LIVE } from '../src/health/health-tracker.js';
 import { resolveConfig } from '../src/config/index.js';
 import { HealthTracker, Prober, type ProbeFn } from '../src/health/index.js';
 import { healthOptions } from './helpers/config-sections.js';
@@ -40,13 +41,18 @@ t.test('changed settings are named by path; only the live ones are left out of n
   const after = cfg([{ name: 'a', endpoints: [{ url: 'http://b' }] }], {
     listen: { port: 9000 },
     routing: { rules: [{ model: 'm', regions: ['a'] }] },
-    health: { interval: '3s' },
+    health: { interval: '3s', path: '/ready', breaker: { resetTimeout: '5s' } },
     log: { level: 'warn', access: false },
     retry: { attempts: 5, statuses: [502], budget: { percent: 50 } },
   });
   const changed = changedSettings(before, after);
-  t.same(changed.sort(), ['health.interval', 'listen.port', 'log.access', 'log.level', 'retry.attempts', 'retry.budget.percent', 'retry.statuses', 'routing.rules'], 'regions are left to the endpoint diff');
-  t.same(notLiveSettings(changed), ['health.interval', 'listen.port']);
+  t.same(
+    changed.sort(),
+    ['health.breaker.resetTimeout', 'health.interval', 'health.path', 'listen.port', 'log.access', 'log.level', 'retry.attempts', 'retry.budget.percent', 'retry.statuses', 'routing.rules'],
+    'regions are left to the endpoint diff',
+  );
+  t.same(notLiveSettings(changed).sort(), ['health.breaker.resetTimeout', 'health.path', 'listen.port'], 'the probe path and the breakers need a restart; the probe interval does not');
+  for (const p of HEALTH_NOT_LIVE) t.notOk(isLiveSetting(`${p}.x`) || isLiveSetting(p), `${p} is named for a restart`);
   t.ok(isLiveSetting('routing.rules[0].regions'), 'a prefix covers what is under it');
   t.notOk(isLiveSetting('routing.loadSignals.timeout'), 'a sibling is not covered');
   t.notOk(isLiveSetting('retry.attemptsX'), 'nor a longer name');

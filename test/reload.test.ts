@@ -185,6 +185,21 @@ t.test('log.access, retry.budget and limits.bufferedBytes are live: the access l
   t.same(await sendBig(), { status: 503, code: 'RG_ERR_BUFFER_FULL' }, 'the 4 KiB body no longer fits the new 2 KiB buffer');
 });
 
+t.test('health tunables are live; probes on/off, the probe path and the breakers are named for a restart', async (t) => {
+  const a = await startSim(t, { name: 'a' });
+  const { gw } = await startFromFile(t, configText([{ name: 'a', url: a.url }]));
+  const h = gw.config.health;
+  const answer = await gw.reload({
+    ...gw.config,
+    health: { ...h, interval: 5000, path: '/ready', outlier: { ...h.outlier, consecutive5xx: 1 }, breaker: { ...h.breaker, resetTimeout: 1000 } },
+  });
+  t.same([...answer.notLive].sort(), ['health.breaker.resetTimeout', 'health.path']);
+  t.equal(gw.health.options.interval, 5000, 'the probe interval applied');
+  t.equal(gw.health.options.outlier.consecutive5xx, 1, 'the outlier threshold applied');
+  t.equal(gw.health.options.path, '/health', 'the probe path kept until a restart');
+  t.equal(gw.health.options.breaker.resetTimeout, h.breaker.resetTimeout, 'the breakers kept');
+});
+
 t.test('a broken config is refused with every problem; the old one keeps serving', async (t) => {
   const a = await startSim(t, { name: 'a' });
   const { gw, file, write, logs } = await startFromFile(t, configText([{ name: 'a', url: a.url }]));

@@ -12,11 +12,17 @@ import type { TransitionCause } from './health-transition.js';
 const OUTLIER_CAUSES: ReadonlySet<TransitionCause> = new Set<TransitionCause>(['consecutive_5xx', 'consecutive_local_origin', 'failure_rate', 'probation_failed']);
 
 export class EjectionCap {
-  readonly #percent: number;
+  #percent: number;
   #max: number;
   #withheld = 0;
 
   constructor(maxEjectionPercent: number, endpointCount: number) {
+    this.#percent = maxEjectionPercent;
+    this.#max = this.#capFor(endpointCount);
+  }
+
+  /** `maxEjectionPercent` changed (a config reload): applies to the next ejection. */
+  setPercent(maxEjectionPercent: number, endpointCount: number): void {
     this.#percent = maxEjectionPercent;
     this.#max = this.#capFor(endpointCount);
   }

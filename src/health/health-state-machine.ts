@@ -30,7 +30,7 @@ export interface HealthStateMachineInit {
 export class HealthStateMachine {
   readonly #clock: Clock;
   readonly #random: Random;
-  readonly #options: HealthOptions;
+  #options: HealthOptions;
   readonly #emitter: TransitionEmitter;
   readonly #onEject: ((endpoint: Endpoint) => void) | undefined;
   readonly #records = new Map<string, rules.EndpointHealth>();
@@ -47,6 +47,15 @@ export class HealthStateMachine {
       const h: rules.EndpointHealth = rules.createEndpointHealth(endpoint, now, () => this.#onTimer(h));
       this.#records.set(endpoint.id, h);
     }
+  }
+
+  /**
+   * New settings (a config reload): ejection times and rate limits apply to the next ones (one in course
+   * keeps its end); a probation in course ends by the new window, re-evaluated now (as its timer would).
+   */
+  configure(options: HealthOptions): void {
+    this.#options = options;
+    for (const h of this.#records.values()) this.#update(h, 'recovered');
   }
 
   /**

@@ -49,8 +49,11 @@ export type { RemoteHealthReport } from './endpoint-state.js';
 /** Local-origin failures whose elapsed time is a lower bound of the time to first byte. */
 const TTFB_BOUND: ReadonlySet<LocalOriginFailure> = new Set<LocalOriginFailure>(['connect_timeout', 'first_byte_timeout']);
 
+/** Health settings a reload cannot change: the prober's existence and target, and every breaker. */
+export const HEALTH_NOT_LIVE = ['health.probes', 'health.path', 'health.breaker'] as const;
+
 export class HealthTracker implements AttemptObserver {
-  readonly options: HealthOptions;
+  #options: HealthOptions;
   #endpoints: readonly Endpoint[];
   readonly #clock: Clock;
   readonly #random: Random;
@@ -68,7 +71,7 @@ export class HealthTracker implements AttemptObserver {
   #closed = false;
 
   constructor(init: HealthTrackerInit) {
-    const o = (this.options = settleHealthOptions(init.options));
+    const o = (this.#options = settleHealthOptions(init.options));
     const { endpoints, clock, random } = init;
     this.#endpoints = endpoints;
     this.#clock = clock;
@@ -93,6 +96,29 @@ export class HealthTracker implements AttemptObserver {
     });
     this.#rotator = new BucketRotator(clock, o.breaker);
     for (const endpoint of endpoints) this.#addBreaker(endpoint);
+  }
+
+  /** The settings in force (a reload may have changed the live ones). */
+  get options(): HealthOptions {
+    return this.#options;
+  }
+
+  /**
+   * New health settings (a config reload), with the state of every endpoint kept. Live: the probes'
+   * cadence, timeout, jitter, thresholds and expected statuses; outlier detection and ejection times;
+   * probation; latency; rate limits. Not live (`HEALTH_NOT_LIVE`, which the reload names): probes on or
+   * off, the probe path, the breakers; those keep their values here.
+   */
+  configure(options: HealthOptions): void {
+    if (this.#closed) return;
+    const was = this.#options;
+    const o = settleHealthOptions({ ...options, probes: was.probes, path: was.path, breaker: was.breaker });
+    this.#options = o;
+    this.#latency.configure(o.latency);
+    this.#detector.configure(o.outlier);
+    this.#cap.setPercent(o.outlier.maxEjectionPercent, this.#endpoints.length);
+    this.#machine.configure(o);
+    this.#prober?.configure(o);
   }
 
   /**
@@ -140,7 +166,7 @@ export class HealthTracker implements AttemptObserver {
 
   #addBreaker(endpoint: Endpoint): void {
     const onStateChange = (s: BreakerState): void => this.#with(endpoint, (h) => this.#machine.breakerState(h, s));
-    this.#breakers.set(endpoint.id, new EndpointBreaker({ endpoint, options: this.options.breaker, rotator: this.#rotator, onStateChange }));
+    this.#breakers.set(endpoint.id, new EndpointBreaker({ endpoint, options: this.#options.breaker, rotator: this.#rotator, onStateChange }));
   }
 
   /** Hear every transition; returns the unsubscribe function. */
@@ -152,7 +178,7 @@ export class HealthTracker implements AttemptObserver {
   isRoutable(endpoint: Endpoint): boolean {
     const h = this.#machine.get(endpoint.id);
     if (!h || h.state === 'healthy') return h !== undefined;
-    return h.state === 'probation' && this.#latency.inflight(endpoint) < this.options.probation.maxConcurrent;
+    return h.state === 'probation' && this.#latency.inflight(endpoint) < this.#options.probation.maxConcurrent;
   }
 
   /** 1 when healthy, the probation ramp (minWeight..1) in probation, 0 otherwise. */
@@ -160,7 +186,7 @@ export class HealthTracker implements AttemptObserver {
     const h = this.#machine.get(endpoint.id);
     if (h === undefined) return 0;
     if (h.state === 'healthy') return 1; // the common case, without reading the clock
-    const p = this.options.probation;
+    const p = this.#options.probation;
     return weightFactor(h, this.#clock.monotonic(), p.window, p.minWeight);
   }
 
@@ -293,7 +319,7 @@ export class HealthTracker implements AttemptObserver {
   /** A plain, JSON-able view of every endpoint, for the admin API. */
   snapshot(): EndpointHealthSnapshot[] {
     const now = this.#clock.monotonic();
-    const parts = { options: this.options, latency: this.#latency, detector: this.#detector, prober: this.#prober, now, wallOffset: this.#machine.wallOffset() };
+    const parts = { options: this.#options, latency: this.#latency, detector: this.#detector, prober: this.#prober, now, wallOffset: this.#machine.wallOffset() };
     return this.#endpoints.map((e) =>
       snapshotEndpoint(e, this.#machine.get(e.id) as EndpointHealth, { ...parts, breaker: this.#breakers.get(e.id) }),
     );
@@ -301,10 +327,10 @@ export class HealthTracker implements AttemptObserver {
 
   /** Start active probes (unless `probes: false`). */
   start(): void {
-    if (this.#closed || this.#prober || !this.options.probes) return;
-    const probe = this.#probe ?? (this.#httpProbe = createHttpProbe({ path: this.options.path, connectTimeout: this.options.timeout, onTlsFailure: this.#onTlsFailure })).probe;
+    if (this.#closed || this.#prober || !this.#options.probes) return;
+    const probe = this.#probe ?? (this.#httpProbe = createHttpProbe({ path: this.#options.path, connectTimeout: this.#options.timeout, onTlsFailure: this.#onTlsFailure })).probe;
     const onChange = (e: Endpoint, up: boolean): void => this.#with(e, (h) => this.#machine.probeVerdict(h, up));
-    this.#prober = new Prober({ endpoints: this.#endpoints, clock: this.#clock, random: this.#random, options: this.options, probe, onChange });
+    this.#prober = new Prober({ endpoints: this.#endpoints, clock: this.#clock, random: this.#random, options: this.#options, probe, onChange });
     this.#prober.start();
   }
 
@@ -353,7 +379,7 @@ export class HealthTracker implements AttemptObserver {
    */
   #rateLimited(h: EndpointHealth, retryAfterMs: number, sharedCredentials: boolean): void {
     if (!sharedCredentials) return;
-    if (h.state !== 'rate_limited' && ++h.consecutive429 < this.options.rateLimit.consecutive) return;
+    if (h.state !== 'rate_limited' && ++h.consecutive429 < this.#options.rateLimit.consecutive) return;
     h.consecutive429 = 0;
     this.#machine.rateLimit(h, retryAfterMs);
   }

@@ -39,8 +39,8 @@ const FULL_PENALTY = 1000;
 
 export class LatencyTracker {
   readonly #clock: Clock;
-  readonly #decay: number;
-  readonly #initial: number | 'median';
+  #decay: number;
+  #initial: number | 'median';
   readonly #entries = new Map<string, LatencyEntry>();
   /** Scratch space for the median, sized once. */
   #scratch: Float64Array;
@@ -54,6 +54,17 @@ export class LatencyTracker {
     this.#neutral = typeof options.initial === 'number' ? options.initial : FALLBACK_LATENCY_MS;
     for (const e of endpoints) this.#entries.set(e.id, newEntry(e));
     this.#scratch = new Float64Array(this.#entries.size);
+  }
+
+  /**
+   * New settings (a config reload): the decay applies from now on, an explicit initial estimate at once,
+   * `median` at the next sample. Samples are kept.
+   */
+  configure(options: LatencyOptions): void {
+    this.#decay = Math.max(1, options.decay);
+    this.#initial = options.initial;
+    if (typeof options.initial === 'number') this.#neutral = options.initial;
+    else this.#medianAt = Number.NEGATIVE_INFINITY;
   }
 
   /** Track `endpoint` (added by a config reload), without samples; replaces an entry of the same id. */

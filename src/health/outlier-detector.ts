@@ -56,15 +56,31 @@ export function ejectionTime(o: OutlierOptions, timesEjected: number, random: Ra
 }
 
 export class OutlierDetector {
-  readonly #options: OutlierOptions;
+  #options: OutlierOptions;
   readonly #clock: Clock;
-  readonly #bucketWidth: number;
+  #bucketWidth: number;
   readonly #counters = new Map<string, OutlierCounters>();
 
   constructor(options: OutlierOptions, clock: Clock) {
     this.#options = options;
     this.#clock = clock;
     this.#bucketWidth = Math.max(1, options.failurePercentageWindow / WINDOW_BUCKETS);
+  }
+
+  /**
+   * New thresholds and ejection times (a config reload), from the next attempt on. The consecutive
+   * counts are kept; a new `failurePercentageWindow` starts every window afresh.
+   */
+  configure(options: OutlierOptions): void {
+    const width = Math.max(1, options.failurePercentageWindow / WINDOW_BUCKETS);
+    this.#options = options;
+    if (width === this.#bucketWidth) return;
+    this.#bucketWidth = width;
+    const head = this.#index();
+    for (const c of this.#counters.values()) {
+      c.window.fill(0);
+      c.head = head;
+    }
   }
 
   /** Record one finished attempt; returns a cause when the endpoint should be ejected now. */

@@ -73,13 +73,30 @@ interface ProbeTarget {
 
 export class Prober {
   readonly #init: ProberInit;
+  #options: ProberInit['options'];
   readonly #targets = new Map<string, ProbeTarget>();
   #started = false;
   #closed = false;
 
   constructor(init: ProberInit) {
     this.#init = init;
+    this.#options = init.options;
     for (const endpoint of init.endpoints) this.#targets.set(endpoint.id, this.#target(endpoint));
+  }
+
+  /**
+   * New cadence, timeout and thresholds (a config reload). A probe waiting for its turn is rescheduled
+   * within the new interval (a shorter one applies now, not after the old wait); one in flight finishes.
+   */
+  configure(options: ProberInit['options']): void {
+    const before = this.#interval();
+    this.#options = options;
+    if (!this.#started || this.#closed || this.#interval() === before) return;
+    for (const t of this.#targets.values()) {
+      if (t.timer === undefined || t.running) continue;
+      this.#init.clock.clearTimeout(t.timer);
+      this.#schedule(t, this.#init.random() * this.#interval());
+    }
   }
 
   /** Probe `endpoint` too (added by a config reload); it starts at once, with jitter, when probing runs. */
@@ -160,11 +177,11 @@ export class Prober {
   }
 
   #interval(): number {
-    return Math.max(MIN_PROBE_INTERVAL, this.#init.options.interval);
+    return Math.max(MIN_PROBE_INTERVAL, this.#options.interval);
   }
 
   #nextDelay(): number {
-    const jitter = Math.min(1, Math.max(0, this.#init.options.jitter));
+    const jitter = Math.min(1, Math.max(0, this.#options.jitter));
     return this.#interval() * (1 + jitter * (2 * this.#init.random() - 1));
   }
 
@@ -176,7 +193,8 @@ export class Prober {
       this.#verdict(t, undefined, 'timeout');
       return;
     }
-    const { clock, options, probe } = this.#init;
+    const { clock, probe } = this.#init;
+    const options = this.#options;
     const controller = new AbortController();
     t.controller = controller;
     t.running = t.awaiting = true;
@@ -223,11 +241,12 @@ export class Prober {
     this.#init.clock.clearTimeout(t.timeoutTimer);
     t.timeoutTimer = undefined;
     if (status === undefined) this.#verdict(t, undefined, 'error');
-    else this.#verdict(t, status, this.#init.options.expectedStatus.includes(status) ? undefined : 'status');
+    else this.#verdict(t, status, this.#options.expectedStatus.includes(status) ? undefined : 'status');
   }
 
   #verdict(t: ProbeTarget, status: number | undefined, error: ProbeError | undefined): void {
-    const { options, onChange, onResult } = this.#init;
+    const { onChange, onResult } = this.#init;
+    const options = this.#options;
     const ok = error === undefined;
     t.probes++;
     t.lastStatus = status;

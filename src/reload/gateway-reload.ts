@@ -64,6 +64,7 @@ export function gatewayReloader(p: GatewayParts): Reloader {
       p.picker.swap(p.buildPicker(next.endpoints, cfg.routing));
       p.catalog.update(next.endpoints, cfg.routing.rules);
       p.gateway.reconfigure(cfg);
+      p.health.configure(cfg.health);
       p.levelled?.setLevel(cfg.log.level);
       p.setAccessLog(cfg);
       p.setTracing(cfg);

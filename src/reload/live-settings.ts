@@ -31,6 +31,18 @@ const LIVE: readonly string[] = [
   // The one gateway-wide budget takes its new bound (`BodyBudget.setLimit`).
   'limits.bufferedBytes',
   'log.level',
+  // Health tunables, reconfigured in place with every endpoint's state kept (`HealthTracker.configure`);
+  // `health.probes`, `health.path` and `health.breaker.*` are not among them.
+  'health.interval',
+  'health.timeout',
+  'health.jitter',
+  'health.healthyThreshold',
+  'health.unhealthyThreshold',
+  'health.expectedStatus',
+  'health.outlier',
+  'health.probation',
+  'health.latency',
+  'health.rateLimit',
   // The access log and the tracer are rebuilt from the new config.
   'log.access',
   'telemetry.tracing',
