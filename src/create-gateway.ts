@@ -315,6 +315,7 @@ export function createGateway(config: GatewayConfig, opts: CreateGatewayOptions 
     gateway: gw,
     levelled,
     loadScraper,
+    loadBook,
     fleetScrape,
     discovery,
     metrics,

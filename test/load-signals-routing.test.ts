@@ -163,6 +163,11 @@ t.test('scraper on a fake clock: one scrape per interval, a stale read after sta
   t.equal(sim.stats.byPath['/metrics'], 1);
   t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 2 * 7 + 2 * 0.5 + 0.05 * 2), 'score = latency × (1 + 2·waiting + 2·kv + 0.05·running)');
   t.ok(book.saturated(endpoint, 'm'), 'queue 7 ≥ 5 saturates');
+  // A reload's new thresholds and weights apply to the next pick; staleAfter stays.
+  book.configure({ ...SCORING, queueSaturation: 10, queueWeight: 1 });
+  t.notOk(book.saturated(endpoint, 'm'), 'reloaded to 10: queue 7 no longer saturates');
+  t.equal(book.score(endpoint, 'm', 10), 10 * (1 + 1 * 7 + 2 * 0.5 + 0.05 * 2), 'the new queue weight');
+  book.configure(SCORING);
   await until('next scrape scheduled', () => clock.pending > 0);
   clock.tick(999);
   t.equal(sim.stats.byPath['/metrics'], 1, 'no scrape before the interval');

@@ -185,15 +185,17 @@ t.test('log.access, retry.budget and limits.bufferedBytes are live: the access l
   t.same(await sendBig(), { status: 503, code: 'RG_ERR_BUFFER_FULL' }, 'the 4 KiB body no longer fits the new 2 KiB buffer');
 });
 
-t.test('health tunables are live; probes on/off, the probe path and the breakers are named for a restart', async (t) => {
+t.test('health tunables and load scoring are live; probes on/off, the probe path, the breakers and staleAfter are named for a restart', async (t) => {
   const a = await startSim(t, { name: 'a' });
   const { gw } = await startFromFile(t, configText([{ name: 'a', url: a.url }]));
   const h = gw.config.health;
+  const ls = gw.config.routing.loadSignals;
   const answer = await gw.reload({
     ...gw.config,
     health: { ...h, interval: 5000, path: '/ready', outlier: { ...h.outlier, consecutive5xx: 1 }, breaker: { ...h.breaker, resetTimeout: 1000 } },
+    routing: { ...gw.config.routing, loadSignals: { ...ls, queueSaturation: 9, staleAfter: 5000 } },
   });
-  t.same([...answer.notLive].sort(), ['health.breaker.resetTimeout', 'health.path']);
+  t.same([...answer.notLive].sort(), ['health.breaker.resetTimeout', 'health.path', 'routing.loadSignals.staleAfter'], 'load scoring is live, the scrapers\' staleness is not');
   t.equal(gw.health.options.interval, 5000, 'the probe interval applied');
   t.equal(gw.health.options.outlier.consecutive5xx, 1, 'the outlier threshold applied');
   t.equal(gw.health.options.path, '/health', 'the probe path kept until a restart');

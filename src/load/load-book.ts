@@ -72,7 +72,7 @@ const NEVER: Omit<Entry, 'lastError'> = { byModel: new Map(), total: { waiting: 
 
 export class LoadBook {
   readonly #clock: Clock;
-  readonly #o: LoadScoring;
+  #o: LoadScoring;
   readonly #inflight: InflightFn;
   readonly #entries = new Map<string, Entry>();
   /** Scratch for `score` and `saturated`, which run on every pick: read before the next call. */
@@ -86,6 +86,15 @@ export class LoadBook {
 
   get scoring(): LoadScoring {
     return this.#o;
+  }
+
+  /**
+   * New saturation thresholds and score weights (a config reload), from the next pick on. `staleAfter`
+   * stays: shared reads are judged by the fleet scrape with the value it started with.
+   */
+  configure(scoring: Omit<LoadScoring, 'staleAfter'>): void {
+    const { queueSaturation, kvSaturation, queueWeight, kvWeight, runningWeight } = scoring;
+    this.#o = { staleAfter: this.#o.staleAfter, queueSaturation, kvSaturation, queueWeight, kvWeight, runningWeight };
   }
 
   /** Record a good read. */

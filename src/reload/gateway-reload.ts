@@ -32,6 +32,8 @@ export interface GatewayParts {
   /** The gateway's own logger, whose level follows `log.level` (undefined: the caller's). */
   readonly levelled: LevelledLogger | undefined;
   readonly loadScraper: LoadScraper;
+  /** Load scoring (`routing.loadSignals` thresholds and weights) is live. */
+  readonly loadBook: { configure(scoring: GatewayConfig['routing']['loadSignals']): void };
   /** Who scrapes which endpoint's load metrics fleet-wide: re-ranked over the new endpoints. */
   readonly fleetScrape: { setEndpoints(endpoints: readonly Endpoint[]): void };
   readonly discovery: ModelDiscovery;
@@ -65,6 +67,7 @@ export function gatewayReloader(p: GatewayParts): Reloader {
       p.catalog.update(next.endpoints, cfg.routing.rules);
       p.gateway.reconfigure(cfg);
       p.health.configure(cfg.health);
+      p.loadBook.configure(cfg.routing.loadSignals);
       p.levelled?.setLevel(cfg.log.level);
       p.setAccessLog(cfg);
       p.setTracing(cfg);

@@ -43,6 +43,13 @@ const LIVE: readonly string[] = [
   'health.probation',
   'health.latency',
   'health.rateLimit',
+  // Load scoring, reconfigured in place (`LoadBook.configure`); `staleAfter`, `timeout` and `maxBytes`
+  // are the scrapers' and stay.
+  'routing.loadSignals.queueSaturation',
+  'routing.loadSignals.kvSaturation',
+  'routing.loadSignals.queueWeight',
+  'routing.loadSignals.kvWeight',
+  'routing.loadSignals.runningWeight',
   // The access log and the tracer are rebuilt from the new config.
   'log.access',
   'telemetry.tracing',
