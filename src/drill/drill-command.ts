@@ -104,7 +104,7 @@ export function formatReport(r: DrillReport): string {
     `mode:       ${r.mode === 'fault' && r.fault !== undefined ? `fault (${describeFault(r.fault)})` : 'drain'}${r.origin === 'schedule' ? ', scheduled' : ''}`,
     `verdict:    ${r.verdict}${r.reason ? ` (${r.reason})` : ''}${r.restored ? ', region restored' : ''}`,
     `shift:      ${r.mode === 'fault' ? 'n/a (fault mode: the region stays in rotation)' : r.shiftMs === null ? 'not complete' : `${r.shiftMs} ms until no gateway sent ${r.region} a new request`}`,
-    `requests:   ${r.requests}, client errors ${r.clientErrors} (budget ${r.maxErrorRatePct} %)${Object.keys(r.clientErrorCauses ?? {}).length ? `: ${Object.entries(r.clientErrorCauses).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
+    `requests:   ${r.requests}, client errors ${r.clientErrors} (budget ${r.maxErrorRatePct} %)${Object.keys(r.clientErrorCauses).length ? `: ${Object.entries(r.clientErrorCauses).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
     `traffic during the drill: ${Object.entries(r.traffic).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     'gateway                 shift      requests errors  p50/p99 before      during              after',
   ];

@@ -87,7 +87,10 @@ function fleetTotals(summaries: readonly FleetSummary[]): FleetTotals {
       t.attempts += r.attempts;
       t.errors += r.errors;
       t.inflight += r.inflight;
-      if (r.ttfb !== undefined) windows.set(r.region, [...(windows.get(r.region) ?? []), r.ttfb]);
+      if (r.ttfb === undefined) continue;
+      const hs = windows.get(r.region);
+      if (hs === undefined) windows.set(r.region, [r.ttfb]);
+      else hs.push(r.ttfb);
     }
   }
   for (const [region, hs] of windows) [totals.regions[region].p50Ms, totals.regions[region].p99Ms] = mergedQuantiles(hs, [0.5, 0.99]);

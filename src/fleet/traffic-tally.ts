@@ -13,7 +13,6 @@ import { histogramOf, type SparseHistogram } from './latency-buckets.js';
 /** Latency samples kept per region and window; beyond, the oldest are overwritten. */
 const WINDOW_SAMPLES = 1024;
 
-
 /** One region's traffic as this gateway sees it. Counters are cumulative since start. */
 export interface RegionTraffic {
   readonly region: string;
@@ -67,12 +66,16 @@ export interface Percentiles {
   readonly p99Ms: number | null;
 }
 
-/** The window's percentiles of `r` and its buckets; starts its next window. */
-function window(r: RegionCounter): Percentiles & { ttfb: SparseHistogram } {
-  const n = Math.min(r.count, WINDOW_SAMPLES);
-  const sorted = r.samples.slice(0, n).sort();
+/** The window's samples of `r`, sorted; starts its next window. */
+function closeWindow(r: RegionCounter): Float64Array {
+  const sorted = r.samples.slice(0, Math.min(r.count, WINDOW_SAMPLES)).sort();
   r.count = 0;
-  return { p50Ms: n === 0 ? null : Math.round(quantile(sorted, 0.5)), p99Ms: n === 0 ? null : Math.round(quantile(sorted, 0.99)), ttfb: histogramOf(sorted) };
+  return sorted;
+}
+
+function percentiles(sorted: Float64Array): Percentiles {
+  const none = sorted.length === 0;
+  return { p50Ms: none ? null : Math.round(quantile(sorted, 0.5)), p99Ms: none ? null : Math.round(quantile(sorted, 0.99)) };
 }
 
 export class TrafficTally implements AttemptObserver {
@@ -133,9 +136,10 @@ export class TrafficTally implements AttemptObserver {
   /** Every region's counters and the closing window's percentiles (all regions' under `all`); starts a new window. */
   take(): { regions: RegionTraffic[]; all: Percentiles } {
     const regions: RegionTraffic[] = [];
-    for (const [region, r] of this.#regions)
-      regions.push({ region, attempts: r.attempts, errors: r.errors, inflight: r.inflight, ...window(r), lastAttemptAt: r.lastAttemptAt });
-    const { p50Ms, p99Ms } = window(this.#all);
-    return { regions, all: { p50Ms, p99Ms } };
+    for (const [region, r] of this.#regions) {
+      const sorted = closeWindow(r);
+      regions.push({ region, attempts: r.attempts, errors: r.errors, inflight: r.inflight, ...percentiles(sorted), ttfb: histogramOf(sorted), lastAttemptAt: r.lastAttemptAt });
+    }
+    return { regions, all: percentiles(closeWindow(this.#all)) };
   }
 }

@@ -24,7 +24,7 @@ export class EjectionCap {
   /** `maxEjectionPercent` changed (a config reload): applies to the next ejection. */
   setPercent(maxEjectionPercent: number, endpointCount: number): void {
     this.#percent = maxEjectionPercent;
-    this.#max = this.#capFor(endpointCount);
+    this.resize(endpointCount);
   }
 
   /** The number of endpoints changed (a config reload). */

@@ -105,6 +105,12 @@ export interface HealthOptions extends ProbeOptions {
   readonly rateLimit: RateLimitOptions;
 }
 
+/**
+ * Health settings a reload cannot change (`HealthTracker.configure` keeps them; the reload names them):
+ * whether probes run and what they ask for, and the breakers, built per endpoint with their options.
+ */
+export const HEALTH_NOT_LIVE = ['health.probes', 'health.path', 'health.breaker'] as const;
+
 /** The shortest probe interval accepted (the schema refuses less; the prober holds to it whatever it is given). */
 export const MIN_PROBE_INTERVAL = 100;
 

@@ -22,6 +22,7 @@ import { BucketRotator, EndpointBreaker, type BreakerState } from './endpoint-br
 import { EjectionCap } from './ejection-cap.js';
 import { inProbation, recoveryIn, weightFactor, type EndpointHealth, type RemoteHealthReport } from './endpoint-state.js';
 import { settleHealthOptions, type HealthOptions } from './health-options.js';
+export { HEALTH_NOT_LIVE } from './health-options.js';
 import { TransitionEmitter, type HealthState, type TransitionCause, type TransitionListener } from './health-transition.js';
 import { createHttpProbe, type HttpProbe, type ProbeFn } from './http-probe.js';
 import { snapshotEndpoint, type EndpointHealthSnapshot } from './health-snapshot.js';
@@ -48,9 +49,6 @@ export type { RemoteHealthReport } from './endpoint-state.js';
 
 /** Local-origin failures whose elapsed time is a lower bound of the time to first byte. */
 const TTFB_BOUND: ReadonlySet<LocalOriginFailure> = new Set<LocalOriginFailure>(['connect_timeout', 'first_byte_timeout']);
-
-/** Health settings a reload cannot change: the prober's existence and target, and every breaker. */
-export const HEALTH_NOT_LIVE = ['health.probes', 'health.path', 'health.breaker'] as const;
 
 export class HealthTracker implements AttemptObserver {
   #options: HealthOptions;

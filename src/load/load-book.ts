@@ -28,6 +28,9 @@ import type { Clock } from '../util/clock.js';
 import type { Engine, LoadSignals } from './engine-metrics.js';
 import { kvShareOf, predictLoad, type LoadPrediction } from './load-prediction.js';
 
+/** `routing.loadSignals` keys a reload cannot change: the scrapers' and the fleet scrape's, set at start. */
+export const LOAD_SCORING_NOT_LIVE = ['routing.loadSignals.staleAfter', 'routing.loadSignals.timeout', 'routing.loadSignals.maxBytes'] as const;
+
 export interface LoadScoring {
   readonly staleAfter: number;
   readonly queueSaturation: number;

@@ -4,6 +4,8 @@
  * request, the logger's level); everything else that changed is named in the answer's `notLive` and in a
  * log line, never silently ignored.
  */
+import { HEALTH_NOT_LIVE } from '../health/health-options.js';
+import { LOAD_SCORING_NOT_LIVE } from '../load/load-book.js';
 
 /** Exact paths or path prefixes (`routing.rules` covers `routing.rules[0]...`) applied live. */
 const LIVE: readonly string[] = [
@@ -31,25 +33,10 @@ const LIVE: readonly string[] = [
   // The one gateway-wide budget takes its new bound (`BodyBudget.setLimit`).
   'limits.bufferedBytes',
   'log.level',
-  // Health tunables, reconfigured in place with every endpoint's state kept (`HealthTracker.configure`);
-  // `health.probes`, `health.path` and `health.breaker.*` are not among them.
-  'health.interval',
-  'health.timeout',
-  'health.jitter',
-  'health.healthyThreshold',
-  'health.unhealthyThreshold',
-  'health.expectedStatus',
-  'health.outlier',
-  'health.probation',
-  'health.latency',
-  'health.rateLimit',
-  // Load scoring, reconfigured in place (`LoadBook.configure`); `staleAfter`, `timeout` and `maxBytes`
-  // are the scrapers' and stay.
-  'routing.loadSignals.queueSaturation',
-  'routing.loadSignals.kvSaturation',
-  'routing.loadSignals.queueWeight',
-  'routing.loadSignals.kvWeight',
-  'routing.loadSignals.runningWeight',
+  // Reconfigured in place with every endpoint's state kept (`HealthTracker.configure`,
+  // `LoadBook.configure`), except what `EXCEPT` names.
+  'health',
+  'routing.loadSignals',
   // The access log and the tracer are rebuilt from the new config.
   'log.access',
   'telemetry.tracing',
@@ -60,9 +47,14 @@ const LIVE: readonly string[] = [
   'listen.tls',
 ];
 
+/** Under a live prefix, yet applied only at start: the prober's existence and target, the breakers, the load scrapers' own settings. */
+const EXCEPT: readonly string[] = [...HEALTH_NOT_LIVE, ...LOAD_SCORING_NOT_LIVE];
+
+const covers = (prefix: string, path: string): boolean => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
+
 /** Whether a change at `path` takes effect without a restart. */
 export function isLiveSetting(path: string): boolean {
-  return LIVE.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+  return LIVE.some((p) => covers(p, path)) && !EXCEPT.some((p) => covers(p, path));
 }
 
 /** The changed paths that need a restart, each named once at the depth of its setting. */
